@@ -1,0 +1,470 @@
+"""Scaling laws L(N, D): final pre-training loss (nats/token) of a model with N parameters
+trained on D tokens.
+
+Two functional forms:
+
+* :class:`ParametricLaw` — ``L(N, D) = E + A/N^alpha + B/D^beta``
+  (Hoffmann et al. 2022, arXiv:2203.15556, eq. 2 / Approach 3; Besiroglu et al. 2024,
+  arXiv:2404.10102).
+* :class:`KaplanLaw` — ``L(N, D) = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D``
+  (Kaplan et al. 2020, arXiv:2001.08361, eq. 1.5 / Table 2). N counts non-embedding
+  parameters and the loss is on WebText2 with the GPT-2 tokenizer, so its losses are not
+  comparable with the Chinchilla-family laws.
+
+Built-in laws are data: YAML files in ``estimator/data/laws/`` loaded by the same
+:func:`load_law_file` that loads a user's law. Every function is vectorised over numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from estimator.errors import LawError
+
+ArrayLike = float | np.ndarray
+
+# Critical batch size, Kaplan et al. 2020 eq. 1.4 / 5.3 and Table 5:
+# B_crit(L) = B_* / L^(1/alpha_B), B_* ~ 2e8 tokens (Table 5: 2.1e8), alpha_B = 0.21.
+KAPLAN_B_STAR_TOKENS = 2.1e8
+KAPLAN_ALPHA_B = 0.21
+
+PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
+
+
+@dataclass(frozen=True)
+class FittedRange:
+    """The (N, D) box a law was fitted on: parameters and tokens."""
+
+    params_min: float
+    params_max: float
+    tokens_min: float
+    tokens_max: float
+
+
+@dataclass(frozen=True)
+class ScalingLaw:
+    """Fields and behaviour shared by every law. Subclasses define the loss surface."""
+
+    id: str
+    name: str
+    citation: str
+    dataset: str
+    fitted_range: FittedRange
+    notes: str = ""
+    comparable: bool = True  # False when losses use another dataset/tokenizer (Kaplan)
+    source: str = "built-in"
+    # Kaplan 2020's critical batch size constants, used with this law's loss.
+    b_star_tokens: float = KAPLAN_B_STAR_TOKENS
+    alpha_b: float = KAPLAN_ALPHA_B
+
+    kind = "abstract"
+
+    # -- surface ---------------------------------------------------------------------------
+    def loss(self, params: ArrayLike, tokens: ArrayLike) -> ArrayLike:  # pragma: no cover
+        raise NotImplementedError
+
+    def dloss_dlog(self, params: ArrayLike, tokens: ArrayLike) -> tuple[ArrayLike, ArrayLike]:
+        """(dL/d ln N, dL/d ln D), both <= 0. Used by the numeric allocation path."""
+        raise NotImplementedError  # pragma: no cover
+
+    @property
+    def irreducible_loss(self) -> float:
+        """Loss as N, D -> infinity (nats/token)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def loss_at_infinite_data(self, params: ArrayLike) -> ArrayLike:
+        """L(N, D -> infinity): the best a model of N parameters can reach."""
+        raise NotImplementedError  # pragma: no cover
+
+    def loss_at_infinite_params(self, tokens: ArrayLike) -> ArrayLike:
+        """L(N -> infinity, D): the best any model can reach on D (effective) tokens."""
+        raise NotImplementedError  # pragma: no cover
+
+    def optimal_allocation_closed_form(self, compute_flops: ArrayLike):
+        """Closed-form (N, D) under C = 6ND, or None when the form has none here."""
+        return None
+
+    def critical_batch_tokens(self, loss: ArrayLike) -> ArrayLike:
+        """Kaplan et al. 2020 eq. 1.4: B_crit(L) = B_* / L^(1/alpha_B), in tokens.
+
+        Caveat: fitted on WebText2 losses with the GPT-2 tokenizer; applied to another
+        law's loss it is an order-of-magnitude guide, not a prediction.
+        """
+        return self.b_star_tokens / np.power(loss, 1.0 / self.alpha_b)
+
+    def constants(self) -> dict[str, float]:
+        raise NotImplementedError  # pragma: no cover
+
+    def to_dict(self) -> dict[str, Any]:
+        """The law as plain data (the YAML file format)."""
+        fr = self.fitted_range
+        d: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "form": self.kind,
+            "constants": self.constants(),
+            "citation": self.citation,
+            "dataset": self.dataset,
+            "fitted_range": {
+                "params": [fr.params_min, fr.params_max],
+                "tokens": [fr.tokens_min, fr.tokens_max],
+            },
+            "comparable": self.comparable,
+        }
+        if self.notes:
+            d["notes"] = self.notes
+        return d
+
+
+@dataclass(frozen=True)
+class ParametricLaw(ScalingLaw):
+    """``L(N, D) = E + A/N^alpha + B/D^beta`` (Hoffmann et al. 2022, eq. 2)."""
+
+    E: float = 0.0
+    A: float = 0.0
+    B: float = 0.0
+    alpha: float = 0.0
+    beta: float = 0.0
+    # Published standard errors of (E, A, B, alpha, beta), where known.
+    stderr: dict[str, float] | None = None
+    # Joint parameter samples (K x 5, columns PARAM_NAMES) for uncertainty propagation,
+    # e.g. from a bootstrap fit. Stored as a tuple of tuples to keep the dataclass frozen.
+    param_samples: tuple[tuple[float, ...], ...] | None = field(default=None, repr=False)
+    samples_note: str = ""
+
+    kind = "parametric"
+
+    def loss(self, params: ArrayLike, tokens: ArrayLike) -> ArrayLike:
+        """Loss in nats/token for N parameters and D tokens (vectorised)."""
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        out = self.E + self.A * n ** (-self.alpha) + self.B * d ** (-self.beta)
+        return out if out.ndim else float(out)
+
+    def dloss_dlog(self, params, tokens):
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        return -self.alpha * self.A * n ** (-self.alpha), -self.beta * self.B * d ** (-self.beta)
+
+    @property
+    def irreducible_loss(self) -> float:
+        return self.E
+
+    def loss_at_infinite_data(self, params):
+        return self.E + self.A * np.asarray(params, dtype=float) ** (-self.alpha)
+
+    def loss_at_infinite_params(self, tokens):
+        return self.E + self.B * np.asarray(tokens, dtype=float) ** (-self.beta)
+
+    def optimal_allocation_closed_form(self, compute_flops: ArrayLike):
+        """Hoffmann et al. 2022 eq. 4: N_opt = G (C/6)^(beta/(alpha+beta)),
+        D_opt = G^-1 (C/6)^(alpha/(alpha+beta)), G = (alpha A / (beta B))^(1/(alpha+beta)).
+        ``compute_flops`` in FLOPs; returns (params, tokens)."""
+        c6 = np.asarray(compute_flops, dtype=float) / 6.0
+        s = self.alpha + self.beta
+        log_g = (math.log(self.alpha * self.A) - math.log(self.beta * self.B)) / s
+        log_n = log_g + (self.beta / s) * np.log(c6)
+        log_d = -log_g + (self.alpha / s) * np.log(c6)
+        return np.exp(log_n), np.exp(log_d)
+
+    def constants(self) -> dict[str, float]:
+        return {"E": self.E, "A": self.A, "B": self.B, "alpha": self.alpha, "beta": self.beta}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if self.stderr:
+            d["stderr"] = dict(self.stderr)
+        if self.param_samples is not None:
+            d["param_samples"] = {
+                "columns": list(PARAM_NAMES),
+                "note": self.samples_note,
+                "values": [list(row) for row in self.param_samples],
+            }
+        return d
+
+    def samples_array(self) -> np.ndarray | None:
+        """Parameter samples as a (K, 5) array (E, A, B, alpha, beta), or None."""
+        if self.param_samples is None:
+            return None
+        return np.asarray(self.param_samples, dtype=float)
+
+    @property
+    def has_uncertainty(self) -> bool:
+        return self.param_samples is not None
+
+    def with_constants(self, E: float, A: float, B: float, alpha: float, beta: float):
+        """A copy with other constants (used to propagate parameter samples)."""
+        from dataclasses import replace
+
+        return replace(self, E=E, A=A, B=B, alpha=alpha, beta=beta, param_samples=None)
+
+
+@dataclass(frozen=True)
+class KaplanLaw(ScalingLaw):
+    """Kaplan et al. 2020 eq. 1.5: ``L = [(N_c/N)^(alpha_N/alpha_D) + D_c/D]^alpha_D``.
+
+    N is non-embedding parameters; loss on WebText2, GPT-2 BPE tokenizer (nats/token).
+    """
+
+    N_c: float = 6.4e13
+    D_c: float = 1.8e13
+    alpha_N: float = 0.076
+    alpha_D: float = 0.103
+
+    kind = "kaplan"
+
+    def _inner(self, n, d):
+        return (self.N_c / n) ** (self.alpha_N / self.alpha_D) + self.D_c / d
+
+    def loss(self, params, tokens):
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        out = self._inner(n, d) ** self.alpha_D
+        return out if out.ndim else float(out)
+
+    def dloss_dlog(self, params, tokens):
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        x = (self.N_c / n) ** (self.alpha_N / self.alpha_D)
+        y = self.D_c / d
+        s = x + y
+        common = self.alpha_D * s ** (self.alpha_D - 1.0)
+        return common * (-(self.alpha_N / self.alpha_D) * x), common * (-y)
+
+    @property
+    def irreducible_loss(self) -> float:
+        return 0.0
+
+    def loss_at_infinite_data(self, params):
+        return (self.N_c / np.asarray(params, dtype=float)) ** self.alpha_N
+
+    def loss_at_infinite_params(self, tokens):
+        return (self.D_c / np.asarray(tokens, dtype=float)) ** self.alpha_D
+
+    def constants(self) -> dict[str, float]:
+        return {"N_c": self.N_c, "D_c": self.D_c, "alpha_N": self.alpha_N, "alpha_D": self.alpha_D}
+
+
+# --------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------
+
+_REQUIRED = {
+    "parametric": ("E", "A", "B", "alpha", "beta"),
+    "kaplan": ("N_c", "D_c", "alpha_N", "alpha_D"),
+}
+_TOP_KEYS = {
+    "id",
+    "name",
+    "form",
+    "constants",
+    "citation",
+    "dataset",
+    "fitted_range",
+    "notes",
+    "comparable",
+    "stderr",
+    "param_samples",
+    "critical_batch",
+    "fit",
+    "schema_version",
+}
+# Bounds that catch typos and absurd values, not physics: exponents outside (0, 3] make the
+# law meaningless (non-decreasing, or flat at any real scale), E is nats/token.
+_BOUNDS = {
+    "E": (0.0, 20.0),
+    "A": (0.0, 1e30),
+    "B": (0.0, 1e30),
+    "alpha": (1e-3, 3.0),
+    "beta": (1e-3, 3.0),
+    "N_c": (1.0, 1e30),
+    "D_c": (1.0, 1e30),
+    "alpha_N": (1e-3, 3.0),
+    "alpha_D": (1e-3, 3.0),
+}
+
+
+def _num(value: Any, where: str, field_name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # YAML 1.1 reads "1e10" (no dot) as a string: accept numeric strings.
+        if isinstance(value, str):
+            try:
+                return _num(float(value), where, field_name)
+            except ValueError:
+                pass
+        raise LawError(f"{where}: field '{field_name}' must be a number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise LawError(f"{where}: field '{field_name}' must be finite, got {value!r}")
+    return v
+
+
+def _range(value: Any, where: str, field_name: str) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise LawError(f"{where}: field '{field_name}' must be a list [min, max]")
+    lo = _num(value[0], where, f"{field_name}[0]")
+    hi = _num(value[1], where, f"{field_name}[1]")
+    if not (0 < lo <= hi):
+        raise LawError(f"{where}: field '{field_name}' must satisfy 0 < min <= max, got [{lo}, {hi}]")
+    return lo, hi
+
+
+def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
+    """Build and validate a law from plain data (a parsed YAML mapping).
+
+    Raises :class:`LawError` naming ``where`` (a file or 'law') and the field at fault.
+    """
+    if not isinstance(data, dict):
+        raise LawError(f"{where}: expected a mapping with keys id, form, constants, ...; got "
+                       f"{type(data).__name__}")
+    unknown = set(map(str, data)) - _TOP_KEYS
+    if unknown:
+        raise LawError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+    form = data.get("form", "parametric")
+    if form not in _REQUIRED:
+        raise LawError(f"{where}: field 'form' must be 'parametric' or 'kaplan', got {form!r}")
+    for key in ("id", "citation"):
+        if not isinstance(data.get(key), str) or not data.get(key).strip():
+            raise LawError(f"{where}: field '{key}' is required and must be a non-empty string")
+    law_id = data["id"].strip()
+    consts = data.get("constants")
+    if not isinstance(consts, dict):
+        raise LawError(f"{where}: field 'constants' must be a mapping of {list(_REQUIRED[form])}")
+    extra = set(map(str, consts)) - set(_REQUIRED[form])
+    if extra:
+        raise LawError(f"{where}: unknown constant(s) {sorted(extra)} for form '{form}'; "
+                       f"expected {list(_REQUIRED[form])}")
+    values: dict[str, float] = {}
+    for k in _REQUIRED[form]:
+        if k not in consts:
+            raise LawError(f"{where}: missing constant 'constants.{k}' for form '{form}'")
+        v = _num(consts[k], where, f"constants.{k}")
+        lo, hi = _BOUNDS[k]
+        ok = lo <= v <= hi if k == "E" else lo < v <= hi
+        if not ok:
+            raise LawError(f"{where}: constant 'constants.{k}' = {v} is outside ({lo}, {hi}]")
+        values[k] = v
+    fr = data.get("fitted_range")
+    if not isinstance(fr, dict) or "params" not in fr or "tokens" not in fr:
+        raise LawError(f"{where}: field 'fitted_range' must give 'params: [min, max]' and "
+                       "'tokens: [min, max]' (the data the law was fitted on)")
+    p_lo, p_hi = _range(fr["params"], where, "fitted_range.params")
+    t_lo, t_hi = _range(fr["tokens"], where, "fitted_range.tokens")
+    common = dict(
+        id=law_id,
+        name=str(data.get("name") or law_id),
+        citation=data["citation"].strip(),
+        dataset=str(data.get("dataset", "unspecified")),
+        fitted_range=FittedRange(p_lo, p_hi, t_lo, t_hi),
+        notes=str(data.get("notes", "")),
+        comparable=bool(data.get("comparable", form == "parametric")),
+        source=where,
+    )
+    cb = data.get("critical_batch")
+    if cb is not None:
+        if not isinstance(cb, dict):
+            raise LawError(f"{where}: field 'critical_batch' must map b_star_tokens and alpha_b")
+        common["b_star_tokens"] = _num(cb.get("b_star_tokens"), where, "critical_batch.b_star_tokens")
+        common["alpha_b"] = _num(cb.get("alpha_b"), where, "critical_batch.alpha_b")
+        if common["b_star_tokens"] <= 0 or not (0 < common["alpha_b"] <= 3):
+            raise LawError(f"{where}: critical_batch needs b_star_tokens > 0 and 0 < alpha_b <= 3")
+    if form == "kaplan":
+        return KaplanLaw(**common, **values)
+    stderr = None
+    if data.get("stderr") is not None:
+        se = data["stderr"]
+        if not isinstance(se, dict) or set(map(str, se)) - set(PARAM_NAMES):
+            raise LawError(f"{where}: field 'stderr' must map some of {list(PARAM_NAMES)} to numbers")
+        stderr = {k: _num(v, where, f"stderr.{k}") for k, v in se.items()}
+        if any(v < 0 for v in stderr.values()):
+            raise LawError(f"{where}: field 'stderr' values must be >= 0")
+    samples = None
+    note = ""
+    ps = data.get("param_samples")
+    if ps is not None:
+        if not isinstance(ps, dict) or list(ps.get("columns", [])) != list(PARAM_NAMES):
+            raise LawError(f"{where}: field 'param_samples' needs columns {list(PARAM_NAMES)} and values")
+        try:
+            arr = np.asarray(ps.get("values"), dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise LawError(f"{where}: field 'param_samples.values' must be a list of 5-number rows") from exc
+        if arr.ndim != 2 or arr.shape[1] != 5 or arr.shape[0] < 2 or not np.all(np.isfinite(arr)):
+            raise LawError(f"{where}: field 'param_samples.values' must be at least 2 rows of 5 finite numbers")
+        if np.any(arr[:, 1:] <= 0) or np.any(arr[:, 0] < 0):
+            raise LawError(f"{where}: field 'param_samples.values' must have E >= 0 and A, B, alpha, beta > 0")
+        samples = tuple(tuple(float(x) for x in row) for row in arr)
+        note = str(ps.get("note", ""))
+    return ParametricLaw(**common, **values, stderr=stderr, param_samples=samples, samples_note=note)
+
+
+def _safe_load_yaml(text: str, where: str, error=LawError) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{where}: not valid YAML{loc}: {problem}") from None
+
+
+def load_law_file(path: str | Path) -> ScalingLaw:
+    """Load and validate a law YAML file (built-in or user). Safe loader only."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LawError(f"{p}: law file not found; check the path or use a built-in law "
+                       f"({', '.join(builtin_law_ids())})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LawError(f"{p}: cannot read law file ({exc.__class__.__name__}: {exc})") from None
+    return law_from_dict(_safe_load_yaml(text, str(p)), where=str(p))
+
+
+@cache
+def builtin_laws() -> dict[str, ScalingLaw]:
+    """The laws shipped in the package, by id (the default is ``epoch-2024``)."""
+    laws: dict[str, ScalingLaw] = {}
+    folder = resources.files("estimator.data.laws")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            law = law_from_dict(_safe_load_yaml(entry.read_text(encoding="utf-8"), entry.name),
+                                where=f"built-in {entry.name}")
+            laws[law.id] = law
+    return laws
+
+
+DEFAULT_LAW_ID = "epoch-2024"
+
+
+def builtin_law_ids() -> list[str]:
+    return list(builtin_laws())
+
+
+def get_law(name_or_path: str | Path | ScalingLaw | None = None) -> ScalingLaw:
+    """A built-in law by id, or a user law from a YAML path. ``None`` gives the default."""
+    if isinstance(name_or_path, ScalingLaw):
+        return name_or_path
+    if name_or_path is None or name_or_path == "":
+        name_or_path = DEFAULT_LAW_ID
+    key = str(name_or_path)
+    laws = builtin_laws()
+    if key in laws:
+        return laws[key]
+    if key.endswith((".yaml", ".yml")) or Path(key).exists():
+        return load_law_file(key)
+    raise LawError(f"unknown law '{key}': use one of {', '.join(laws)} or a path to a law .yaml file")
+
+
+def save_law_file(law: ScalingLaw, path: str | Path) -> None:
+    """Write a law as YAML, atomically (see :func:`estimator.fileio.atomic_write_text`)."""
+    from estimator.fileio import atomic_write_text
+
+    atomic_write_text(Path(path), yaml.safe_dump(law.to_dict(), sort_keys=False))
