@@ -170,10 +170,43 @@ class ParametricLaw(ScalingLaw):
         ``compute_flops`` in FLOPs; returns (params, tokens)."""
         c6 = np.asarray(compute_flops, dtype=float) / 6.0
         s = self.alpha + self.beta
-        log_g = (math.log(self.alpha * self.A) - math.log(self.beta * self.B)) / s
+        log_g = (np.log(self.alpha * self.A) - np.log(self.beta * self.B)) / s
         log_n = log_g + (self.beta / s) * np.log(c6)
         log_d = -log_g + (self.alpha / s) * np.log(c6)
         return np.exp(log_n), np.exp(log_d)
+
+    def tokens_for_loss(self, params: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
+        """D with L(N, D) = target: D = (B / (L - E - A N^-alpha))^(1/beta); inf when the
+        target is at or below L(N, infinity)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.asarray(target_loss, dtype=float) - self.loss_at_infinite_data(params)
+            return np.where(room > 0, (self.B / np.where(room > 0, room, 1.0)) ** (1.0 / self.beta),
+                            np.inf)
+
+    def params_for_loss(self, tokens: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
+        """N with L(N, D) = target: N = (A / (L - E - B D^-beta))^(1/alpha); inf if unreachable."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            room = np.asarray(target_loss, dtype=float) - self.loss_at_infinite_params(tokens)
+            return np.where(room > 0, (self.A / np.where(room > 0, room, 1.0)) ** (1.0 / self.alpha),
+                            np.inf)
+
+    def optimal_loss_closed_form(self, compute_flops: ArrayLike) -> ArrayLike:
+        """Loss on the compute-optimal frontier. At the optimum alpha A N^-alpha = beta B D^-beta
+        (Hoffmann eq. 4), so L_opt(C) = E + (1 + alpha/beta) A G^-alpha (C/6)^(-alpha beta/(alpha+beta))."""
+        return self.E + self._frontier_k() * (np.asarray(compute_flops, dtype=float) / 6.0) ** (
+            -self.alpha * self.beta / (self.alpha + self.beta))
+
+    def compute_for_loss_closed_form(self, target_loss: ArrayLike) -> ArrayLike:
+        """Inverse of :meth:`optimal_loss_closed_form`: FLOPs whose optimal model reaches the
+        target. Requires target > E."""
+        excess = np.asarray(target_loss, dtype=float) - self.E
+        s = self.alpha + self.beta
+        return 6.0 * (excess / self._frontier_k()) ** (-s / (self.alpha * self.beta))
+
+    def _frontier_k(self):
+        s = self.alpha + self.beta
+        log_g = (np.log(self.alpha * self.A) - np.log(self.beta * self.B)) / s
+        return (1.0 + self.alpha / self.beta) * self.A * np.exp(-self.alpha * log_g)
 
     def constants(self) -> dict[str, float]:
         return {"E": self.E, "A": self.A, "B": self.B, "alpha": self.alpha, "beta": self.beta}
@@ -200,11 +233,16 @@ class ParametricLaw(ScalingLaw):
     def has_uncertainty(self) -> bool:
         return self.param_samples is not None
 
-    def with_constants(self, E: float, A: float, B: float, alpha: float, beta: float):
-        """A copy with other constants (used to propagate parameter samples)."""
+    def sampled(self) -> ParametricLaw | None:
+        """A copy whose constants are (K,) arrays of the parameter samples, so every vectorised
+        function evaluates all K sampled laws at once; None without samples."""
+        arr = self.samples_array()
+        if arr is None:
+            return None
         from dataclasses import replace
 
-        return replace(self, E=E, A=A, B=B, alpha=alpha, beta=beta, param_samples=None)
+        return replace(self, E=arr[:, 0], A=arr[:, 1], B=arr[:, 2], alpha=arr[:, 3],
+                       beta=arr[:, 4], param_samples=None)
 
 
 @dataclass(frozen=True)
