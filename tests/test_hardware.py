@@ -1,0 +1,560 @@
+"""Hardware profiles: built-ins, figures against ../shared/reference/hardware.md, validation,
+user directory overrides."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+
+import pytest
+import yaml
+
+from estimator.errors import EstimatorError, InputError, ProfileError
+from estimator.hardware import (
+    ENV_PROFILE_DIR,
+    Price,
+    ProfileSet,
+    builtin_profiles,
+    get_profile,
+    load_profile_file,
+    load_profiles,
+    profile_from_dict,
+    user_profile_dir,
+)
+
+BUILTIN_IDS = {
+    "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200",
+    "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "mi300x",
+}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dir(tmp_path, monkeypatch):
+    """Never read the real user config dir: point ESTIMATOR_PROFILE_DIR at an empty folder."""
+    empty = tmp_path / "no-user-profiles"
+    empty.mkdir()
+    monkeypatch.setenv(ENV_PROFILE_DIR, str(empty))
+    return empty
+
+
+def valid_profile(**changes) -> dict:
+    d = {
+        "schema_version": 1,
+        "id": "my-chip",
+        "display_name": "My Chip",
+        "vendor": "Acme",
+        "generation": "test",
+        "peak_tflops": {"bf16": 500.0, "fp8": 1000.0},
+        "memory_gb": 96,
+        "memory_bandwidth_tbps": 4.0,
+        "interconnect_gbps": 800,
+        "power_w": 600,
+        "prices": {"on_demand": {"usd_per_hour": 2.0, "date": "2026-01", "source": "quote"}},
+        "train_mfu": 0.4,
+        "train_goodput": 0.9,
+        "inference_utilization": 0.5,
+        "sources": ["vendor datasheet"],
+    }
+    d.update(changes)
+    return d
+
+
+def write(path, data) -> str:
+    text = data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def load_error(tmp_path, data, name="bad.yaml") -> str:
+    path = tmp_path / name
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        write(path, data)
+    with pytest.raises(ProfileError) as info:
+        load_profile_file(path)
+    msg = str(info.value)
+    assert str(path) in msg, msg  # every message names the file
+    return msg
+
+
+# --------------------------------------------------------------------------------------
+# Built-ins
+# --------------------------------------------------------------------------------------
+
+
+def test_builtin_ids_exact():
+    assert set(builtin_profiles()) == BUILTIN_IDS
+    for p in builtin_profiles().values():
+        assert p.origin == "built-in"
+        assert p.sources and all(s.strip() for s in p.sources)
+        assert "on_demand" in p.prices
+        for price in p.prices.values():
+            assert price.date and price.source
+
+
+def test_builtin_file_names_match_ids():
+    from estimator.hardware import _builtin_entries
+
+    names = {name.removesuffix(".yaml") for name, _ in _builtin_entries()}
+    assert names == BUILTIN_IDS
+
+
+@pytest.mark.parametrize(
+    "pid, bf16, fp8, fp4, memory_gb, bw_tbps, link_gbps, power_w",
+    [
+        ("a100-40gb", 312.0, None, None, 40, 1.555, 600, 400),
+        ("a100-80gb", 312.0, None, None, 80, 2.039, 600, 400),
+        ("h100-sxm", 989.5, 1979.0, None, 80, 3.35, 900, 700),
+        ("h100-pcie", 756.0, 1513.0, None, 80, 2.0, 600, 350),
+        ("h200", 989.5, 1979.0, None, 141, 4.8, 900, 700),
+        ("b200", 2250.0, 4500.0, 9000.0, 180, 8.0, 1800, 1000),
+        ("tpu-v4", 275.0, None, None, 32, 1.2, 600, 192),
+        ("tpu-v5e", 197.0, None, None, 16, 0.819, 400, 138),
+        ("tpu-v5p", 459.0, None, None, 95, 2.765, 1200, 320),
+        ("tpu-v6e", 918.0, None, None, 32, 1.638, 800, 641),
+        ("mi300x", 1307.4, 2614.9, None, 192, 5.3, 896, 750),
+    ],
+)
+def test_figures_match_hardware_md(pid, bf16, fp8, fp4, memory_gb, bw_tbps, link_gbps, power_w):
+    p = builtin_profiles()[pid]
+    assert p.peak_tflops["bf16"] == bf16
+    assert p.peak_tflops.get("fp8") == fp8
+    assert p.peak_tflops.get("fp4") == fp4
+    assert p.memory_gb == memory_gb
+    assert p.memory_bandwidth_tbps == bw_tbps
+    assert p.interconnect_gbps == link_gbps
+    assert p.power_w == power_w
+
+
+def test_tpu_power_estimates_follow_v4_perf_per_watt():
+    v4 = builtin_profiles()["tpu-v4"]
+    for pid in ("tpu-v5e", "tpu-v5p", "tpu-v6e"):
+        p = builtin_profiles()[pid]
+        expected = p.peak_tflops["bf16"] / v4.peak_tflops["bf16"] * v4.power_w
+        assert p.power_w == pytest.approx(expected, abs=1.0)
+        assert "ESTIMATE" in p.notes.upper() or "estimate" in p.notes
+
+
+def test_prices_against_hardware_md():
+    b = builtin_profiles()
+    assert b["h100-sxm"].price_usd_per_hour() == 2.5
+    assert b["h100-sxm"].price_usd_per_hour("reserved") == 1.85
+    assert b["h100-sxm"].price_usd_per_hour("spot") == 1.52
+    assert b["a100-80gb"].price_usd_per_hour("on_demand") == 1.8
+    assert b["a100-40gb"].price_usd_per_hour("reserved") == 1.844
+    assert b["b200"].price_usd_per_hour("on_demand") == 5.0
+    assert b["b200"].price_usd_per_hour("spot") == 2.25
+    assert b["tpu-v4"].price_usd_per_hour() == 3.22
+    assert b["tpu-v4"].prices["on_demand"].date == "2022-08-11"
+    assert b["tpu-v5e"].price_usd_per_hour() == 1.2
+    assert b["tpu-v5p"].price_usd_per_hour() == 4.2
+    assert b["tpu-v6e"].price_usd_per_hour() == 2.7
+    assert b["tpu-v6e"].price_usd_per_hour("reserved") == 1.89
+    # Estimated prices say so in their source.
+    for pid in ("mi300x", "h100-pcie", "h200"):
+        assert "ESTIMATE" in b[pid].prices["on_demand"].source
+
+
+def test_no_fp8_where_the_chip_has_none():
+    b = builtin_profiles()
+    for pid in ("a100-40gb", "a100-80gb", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e"):
+        assert "fp8" not in b[pid].peak_tflops, pid
+    for pid in BUILTIN_IDS - {"b200"}:
+        assert "fp4" not in b[pid].peak_tflops, pid
+
+
+def test_peak_flops_per_s_and_precision_error():
+    h100 = builtin_profiles()["h100-sxm"]
+    assert h100.peak_flops_per_s("bf16") == 989.5e12
+    assert h100.peak_flops_per_s("fp8") == 1979.0e12
+    assert h100.precisions() == ["bf16", "fp8"]
+    with pytest.raises(InputError, match=r"h100-sxm.*'fp4'.*bf16, fp8"):
+        h100.peak_flops_per_s("fp4")
+    a100 = builtin_profiles()["a100-80gb"]
+    with pytest.raises(ValueError, match=r"precision must be one of bf16$"):
+        a100.peak_flops_per_s("fp8")
+
+
+def test_price_tier_error_names_available_tiers():
+    with pytest.raises(InputError, match=r"a100-80gb.*'spot'.*available: on_demand"):
+        builtin_profiles()["a100-80gb"].price_usd_per_hour("spot")
+    with pytest.raises(EstimatorError, match=r"on_demand, reserved, spot"):
+        builtin_profiles()["h100-sxm"].price_usd_per_hour("monthly")
+
+
+def test_to_dict_round_trips_through_loader(tmp_path):
+    for p in builtin_profiles().values():
+        d = p.to_dict()
+        assert d["origin"] == "built-in"
+        del d["origin"]
+        path = tmp_path / f"{p.id}.yaml"
+        write(path, d)
+        again = load_profile_file(path)
+        assert dataclasses.replace(again, origin="built-in") == p
+
+
+def test_builtin_load_is_cached_and_fast():
+    builtin_profiles()
+    t0 = time.perf_counter()
+    for _ in range(50):
+        load_profiles()
+    assert (time.perf_counter() - t0) / 50 < 0.01  # parse once per process
+
+
+def test_profile_is_hashable_and_frozen():
+    p = builtin_profiles()["h100-sxm"]
+    assert {p: 1}[p] == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.train_mfu = 0.9  # type: ignore[misc]
+
+
+def test_construction_validates_values():
+    p = builtin_profiles()["h100-sxm"]
+    with pytest.raises(ProfileError, match=r"h100-sxm.*train_mfu.*\(0, 1\]"):
+        dataclasses.replace(p, train_mfu=1.5)
+    q = dataclasses.replace(p, train_mfu=0.5)
+    assert q.effective_train_fraction == pytest.approx(0.5 * p.train_goodput)
+
+
+# --------------------------------------------------------------------------------------
+# Validation: one test per kind of error, each naming the file and the field
+# --------------------------------------------------------------------------------------
+
+
+def test_valid_profile_loads(tmp_path):
+    p = load_profile_file(write(tmp_path / "ok.yaml", valid_profile()))
+    assert p.id == "my-chip"
+    assert p.origin == str(tmp_path / "ok.yaml")
+    assert p.prices["on_demand"] == Price(2.0, "2026-01", "quote")
+    assert p.peak_flops_per_s("fp8") == 1e15
+
+
+def test_error_unknown_key(tmp_path):
+    msg = load_error(tmp_path, valid_profile(peak_tflop={"bf16": 1}))
+    assert "unknown field" in msg and "'peak_tflop'" in msg
+
+
+def test_error_missing_field(tmp_path):
+    d = valid_profile()
+    del d["memory_gb"]
+    msg = load_error(tmp_path, d)
+    assert "missing field" in msg and "'memory_gb'" in msg
+
+
+def test_error_wrong_type_number(tmp_path):
+    msg = load_error(tmp_path, valid_profile(memory_gb="lots"))
+    assert "'memory_gb'" in msg and "must be a number" in msg
+
+
+def test_error_wrong_type_bool_is_not_a_number(tmp_path):
+    msg = load_error(tmp_path, valid_profile(power_w=True))
+    assert "'power_w'" in msg and "must be a number" in msg
+
+
+def test_error_wrong_type_string(tmp_path):
+    msg = load_error(tmp_path, valid_profile(vendor=["Acme"]))
+    assert "'vendor'" in msg and "non-empty string" in msg
+
+
+def test_error_wrong_type_mapping(tmp_path):
+    msg = load_error(tmp_path, valid_profile(peak_tflops=[500]))
+    assert "'peak_tflops'" in msg and "mapping" in msg
+
+
+def test_error_sources_not_a_list(tmp_path):
+    msg = load_error(tmp_path, valid_profile(sources="datasheet"))
+    assert "'sources'" in msg and "list of strings" in msg
+
+
+def test_error_negative_value(tmp_path):
+    msg = load_error(tmp_path, valid_profile(memory_bandwidth_tbps=-1))
+    assert "'memory_bandwidth_tbps'" in msg and "out of range" in msg
+
+
+def test_error_zero_value(tmp_path):
+    msg = load_error(tmp_path, valid_profile(interconnect_gbps=0))
+    assert "'interconnect_gbps'" in msg and "out of range" in msg
+
+
+@pytest.mark.parametrize("field_name", ["train_mfu", "train_goodput", "inference_utilization"])
+@pytest.mark.parametrize("value", [0, 1.2, -0.3])
+def test_error_fraction_outside_unit_interval(tmp_path, field_name, value):
+    msg = load_error(tmp_path, valid_profile(**{field_name: value}))
+    assert f"'{field_name}'" in msg and "(0, 1]" in msg
+
+
+def test_mfu_of_exactly_one_is_allowed(tmp_path):
+    path = write(tmp_path / "one.yaml", valid_profile(train_mfu=1))
+    assert load_profile_file(path).train_mfu == 1
+
+
+def test_error_absurd_peak(tmp_path):
+    msg = load_error(tmp_path, valid_profile(peak_tflops={"bf16": 989.5e12}))  # FLOP/s typed
+    assert "'peak_tflops.bf16'" in msg and "TFLOP/s" in msg
+
+
+def test_error_absurd_memory(tmp_path):
+    msg = load_error(tmp_path, valid_profile(memory_gb=80000))  # MB typed as GB
+    assert "'memory_gb'" in msg and "GB" in msg
+
+
+def test_error_not_finite(tmp_path):
+    msg = load_error(tmp_path, "".join(
+        f"{k}: .nan\n" if k == "power_w" else yaml.safe_dump({k: v})
+        for k, v in valid_profile().items()))
+    assert "'power_w'" in msg
+
+
+def test_error_missing_bf16(tmp_path):
+    msg = load_error(tmp_path, valid_profile(peak_tflops={"fp8": 1000}))
+    assert "'peak_tflops.bf16'" in msg and "required" in msg
+
+
+def test_error_unknown_precision(tmp_path):
+    msg = load_error(tmp_path, valid_profile(peak_tflops={"bf16": 500, "fp6": 700}))
+    assert "'peak_tflops.fp6'" in msg and "bf16" in msg
+
+
+def test_error_bad_price_tier(tmp_path):
+    prices = {"hourly": {"usd_per_hour": 2.0, "date": "2026", "source": "x"}}
+    msg = load_error(tmp_path, valid_profile(prices=prices))
+    assert "'prices.hourly'" in msg and "on_demand, reserved, spot" in msg
+
+
+def test_error_price_missing_source(tmp_path):
+    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026"}}
+    msg = load_error(tmp_path, valid_profile(prices=prices))
+    assert "'prices.spot.source'" in msg
+
+
+def test_error_price_unknown_field(tmp_path):
+    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026", "source": "x", "currency": "EUR"}}
+    msg = load_error(tmp_path, valid_profile(prices=prices))
+    assert "'currency'" in msg and "prices.spot" in msg
+
+
+def test_error_price_negative(tmp_path):
+    prices = {"spot": {"usd_per_hour": -1.0, "date": "2026", "source": "x"}}
+    msg = load_error(tmp_path, valid_profile(prices=prices))
+    assert "'prices.spot.usd_per_hour'" in msg and "USD per chip-hour" in msg
+
+
+def test_error_schema_version(tmp_path):
+    msg = load_error(tmp_path, valid_profile(schema_version=2))
+    assert "'schema_version'" in msg and "must be 1" in msg
+
+
+def test_error_bad_id(tmp_path):
+    msg = load_error(tmp_path, valid_profile(id="My Chip!"))
+    assert "'id'" in msg
+
+
+def test_error_non_mapping_yaml(tmp_path):
+    msg = load_error(tmp_path, "- just\n- a list\n")
+    assert "expected a mapping" in msg and "list" in msg
+
+
+def test_error_yaml_syntax(tmp_path):
+    msg = load_error(tmp_path, "id: x\npeak_tflops: {bf16: 1\n")
+    assert "not valid YAML" in msg and "line" in msg
+
+
+def test_error_yaml_python_object_tag(tmp_path):
+    text = "!!python/object/apply:os.system ['echo pwned']\n"
+    msg = load_error(tmp_path, text)
+    assert "tag not allowed" in msg and "python/object" in msg
+
+
+def test_error_yaml_python_object_tag_in_a_field(tmp_path):
+    text = yaml.safe_dump(valid_profile()).replace(
+        "memory_gb: 96", "memory_gb: !!python/object:collections.OrderedDict {}")
+    msg = load_error(tmp_path, text)
+    assert "tag not allowed" in msg
+
+
+def test_error_duplicate_key(tmp_path):
+    text = yaml.safe_dump(valid_profile(), sort_keys=False) + "memory_gb: 80\n"
+    msg = load_error(tmp_path, text)
+    assert "duplicate key 'memory_gb'" in msg
+
+
+def test_error_binary_junk(tmp_path):
+    msg = load_error(tmp_path, bytes(range(256)) * 4)
+    assert "UTF-8" in msg
+
+
+def test_error_nul_bytes_in_utf8(tmp_path):
+    msg = load_error(tmp_path, b"id: x\x00\x00\x00\n")
+    assert "not valid YAML" in msg
+
+
+def test_error_empty_file(tmp_path):
+    msg = load_error(tmp_path, b"")
+    assert "empty" in msg
+
+
+def test_error_whitespace_only_file(tmp_path):
+    msg = load_error(tmp_path, b"  \n\n")
+    assert "empty" in msg
+
+
+def test_error_comment_only_file(tmp_path):
+    msg = load_error(tmp_path, "# nothing here\n")
+    assert "expected a mapping" in msg and "NoneType" in msg
+
+
+def test_error_missing_file(tmp_path):
+    with pytest.raises(ProfileError, match="not found"):
+        load_profile_file(tmp_path / "nope.yaml")
+
+
+def test_numeric_strings_accepted(tmp_path):
+    # YAML 1.1 reads 1e3 (no dot) as a string; accept it as a number.
+    text = yaml.safe_dump(valid_profile(), sort_keys=False).replace("power_w: 600", "power_w: 1e3")
+    assert load_profile_file(write(tmp_path / "e.yaml", text)).power_w == 1000.0
+
+
+def test_profile_from_dict_names_where():
+    with pytest.raises(ProfileError, match=r"^somewhere: field 'train_goodput'"):
+        profile_from_dict(valid_profile(train_goodput=2), where="somewhere")
+
+
+def test_profile_error_is_value_error():
+    assert issubclass(ProfileError, ValueError) and issubclass(ProfileError, EstimatorError)
+
+
+# --------------------------------------------------------------------------------------
+# User directory
+# --------------------------------------------------------------------------------------
+
+
+def test_user_profile_dir_env_override(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_PROFILE_DIR, str(tmp_path / "mine"))
+    assert user_profile_dir() == tmp_path / "mine"
+
+
+def test_user_profile_dir_default_uses_platformdirs(monkeypatch):
+    from platformdirs import user_config_dir
+
+    monkeypatch.delenv(ENV_PROFILE_DIR, raising=False)
+    d = user_profile_dir()
+    assert d.name == "hardware_profiles"
+    assert str(d.parent) == user_config_dir("llm-cost-estimator")
+
+
+def test_user_dir_adds_a_profile(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_PROFILE_DIR, str(tmp_path))
+    write(tmp_path / "mine.yaml", valid_profile())
+    pset = load_profiles()
+    assert isinstance(pset, ProfileSet)
+    assert pset.errors == []
+    assert set(pset.profiles) == BUILTIN_IDS | {"my-chip"}
+    assert pset.profiles["my-chip"].origin == str(tmp_path / "mine.yaml")
+    assert get_profile("my-chip").display_name == "My Chip"
+
+
+def test_user_dir_overrides_builtin_by_id(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_PROFILE_DIR, str(tmp_path))
+    h100 = builtin_profiles()["h100-sxm"].to_dict()
+    del h100["origin"]
+    h100["prices"]["on_demand"] = {"usd_per_hour": 1.99, "date": "2026-05", "source": "our deal"}
+    write(tmp_path / "h100.yml", h100)
+    pset = load_profiles()
+    assert pset.errors == []
+    p = pset.profiles["h100-sxm"]
+    assert p.price_usd_per_hour() == 1.99
+    assert p.origin == str(tmp_path / "h100.yml")
+    # The cached built-in is untouched.
+    assert builtin_profiles()["h100-sxm"].price_usd_per_hour() == 2.5
+    assert load_profiles(tmp_path / "elsewhere").profiles["h100-sxm"].origin == "built-in"
+
+
+def test_broken_user_file_reported_others_still_load(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV_PROFILE_DIR, str(tmp_path))
+    write(tmp_path / "a-good.yaml", valid_profile(id="good-chip"))
+    write(tmp_path / "b-broken.yaml", valid_profile(id="broken-chip", train_mfu=7))
+    (tmp_path / "c-junk.yaml").write_bytes(b"\xff\xfe\x00junk")
+    write(tmp_path / "d-good.yaml", valid_profile(id="other-chip"))
+    (tmp_path / "notes.txt").write_text("not a profile")
+    pset = load_profiles()
+    assert {"good-chip", "other-chip"} <= set(pset.profiles)
+    assert "broken-chip" not in pset.profiles
+    assert BUILTIN_IDS <= set(pset.profiles)
+    assert len(pset.errors) == 2
+    assert all(isinstance(e, ProfileError) for e in pset.errors)
+    assert "b-broken.yaml" in str(pset.errors[0]) and "'train_mfu'" in str(pset.errors[0])
+    assert "c-junk.yaml" in str(pset.errors[1]) and "UTF-8" in str(pset.errors[1])
+    with pytest.raises(ProfileError, match=r"unknown hardware 'broken-chip'.*2 user profile"):
+        get_profile("broken-chip", pset)
+
+
+def test_duplicate_user_ids_first_wins(tmp_path):
+    write(tmp_path / "a.yaml", valid_profile(display_name="first"))
+    write(tmp_path / "b.yaml", valid_profile(display_name="second"))
+    pset = load_profiles(tmp_path)
+    assert pset.profiles["my-chip"].display_name == "first"
+    assert len(pset.errors) == 1 and "b.yaml" in str(pset.errors[0])
+    assert "already defined" in str(pset.errors[0])
+
+
+def test_missing_user_dir_is_not_an_error(tmp_path):
+    pset = load_profiles(tmp_path / "does-not-exist")
+    assert pset.errors == [] and set(pset.profiles) == BUILTIN_IDS
+
+
+def test_user_dir_that_is_a_file_is_reported(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    pset = load_profiles(f)
+    assert set(pset.profiles) == BUILTIN_IDS
+    assert len(pset.errors) == 1 and "not a directory" in str(pset.errors[0])
+
+
+def test_mutating_a_returned_set_does_not_leak(tmp_path):
+    pset = load_profiles(tmp_path)
+    del pset.profiles["h100-sxm"]
+    assert "h100-sxm" in load_profiles(tmp_path).profiles
+
+
+# --------------------------------------------------------------------------------------
+# get_profile
+# --------------------------------------------------------------------------------------
+
+
+def test_get_profile_by_id_path_and_instance(tmp_path):
+    h100 = get_profile("h100-sxm")
+    assert h100.id == "h100-sxm"
+    assert get_profile("H100-SXM").id == "h100-sxm"
+    assert get_profile(h100) is h100
+    path = write(tmp_path / "x.yaml", valid_profile(id="from-path"))
+    assert get_profile(path).id == "from-path"
+
+
+def test_get_profile_unknown_lists_ids():
+    with pytest.raises(ProfileError, match=r"unknown hardware 'h300'.*a100-40gb.*mi300x"):
+        get_profile("h300")
+
+
+def test_get_profile_bad_path_names_file(tmp_path):
+    path = write(tmp_path / "bad.yaml", valid_profile(power_w=-5))
+    with pytest.raises(ProfileError, match=r"bad\.yaml: field 'power_w'"):
+        get_profile(path)
+
+
+def test_borrowed_and_uncertain_figures_are_labelled():
+    b = builtin_profiles()
+    assert "estimate" in b["mi300x"].notes.lower() and "price" in b["mi300x"].notes.lower()
+    assert "not verified" in b["mi300x"].notes.lower()
+    assert "not in the docs" in b["tpu-v4"].notes.lower()
+    assert "fp8" in b["tpu-v5p"].notes.lower()
+    for pid in ("tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e"):
+        assert "publishes no" in b[pid].notes.lower() or "publishes neither" in b[pid].notes.lower()
+
+
+def test_effective_fraction_consistent_with_fields():
+    for p in builtin_profiles().values():
+        assert math.isclose(p.effective_train_fraction, p.train_mfu * p.train_goodput)
+        assert copy.deepcopy(p) == p
