@@ -47,6 +47,27 @@ def _bisect_increasing(fn, lo: np.ndarray, hi: np.ndarray, iters: int = _BISECT_
     return 0.5 * (lo + hi)
 
 
+def _golden_min(fn, a: float, b: float, tol: float = 1e-10, max_iter: int = 200) -> tuple[float, float]:
+    """Golden-section search for the minimum of a unimodal scalar function on [a, b].
+
+    Used to refine a grid minimum; kept here (not scipy) so estimates never import scipy."""
+    inv_phi = (math.sqrt(5.0) - 1.0) / 2.0
+    c, d = b - inv_phi * (b - a), a + inv_phi * (b - a)
+    fc, fd = fn(c), fn(d)
+    for _ in range(max_iter):
+        if abs(b - a) <= tol * max(1.0, abs(a) + abs(b)):
+            break
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - inv_phi * (b - a)
+            fc = fn(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + inv_phi * (b - a)
+            fd = fn(d)
+    return (c, fc) if fc < fd else (d, fd)
+
+
 # --------------------------------------------------------------------------------------
 # Compute-optimal frontier
 # --------------------------------------------------------------------------------------
@@ -293,9 +314,7 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
     if not np.isfinite(c[i]):
         raise UnreachableTargetError(
             f"with {u:.3g} unique tokens loss {t:.4g} is out of reach under '{law.id}'", bound=bound)
-    # Refine around the grid minimum with a bounded scalar search.
-    from scipy.optimize import minimize_scalar
-
+    # Refine around the grid minimum.
     lo, hi = ln_n[max(i - 1, 0)], ln_n[min(i + 1, len(ln_n) - 1)]
 
     def cost(x):
@@ -303,9 +322,8 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
         dd = float(tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u))
         return math.log(nn * dd) if math.isfinite(dd) else 1e300
 
-    res = minimize_scalar(cost, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-10})
-    nn = math.exp(res.x) if res.fun <= math.log(c[i]) else float(n[i])
+    x_best, f_best = _golden_min(cost, lo, hi)
+    nn = math.exp(x_best) if f_best <= math.log(c[i]) else float(n[i])
     dd = float(tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u))
     return _alloc(law, nn, dd, u)
 
@@ -329,8 +347,6 @@ def plan_for_compute(law: ScalingLaw, compute_flops: float, *, tokens_per_param:
     if unique_tokens is None or d <= unique_tokens:
         return _alloc(law, n, d, unique_tokens)
     # Limited data: minimise L(N, D'(C/6N)) over N.
-    from scipy.optimize import minimize_scalar
-
     u = float(unique_tokens)
     ln_c6 = math.log(c / FLOPS_PER_PARAM_TOKEN)
 
@@ -340,9 +356,8 @@ def plan_for_compute(law: ScalingLaw, compute_flops: float, *, tokens_per_param:
     grid = np.linspace(_LN_N_LO, ln_c6, 2001)
     vals = law.loss(np.exp(grid), effective_tokens(np.exp(ln_c6 - grid), u))
     i = int(np.argmin(vals))
-    res = minimize_scalar(loss_at, bounds=(grid[max(i - 1, 0)], grid[min(i + 1, 2000)]),
-                          method="bounded", options={"xatol": 1e-10})
-    nn = math.exp(res.x)
+    x_best, _ = _golden_min(loss_at, grid[max(i - 1, 0)], grid[min(i + 1, 2000)])
+    nn = math.exp(x_best)
     return _alloc(law, nn, c / (FLOPS_PER_PARAM_TOKEN * nn), u)
 
 
@@ -406,8 +421,6 @@ def lifetime_optimal(law: ScalingLaw, target_loss: float, *, train_cost_per_flop
 
     Costs are in whatever unit the two rates share (FLOPs or dollars). Searches ln N on a grid
     from just above the smallest model that can reach the target, then refines."""
-    from scipy.optimize import minimize_scalar
-
     if inference_tokens < 0 or not math.isfinite(inference_tokens):
         raise InputError(f"lifetime inference tokens must be >= 0, got {inference_tokens!r}")
     t = float(target_loss)
@@ -428,9 +441,8 @@ def lifetime_optimal(law: ScalingLaw, target_loss: float, *, train_cost_per_flop
     vals = np.where(np.isfinite(vals), vals, np.inf)
     i = int(np.argmin(vals))
     a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    res = minimize_scalar(lambda x: float(total(np.array(x))), bounds=(a, b), method="bounded",
-                          options={"xatol": 1e-10})
-    ln_best = res.x if res.fun <= vals[i] else grid[i]
+    x_best, f_best = _golden_min(lambda x: float(total(np.array(x))), a, b)
+    ln_best = x_best if f_best <= vals[i] else grid[i]
     n = float(math.exp(ln_best))
     d = float(tokens_for_loss_at_params(law, n, t))
     alloc = _alloc(law, n, d)

@@ -426,22 +426,29 @@ class _Hardware:
         return costs.cost_per_million_tokens(self.inf_price, self.decode(params).tokens_per_s_per_chip) / 1e6
 
 
-def _profiles():
-    from estimator.hardware import load_profiles
+def _profile_set(profiles=None):
+    """A ProfileSet from None (load built-in + user profiles), a ProfileSet, or a dict."""
+    from estimator.hardware import ProfileSet, load_profiles
 
-    return load_profiles().profiles
+    if profiles is None:
+        return load_profiles()
+    if isinstance(profiles, ProfileSet):
+        return profiles
+    return ProfileSet(profiles=dict(profiles), errors=[])
 
 
 def _profile(ref: str, profiles=None):
     from estimator.hardware import get_profile
 
-    return get_profile(ref, profiles)
+    return get_profile(ref, _profile_set(profiles))
 
 
-def estimate(scenario: Scenario, *, profiles: dict | None = None,
-             with_uncertainty: bool = True) -> Estimate:
-    """Run the whole engine on a scenario. Raises EstimatorError subclasses on bad input."""
+def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True) -> Estimate:
+    """Run the whole engine on a scenario. Raises EstimatorError subclasses on bad input.
+
+    ``profiles``: a ProfileSet or dict of HardwareProfile (default: built-in + user profiles)."""
     s = scenario.validated()
+    profiles = _profile_set(profiles)
     law = get_law(s.law)
     profile = _profile(s.hardware, profiles)
     inf_profile = _profile(s.inference_hardware, profiles) if s.inference_hardware else profile
@@ -577,9 +584,9 @@ def _uncertainty(s: Scenario, law: ScalingLaw, plan: al.Allocation, hw: _Hardwar
     """P10/P50/P90 bands. Two sources, combined: the law's parameter samples (when it has
     them), propagated through the same vectorised core, and the spread of real runs around the
     calibrated utilisation (log-normal fitted to the calibration band)."""
-    from estimator.calibration import hours_band
+    from estimator.calibration import HOURS_BAND
 
-    lo, hi = hours_band()
+    lo, hi = HOURS_BAND
     sigma = math.log(hi / lo) / (2 * _Z90)
     mid = math.sqrt(lo * hi)
     util_factors = mid * np.exp(sigma * _Z)  # spread of reported/estimated hours
@@ -598,14 +605,17 @@ def _uncertainty(s: Scenario, law: ScalingLaw, plan: al.Allocation, hw: _Hardwar
                                 f"'{law.id}' cannot reach this target; bands use the rest")
         except _NoSamples as exc:
             warnings.append(str(exc))
-    flops = costs.FLOPS_PER_PARAM_TOKEN * n_k * d_k * ratio
+    flops = al.FLOPS_PER_PARAM_TOKEN * n_k * d_k * ratio
     hours = (flops[:, None] * util_factors[None, :]).ravel() / (
         hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR)
-    bands = {
-        "params": _percentiles(n_k), "tokens": _percentiles(d_k), "train_flops": _percentiles(flops),
+    bands = {}
+    if len(n_k) > 1:  # the plan itself is uncertain only under sampled law constants
+        bands.update(params=_percentiles(n_k), tokens=_percentiles(d_k),
+                     train_flops=_percentiles(flops))
+    bands.update({
         "gpu_hours": _percentiles(hours), "cost_usd": _percentiles(hours * hw.price),
         "wall_clock_days": _percentiles(hours / (s.gpus * costs.HOURS_PER_DAY)),
-    }
+    })
     if lifetime_tokens > 0:
         inf_cost = lifetime_tokens * hw.inference_usd_per_token(n_k)
         tot = (hours.reshape(len(n_k), -1) * hw.price + np.asarray(inf_cost)[:, None]).ravel()
@@ -662,12 +672,12 @@ def _sample_plan(s: Scenario, law: ParametricLaw):
     return n[ok], d[ok], int((~ok).sum())
 
 
-def compare(scenario: Scenario, *, profiles: dict | None = None) -> list[Estimate]:
+def compare(scenario: Scenario, *, profiles=None) -> list[Estimate]:
     """The same scenario on every hardware profile (one estimate each); profiles that cannot
     run it (e.g. a precision the chip lacks) are skipped."""
-    profiles = profiles if profiles is not None else _profiles()
+    profiles = _profile_set(profiles)
     out = []
-    for pid in profiles:
+    for pid in profiles.profiles:
         sc = replace(scenario, hardware=pid,
                      inference_hardware=scenario.inference_hardware or None)
         try:
