@@ -1,0 +1,7 @@
+"""Test setup shared by every test module: headless Qt, PySide6 for pyqtgraph."""
+
+import os
+
+# Before any Qt import: render offscreen (CI has no display) and never let pyqtgraph pick PyQt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
