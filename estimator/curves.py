@@ -1,0 +1,508 @@
+"""Every curve the window and the exported charts draw, as plain numpy data (no Qt).
+
+:func:`compute_curves` turns a scenario and its :class:`~estimator.scenario.Estimate` into a
+:class:`Curves`: the loss-vs-compute frontier (Hoffmann et al. 2022 eq. 4 under ``C = 6ND``),
+the N-D plane with iso-loss contours and the compute-optimal line, training cost vs target loss
+on every hardware profile, lifetime (training + inference) cost along the iso-loss curve of the
+plan (Sardana et al. 2023, arXiv:2401.00448) and the hardware comparison rows.
+
+Everything is vectorised over numpy arrays so the window can recompute on every slider move
+(a few milliseconds). Every array is finite: points the law cannot represent are dropped, never
+drawn as NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from estimator import allocation as al
+from estimator import costs
+from estimator.errors import EstimatorError, InputError
+from estimator.laws import ParametricLaw, ScalingLaw, get_law
+from estimator.scenario import Estimate, Scenario
+
+# Frontier span around the plan's compute, in decades below and above.
+FRONTIER_DECADES_BELOW = 3.0
+FRONTIER_DECADES_ABOVE = 2.0
+# N-D plane half-width around the plan, in decades.
+ISO_DECADES = 2.0
+ISO_GRID = 81
+MAX_ISO_LEVELS = 7
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The data behind every chart. Units: FLOPs, parameters, tokens, nats/token, USD, days.
+
+    ``iso_params`` (nx,) and ``iso_tokens`` (ny,) are the log-spaced axes of the N-D grid and
+    ``iso_loss[i, j] = L(iso_params[i], iso_tokens[j])``; ``iso_contours[k]`` is the
+    (params, tokens) polyline of ``iso_levels[k]`` clipped to the grid box.
+    ``cost_by_hardware[id]`` is the training cost (USD) of reaching each of ``cost_losses`` on
+    that profile (same GPUs, precision, MFU policy and price tier as the scenario).
+    """
+
+    frontier_compute_flops: np.ndarray
+    frontier_loss: np.ndarray
+    frontier_loss_p10: np.ndarray | None
+    frontier_loss_p90: np.ndarray | None
+    target_compute_flops: float
+    target_loss: float
+    iso_params: np.ndarray
+    iso_tokens: np.ndarray
+    iso_loss: np.ndarray
+    iso_levels: np.ndarray
+    optimal_params: np.ndarray
+    optimal_tokens: np.ndarray
+    plan_params: float
+    plan_tokens: float
+    cost_losses: np.ndarray
+    cost_by_hardware: dict[str, np.ndarray]
+    lifetime_params: np.ndarray
+    lifetime_total_usd: np.ndarray
+    lifetime_train_usd: np.ndarray
+    lifetime_inference_usd: np.ndarray
+    lifetime_optimum_params: float
+    lifetime_optimum_usd: float
+    plan_lifetime_usd: float
+    hardware_rows: list[dict]
+    # -- beyond the contract: context the charts label with --------------------------------
+    iso_contours: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    hardware_names: dict[str, str] = field(default_factory=dict)
+    plan_hardware: str = ""
+    plan_cost_usd: float = float("nan")
+    lifetime_compute_optimal_params: float = float("nan")
+    lifetime_compute_optimal_usd: float = float("nan")
+    lifetime_inference_tokens: float = 0.0
+    irreducible_loss: float = 0.0
+    fitted_params_range: tuple[float, float] = (0.0, 0.0)
+    fitted_tokens_range: tuple[float, float] = (0.0, 0.0)
+    cost_constraint: str = "compute-optimal"
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+
+
+def _finite_mask(*arrays) -> np.ndarray:
+    mask = np.ones(np.shape(arrays[0]), dtype=bool)
+    for a in arrays:
+        mask &= np.isfinite(a)
+    return mask
+
+
+def _profile_set(profiles):
+    """Accept a ProfileSet, a dict of id -> HardwareProfile, or None (load them)."""
+    from estimator.hardware import ProfileSet, load_profiles
+
+    if profiles is None:
+        return load_profiles()
+    if isinstance(profiles, ProfileSet):
+        return profiles
+    return ProfileSet(profiles=dict(profiles))
+
+
+def _hardware(s: Scenario, profile, pset):
+    """The scenario's cost policy on ``profile`` (raises InputError when the chip lacks the
+    precision or the price tier)."""
+    from estimator.hardware import get_profile
+    from estimator.scenario import _Hardware  # the same per-hardware arithmetic estimate() uses
+
+    inf_profile = get_profile(s.inference_hardware, pset) if s.inference_hardware else profile
+    return _Hardware(s, profile, inf_profile)
+
+
+def _flops_ratio(s: Scenario, params: np.ndarray) -> np.ndarray:
+    """Exact-count / 6ND ratio per model size (1 unless ``exact_flops``), as estimate() does."""
+    if not s.exact_flops:
+        return np.ones_like(params)
+    out = np.empty_like(params)
+    for i, n in enumerate(params):
+        if s.n_layers is not None and s.d_model is not None:
+            shape = costs.ModelShape(s.n_layers, s.d_model, max(1, s.d_model // 128))
+        else:
+            shape = costs.shape_for_params(float(n))
+        out[i] = costs.attention_flops_ratio(float(n), shape, s.seq_len)
+    return out
+
+
+def _law_with_sample_axis(law: ScalingLaw) -> ParametricLaw | None:
+    """The law's parameter samples as (K, 1) constants, to broadcast against (M,) inputs."""
+    if not isinstance(law, ParametricLaw):
+        return None
+    arr = law.samples_array()
+    if arr is None or len(arr) < 2:
+        return None
+    return replace(law, E=arr[:, 0:1], A=arr[:, 1:2], B=arr[:, 2:3], alpha=arr[:, 3:4],
+                   beta=arr[:, 4:5], param_samples=None)
+
+
+# --------------------------------------------------------------------------------------
+# pieces
+# --------------------------------------------------------------------------------------
+
+
+def _frontier(law: ScalingLaw, target_c: float, n_points: int):
+    ln_c = np.linspace(math.log10(target_c) - FRONTIER_DECADES_BELOW,
+                       math.log10(target_c) + FRONTIER_DECADES_ABOVE, n_points)
+    c = np.unique(np.append(10.0**ln_c, target_c))
+    with np.errstate(all="ignore"):
+        loss = np.asarray(al.optimal_loss(law, c), dtype=float)
+    ok = _finite_mask(c, loss) & (c > 0)
+    c, loss = c[ok], loss[ok]
+    p10 = p90 = None
+    sampled = _law_with_sample_axis(law)
+    if sampled is not None:
+        with np.errstate(all="ignore"):
+            ls = np.asarray(sampled.optimal_loss_closed_form(c[None, :]), dtype=float)
+        good = np.all(np.isfinite(ls), axis=1)  # drop samples that break anywhere
+        if good.sum() >= 2:
+            p10, p90 = np.percentile(ls[good], [10, 90], axis=0)
+    return c, loss, p10, p90
+
+
+def _compute_for_losses(law: ScalingLaw, t: np.ndarray, frontier=None) -> np.ndarray:
+    """Least compute reaching each loss (inf when unreachable). Closed form for the parametric
+    law; otherwise read off the frontier arrays (exact at their points) where they cover the
+    loss, and solved numerically elsewhere."""
+    t = np.asarray(t, dtype=float)
+    c = np.full(t.shape, np.inf)
+    reach = t > law.irreducible_loss
+    if not reach.any():
+        return c
+    if isinstance(law, ParametricLaw) or frontier is None:
+        c[reach] = al.compute_for_loss(law, t[reach])
+        return c
+    fc, fl = frontier
+    order = np.argsort(fl)
+    xs, ys = fl[order], np.log(fc[order])
+    covered = reach & (t >= xs[0]) & (t <= xs[-1])
+    c[covered] = np.exp(np.interp(t[covered], xs, ys))
+    rest = reach & ~covered
+    if rest.any():
+        c[rest] = al.compute_for_loss(law, t[rest])
+    return c
+
+
+def _plan_along_loss(s: Scenario, est: Estimate, law: ScalingLaw, losses: np.ndarray,
+                     frontier=None):
+    """(N, D) the scenario's planning rule picks to reach each loss: compute-optimal, or the
+    same constraint the scenario sets (a fixed model size, a tokens-per-parameter ratio,
+    limited unique data). Lifetime-optimised plans follow the plan's tokens-per-parameter
+    ratio. Unreachable losses give inf."""
+    t = np.asarray(losses, dtype=float)
+    params = s.params
+    ratio = s.tokens_per_param
+    unique = s.unique_tokens
+    if s.mode == "model":
+        if s.tokens_per_param is not None:
+            params, ratio = None, s.tokens_per_param
+        else:
+            params, ratio = s.params, None
+    if s.optimize == "lifetime" and est.compute_optimal is not None:
+        params, ratio, unique = None, est.tokens / est.params, None
+    with np.errstate(all="ignore"):
+        if params is not None:
+            n = np.full_like(t, float(params))
+            d_eff = np.asarray(al.tokens_for_loss_at_params(law, n, t), dtype=float)
+            d = (np.asarray(al.tokens_for_effective(d_eff, unique), dtype=float)
+                 if unique is not None else d_eff)
+            what = f"fixed model size {params:.3g} params"
+        elif ratio is not None:
+            r = float(ratio)
+            reach = t > law.irreducible_loss
+            ln_n = al._bisect_increasing(
+                lambda x: np.where(reach, t, 1e300) - law.loss(np.exp(x), r * np.exp(x)),
+                np.full(t.shape, math.log(1e2)), np.full(t.shape, math.log(1e25)))
+            n = np.where(reach & (ln_n < math.log(1e25) - 1e-6), np.exp(ln_n), np.inf)
+            d = r * n
+            what = f"{r:.3g} tokens per parameter"
+        else:
+            c = _compute_for_losses(law, t, frontier)
+            n, d = (np.asarray(x, dtype=float) for x in al.optimal_allocation(law, c))
+            what = "compute-optimal"
+            if unique is not None:
+                n, d = _unique_data_plans(law, t, float(unique), n, d)
+                what = f"compute-optimal with {unique:.3g} unique tokens"
+    bad = ~(_finite_mask(n, d) & (n > 0) & (d > 0))
+    n = np.where(bad, np.inf, n)
+    d = np.where(bad, np.inf, d)
+    return n, d, what
+
+
+def _unique_data_plans(law, t, u, n0, d0):
+    """Vectorised least-compute plans under limited unique data (Muennighoff et al. 2023):
+    where the unconstrained optimum needs more than U tokens, minimise N * D(N) on a log grid
+    of N with D the tokens whose effective value D' reaches the target."""
+    n = n0.copy()
+    d = d0.copy()
+    need = ~(d0 <= u)
+    if not need.any():
+        return n, d
+    tt = t[need][:, None]
+    n_floor = np.asarray(al.params_for_loss_at_tokens(law, np.inf, t[need]), dtype=float)
+    n_floor = np.where(np.isfinite(n_floor) & (n_floor > 0), n_floor, 1.0)
+    top = np.maximum(np.where(np.isfinite(n0[need]), n0[need], n_floor), n_floor) * 1e4
+    x = np.linspace(0.0, 1.0, 600)[None, :]
+    ln_n = np.log(n_floor)[:, None] + 1e-9 + x * (np.log(top) - np.log(n_floor))[:, None]
+    nn = np.exp(ln_n)
+    dd = np.asarray(al.tokens_for_effective(al.tokens_for_loss_at_params(law, nn, tt), u),
+                    dtype=float)
+    c = np.where(np.isfinite(dd), nn * dd, np.inf)
+    i = np.argmin(c, axis=1)
+    rows = np.arange(len(i))
+    best_n, best_d = nn[rows, i], dd[rows, i]
+    n[need] = np.where(np.isfinite(c[rows, i]), best_n, np.inf)
+    d[need] = np.where(np.isfinite(c[rows, i]), best_d, np.inf)
+    return n, d
+
+
+def _iso(law: ScalingLaw, est: Estimate, frontier_loss_fn):
+    n0, d0 = est.params, est.tokens
+    iso_n = np.logspace(math.log10(n0) - ISO_DECADES, math.log10(n0) + ISO_DECADES, ISO_GRID)
+    iso_d = np.logspace(math.log10(d0) - ISO_DECADES, math.log10(d0) + ISO_DECADES, ISO_GRID)
+    with np.errstate(all="ignore"):
+        grid = np.asarray(law.loss(iso_n[:, None], iso_d[None, :]), dtype=float)
+    lo, hi = float(np.nanmin(grid)), float(np.nanmax(grid))
+    # Levels: the plan's loss and the frontier's loss at whole decades of compute around it,
+    # so each contour touches the compute-optimal line one decade of compute apart.
+    c0 = est.train_flops_6nd
+    candidates = np.asarray(frontier_loss_fn(c0 * 10.0 ** np.arange(-4, 5)), dtype=float)
+    levels = [est.loss]
+    for v in candidates:
+        if lo < v < hi and all(abs(v - w) > 0.02 * (hi - lo) for w in levels):
+            levels.append(float(v))
+    levels = np.array(sorted(levels)[:MAX_ISO_LEVELS])
+    contours = []
+    n_dense = np.logspace(math.log10(iso_n[0]), math.log10(iso_n[-1]), 240)
+    d_min, d_max = iso_d[0], iso_d[-1]
+    with np.errstate(all="ignore"):
+        d_lv = np.asarray(al.tokens_for_loss_at_params(law, n_dense[None, :], levels[:, None]),
+                          dtype=float)
+        n_top = np.asarray(al.params_for_loss_at_tokens(law, d_max, levels), dtype=float)
+        n_bot = np.asarray(al.params_for_loss_at_tokens(law, d_min, levels), dtype=float)
+    for k in range(len(levels)):
+        dk = d_lv[k]
+        inside = np.isfinite(dk) & (dk >= d_min) & (dk <= d_max)
+        xs, ys = list(n_dense[inside]), list(dk[inside])
+        if np.isfinite(n_top[k]) and iso_n[0] <= n_top[k] <= iso_n[-1]:
+            xs.insert(0, float(n_top[k]))
+            ys.insert(0, float(d_max))
+        if np.isfinite(n_bot[k]) and iso_n[0] <= n_bot[k] <= iso_n[-1]:
+            xs.append(float(n_bot[k]))
+            ys.append(float(d_min))
+        xs_a, ys_a = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        order = np.argsort(xs_a)
+        contours.append((xs_a[order], ys_a[order]))
+    # The compute-optimal line across the box.
+    c_lo = 6.0 * iso_n[0] * iso_d[0]
+    c_hi = 6.0 * iso_n[-1] * iso_d[-1]
+    c_line = np.logspace(math.log10(c_lo), math.log10(c_hi), 160)
+    with np.errstate(all="ignore"):
+        on, od = (np.asarray(x, dtype=float) for x in al.optimal_allocation(law, c_line))
+    keep = (_finite_mask(on, od) & (on >= iso_n[0]) & (on <= iso_n[-1])
+            & (od >= d_min) & (od <= d_max))
+    return iso_n, iso_d, grid, levels, tuple(contours), on[keep], od[keep]
+
+
+def _cost_curves(s, est, law, pset, frontier_c, frontier_loss):
+    losses = np.unique(np.append(frontier_loss, est.loss))
+    n, d, what = _plan_along_loss(s, est, law, losses, (frontier_c, frontier_loss))
+    flops_6nd = 6.0 * n * d
+    ok = np.isfinite(flops_6nd)
+    # The plan itself, exactly (the grid search under limited unique data is approximate).
+    i_plan = int(np.argmin(np.abs(losses - est.loss)))
+    flops_6nd[i_plan] = est.train_flops_6nd
+    n[i_plan] = est.params
+    ok[i_plan] = True
+    losses, n, flops_6nd = losses[ok], n[ok], flops_6nd[ok]
+    flops = flops_6nd * _flops_ratio(s, n)
+    by_hw: dict[str, np.ndarray] = {}
+    names: dict[str, str] = {}
+    for pid, profile in pset.profiles.items():
+        try:
+            hw = _hardware(s, profile, pset)
+        except (InputError, EstimatorError):
+            continue  # the chip lacks this precision or price tier
+        usd = flops * hw.train_usd_per_flop()
+        by_hw[pid] = usd
+        names[pid] = profile.display_name
+    return losses, by_hw, names, what
+
+
+def _plan_is_compute_optimal(s: Scenario) -> bool:
+    return (s.mode != "model" and s.optimize == "compute" and s.params is None
+            and s.tokens_per_param is None and s.unique_tokens is None)
+
+
+def _lifetime(s, est, law, hw, n_points, frontier):
+    t = est.loss
+    tokens_inf = s.inference_tokens_per_day * s.deployment_days
+    usd_per_flop = hw.train_usd_per_flop()
+    with np.errstate(all="ignore"):
+        n_floor = float(al.params_for_loss_at_tokens(law, np.inf, t))
+    if not (math.isfinite(n_floor) and n_floor > 0):
+        n_floor = 1.0
+    copt_n = est.params
+    if est.compute_optimal is not None:
+        copt_n = est.compute_optimal["params"]
+    elif not _plan_is_compute_optimal(s):
+        try:
+            c = _compute_for_losses(law, np.array([t]), frontier)
+            copt_n = float(np.asarray(al.optimal_allocation(law, c)[0])[0])
+        except EstimatorError:
+            pass
+
+    def total(n):
+        n = np.asarray(n, dtype=float)
+        with np.errstate(all="ignore"):
+            d = np.asarray(al.tokens_for_loss_at_params(law, n, t), dtype=float)
+            train = usd_per_flop * 6.0 * n * d
+            inf = tokens_inf * np.asarray(hw.inference_usd_per_token(n), dtype=float)
+        return train, inf
+
+    if est.lifetime_optimal is not None:
+        opt_n = float(est.lifetime_optimal["params"])
+        opt_usd = float(est.lifetime_optimal["lifetime_total_cost_usd"])
+    else:
+        try:
+            lp = al.lifetime_optimal(law, t, train_cost_per_flop=usd_per_flop,
+                                     inference_cost_per_token=hw.inference_usd_per_token,
+                                     inference_tokens=tokens_inf)
+            opt_n, opt_usd = lp.allocation.params, lp.total_cost
+        except EstimatorError:
+            opt_n, opt_usd = copt_n, float(sum(total(copt_n)))
+    marks = [est.params, opt_n, copt_n]
+    lo = max(n_floor * 1.05, min(marks) / 10.0)
+    hi = max(max(marks) * 10.0, lo * 10.0)
+    n = np.logspace(math.log10(lo), math.log10(hi), n_points)
+    train, inf = total(n)
+    tot = train + inf
+    ok = _finite_mask(train, inf, tot) & (tot > 0)
+    p_train, p_inf = total(est.params)
+    c_train, c_inf = total(copt_n)
+    return dict(
+        lifetime_params=n[ok], lifetime_total_usd=tot[ok], lifetime_train_usd=train[ok],
+        lifetime_inference_usd=inf[ok], lifetime_optimum_params=opt_n,
+        lifetime_optimum_usd=opt_usd, plan_lifetime_usd=float(p_train + p_inf),
+        lifetime_compute_optimal_params=float(copt_n),
+        lifetime_compute_optimal_usd=float(c_train + c_inf), lifetime_inference_tokens=tokens_inf,
+    )
+
+
+def hardware_rows(scenario: Scenario, estimate: Estimate, *, profiles=None) -> list[dict]:
+    """The scenario on every hardware profile (same GPUs, precision, MFU policy, price tier),
+    cheapest first. Profiles that cannot run it (no such precision or price tier) are
+    skipped. Equal to :func:`estimator.scenario.compare` row by row; vectorised when the plan
+    does not depend on the hardware (compute-optimal planning)."""
+    from estimator.scenario import estimate as run_estimate
+
+    s, est = scenario, estimate
+    pset = _profile_set(profiles)
+    rows = []
+    band_c = est.bands.get("cost_usd")
+    band_t = est.bands.get("wall_clock_days")
+    shape = None
+    if s.n_layers is not None and s.d_model is not None:
+        shape = costs.ModelShape(s.n_layers, s.d_model, max(1, s.d_model // 128))
+    for pid, profile in pset.profiles.items():
+        if s.optimize == "lifetime":
+            try:
+                e = run_estimate(replace(s, hardware=pid), profiles=pset)
+            except EstimatorError:
+                continue
+            rows.append(_row_from_estimate(e, profile, is_plan=pid == est.hardware))
+            continue
+        try:
+            hw = _hardware(replace(s, hardware=pid), profile, pset)
+        except EstimatorError:
+            continue
+        hours = est.train_flops / (hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR)
+        cost = hours * hw.price
+        days = hours / (s.gpus * costs.HOURS_PER_DAY)
+        dec = hw.decode(est.params, shape)
+        per_m = float(costs.cost_per_million_tokens(hw.inf_price, dec.tokens_per_s_per_chip))
+        k_c = (band_c.p10 / est.cost_usd, band_c.p90 / est.cost_usd) if band_c else (1.0, 1.0)
+        k_t = ((band_t.p10 / est.wall_clock_days, band_t.p90 / est.wall_clock_days)
+               if band_t else (1.0, 1.0))
+        rows.append({
+            "id": pid, "name": profile.display_name, "precision": s.precision,
+            "price_usd_per_hour": hw.price, "mfu": hw.mfu, "goodput": hw.goodput,
+            "cost_usd": cost, "cost_usd_p10": cost * k_c[0], "cost_usd_p90": cost * k_c[1],
+            "wall_clock_days": days, "wall_clock_days_p10": days * k_t[0],
+            "wall_clock_days_p90": days * k_t[1], "gpu_hours": hours,
+            "energy_mwh": float(costs.energy_mwh(hours, profile.power_w, s.pue)),
+            "inference_cost_per_million_tokens_usd": per_m,
+            "lifetime_total_cost_usd": cost + est.lifetime_inference_tokens * per_m / 1e6,
+            "is_plan": pid == est.hardware,
+        })
+    rows = [r for r in rows if all(math.isfinite(v) for v in r.values()
+                                   if isinstance(v, float))]
+    rows.sort(key=lambda r: r["cost_usd"])
+    return rows
+
+
+def _row_from_estimate(e: Estimate, profile, is_plan: bool) -> dict:
+    bc = e.bands.get("cost_usd")
+    bt = e.bands.get("wall_clock_days")
+    return {
+        "id": e.hardware, "name": profile.display_name, "precision": e.precision,
+        "price_usd_per_hour": e.price_usd_per_hour, "mfu": e.mfu, "goodput": e.goodput,
+        "cost_usd": e.cost_usd,
+        "cost_usd_p10": bc.p10 if bc else e.cost_usd,
+        "cost_usd_p90": bc.p90 if bc else e.cost_usd,
+        "wall_clock_days": e.wall_clock_days,
+        "wall_clock_days_p10": bt.p10 if bt else e.wall_clock_days,
+        "wall_clock_days_p90": bt.p90 if bt else e.wall_clock_days,
+        "gpu_hours": e.gpu_hours, "energy_mwh": e.energy_mwh,
+        "inference_cost_per_million_tokens_usd": e.inference_cost_per_million_tokens_usd,
+        "lifetime_total_cost_usd": e.lifetime_total_cost_usd, "is_plan": is_plan,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------
+
+
+def compute_curves(scenario: Scenario, estimate: Estimate, *, profiles=None,
+                   n_points: int = 120) -> Curves:
+    """All chart data for ``scenario`` and its ``estimate`` (from
+    :func:`estimator.scenario.estimate`). ``profiles``: a ProfileSet, a dict of id ->
+    HardwareProfile, or None for the built-in and user profiles."""
+    from estimator.hardware import get_profile
+
+    s = scenario.validated()
+    est = estimate
+    n_points = max(8, int(n_points))
+    law = get_law(s.law)
+    pset = _profile_set(profiles)
+
+    fc, fl, f10, f90 = _frontier(law, est.train_flops_6nd, n_points)
+
+    def frontier_loss_fn(c):
+        with np.errstate(all="ignore"):
+            return al.optimal_loss(law, c)
+
+    iso_n, iso_d, grid, levels, contours, on, od = _iso(law, est, frontier_loss_fn)
+    cost_l, cost_hw, names, what = _cost_curves(s, est, law, pset, fc, fl)
+    hw = _hardware(s, get_profile(est.hardware, pset), pset)
+    life = _lifetime(s, est, law, hw, n_points, (fc, fl))
+    rows = hardware_rows(s, est, profiles=pset)
+    fr = law.fitted_range
+    return Curves(
+        frontier_compute_flops=fc, frontier_loss=fl, frontier_loss_p10=f10, frontier_loss_p90=f90,
+        target_compute_flops=float(est.train_flops_6nd), target_loss=float(est.loss),
+        iso_params=iso_n, iso_tokens=iso_d, iso_loss=grid, iso_levels=levels,
+        optimal_params=on, optimal_tokens=od, plan_params=float(est.params),
+        plan_tokens=float(est.tokens), cost_losses=cost_l, cost_by_hardware=cost_hw,
+        hardware_rows=rows, iso_contours=contours, hardware_names=names,
+        plan_hardware=est.hardware, plan_cost_usd=float(est.cost_usd),
+        irreducible_loss=float(law.irreducible_loss),
+        fitted_params_range=(fr.params_min, fr.params_max),
+        fitted_tokens_range=(fr.tokens_min, fr.tokens_max), cost_constraint=what,
+        **life,
+    )
