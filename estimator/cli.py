@@ -372,18 +372,61 @@ def cmd_profiles(args) -> int:
 def cmd_fit(args) -> int:
     from estimator import fitting
 
-    report = fitting.fit_runs_file(args.runs, bootstrap=args.bootstrap, seed=args.seed,
-                                   holdout_above=args.holdout_above,
-                                   exclude_flagged=args.exclude_flagged)
+    if args.bootstrap < 0:
+        from estimator.errors import FitError
+
+        raise FitError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    result = fitting.fit_law(args.runs, bootstrap_k=args.bootstrap, seed=args.seed,
+                             holdout_above=args.holdout_above, exclude_flagged=args.exclude_flagged,
+                             budget_flops=args.budget, target_loss=args.target_loss)
     if args.save:
-        fitting.save_fit_law(report, args.save, law_id=args.id)
+        fitting.save_fitted_law(result, args.save, args.id)
     if args.json:
-        print(_dump(report.to_dict()))
+        print(_dump(result.to_dict()))
     else:
-        print(fitting.format_report(report))
+        print(format_fit(result))
         if args.save:
-            print(f"saved law to {args.save} (use it with --law {args.save})")
+            print(f"\nsaved law '{args.id}' to {args.save}; use it with --law {args.save}")
     return 0
+
+
+def format_fit(r) -> str:
+    """A readable summary of a FitResult."""
+    d = r.to_dict()
+    lines = [f"Fit of L = E + A/N^alpha + B/D^beta to {d['n_runs']} runs from {d['source']}",
+             f"  Huber delta {d['huber_delta']:g} on log loss, L-BFGS from {d['n_starts']:,} starts "
+             f"({d['n_at_best']} reached the best); objective {d['objective']:.10g}; "
+             f"{d['seconds']:.2f} s"]
+    iv = d.get("intervals") or {}
+    se = d.get("stderr") or {}
+    for k in ("E", "A", "B", "alpha", "beta"):
+        extra = ""
+        if k in iv:
+            extra = f"   SE {se[k]:.4g}, {d['ci']:.0%} interval [{iv[k][0]:.4g}, {iv[k][1]:.4g}]"
+        lines.append(f"  {k:<6}{d[k]:>12.6g}{extra}")
+    fr = d["fitted_range"]
+    lines.append(f"  fitted on N {fr['params'][0]:.3g}-{fr['params'][1]:.3g}, "
+                 f"D {fr['tokens'][0]:.3g}-{fr['tokens'][1]:.3g}")
+    if d.get("n_bootstrap"):
+        lines.append(f"  bootstrap: {d['n_bootstrap']} resamples, seed {d['bootstrap_seed']}"
+                     + (f", {d['n_bootstrap_failed']} failed" if d["n_bootstrap_failed"] else ""))
+    for name, v in (d.get("derived") or {}).items():
+        if isinstance(v, dict) and v.get("point") is not None:
+            lo, hi = v.get("lo"), v.get("hi")
+            band = f" [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else ""
+            lines.append(f"  {name}: {v['point']:.3g}{band}")
+    h = d.get("holdout")
+    if h:
+        lines.append(f"  held out {h['n_holdout']} runs above {h['holdout_above_flops']:.3g} FLOPs "
+                     f"(fit on {h['n_train']}): mean abs error {h['mean_abs_error']:.4f} nats, "
+                     f"max rel error {h['max_rel_error']:.1%}")
+    for line, reason in d.get("skipped", [])[:20]:
+        lines.append(f"  skipped line {line}: {reason}")
+    if d["n_skipped"] > 20:
+        lines.append(f"  ... and {d['n_skipped'] - 20} more skipped rows")
+    if d.get("n_excluded"):
+        lines.append(f"  excluded {d['n_excluded']} flagged rows")
+    return "\n".join(lines)
 
 
 def cmd_chart(args) -> int:
@@ -430,6 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fit on runs with compute <= C, report error on the rest")
     f.add_argument("--exclude-flagged", action="store_true",
                    help="drop rows flagged in an 'excluded*' column")
+    f.add_argument("--budget", type=_number, metavar="C",
+                   help="with --bootstrap: intervals of N* and D* at this compute budget")
+    f.add_argument("--target-loss", type=_number, metavar="L",
+                   help="with --bootstrap: interval of the compute needed for this loss")
     f.add_argument("--save", metavar="LAW.yaml", help="save the fitted law")
     f.add_argument("--id", default="my-fit", help="id of the saved law")
     f.add_argument("--json", action="store_true")

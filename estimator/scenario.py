@@ -610,8 +610,10 @@ def _uncertainty(s: Scenario, law: ScalingLaw, plan: al.Allocation, hw: _Hardwar
         hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR)
     bands = {}
     if len(n_k) > 1:  # the plan itself is uncertain only under sampled law constants
-        bands.update(params=_percentiles(n_k), tokens=_percentiles(d_k),
-                     train_flops=_percentiles(flops))
+        for name, values in (("params", n_k), ("tokens", d_k), ("train_flops", flops)):
+            b = _percentiles(values)
+            if b.p90 > b.p10 * (1 + 1e-9):  # a fixed input (e.g. the compute budget) has no band
+                bands[name] = b
     bands.update({
         "gpu_hours": _percentiles(hours), "cost_usd": _percentiles(hours * hw.price),
         "wall_clock_days": _percentiles(hours / (s.gpus * costs.HOURS_PER_DAY)),

@@ -159,3 +159,33 @@ def test_python_m_entry_point():
     r = subprocess.run([sys.executable, "-m", "estimator", "estimate", "--target-loss", "1"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stderr.startswith("estimator: error:")
+
+
+EPOCH_CSV = str(__import__("estimator.fitting", fromlist=["x"]).epoch_runs_path())
+
+
+def test_fit_json_reproduces_epoch_and_saves_usable_law(capsys, tmp_path):
+    law_path = tmp_path / "fit.yaml"
+    d = js(capsys, "fit", EPOCH_CSV, "--exclude-flagged", "--bootstrap", "30", "--seed", "1",
+           "--save", str(law_path))
+    for k in ("E", "A", "B", "alpha", "beta", "objective", "n_runs", "n_skipped", "intervals"):
+        assert k in d
+    assert d["n_runs"] == 240
+    assert d["E"] == pytest.approx(1.817, abs=0.002) and d["alpha"] == pytest.approx(0.347, abs=0.002)
+    lo, hi = d["intervals"]["alpha"]
+    assert lo < d["alpha"] < hi
+    est = js(capsys, "estimate", "--law", str(law_path), "--compute", "1e24")
+    assert est["law"] == "my-fit"
+    assert est["params_p10"] < est["params"] < est["params_p90"]  # the bootstrap travels with the law
+
+
+def test_fit_reports_skipped_rows(capsys, tmp_path):
+    p = tmp_path / "runs.csv"
+    rows = ["N,D,loss"] + [f"{n:.6g},{20 * n:.6g},{1.8 + 400 / n**0.34 + 2000 / (20 * n)**0.36:.6f}"
+                           for n in (1e7, 3e7, 1e8, 3e8, 1e9, 3e9, 1e10)]
+    rows.insert(3, "1e8,-5,2.5")
+    rows.insert(5, "3e8,,2.4")
+    p.write_text("\n".join(rows) + "\n")
+    code, out, err = run(capsys, "fit", str(p))
+    assert code == 0, err
+    assert "skipped line 4" in out and "skipped line 6" in out
