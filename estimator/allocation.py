@@ -68,6 +68,33 @@ def _golden_min(fn, a: float, b: float, tol: float = 1e-10, max_iter: int = 200)
     return (c, fc) if fc < fd else (d, fd)
 
 
+def _refine_grid_min(fn, grid: np.ndarray, vals: np.ndarray, passes: int = 3,
+                     points: int = 33) -> tuple[float, float]:
+    """Refine the minimum of a smooth function sampled on ``grid`` by zooming vectorised
+    sub-grids around the best point, then one parabolic step. Each pass costs one vectorised
+    call of ``fn`` (instead of ~40 scalar calls of a golden-section search)."""
+    i = int(np.argmin(vals))
+    x, fx = float(grid[i]), float(vals[i])
+    step = float(grid[1] - grid[0]) if len(grid) > 1 else 1.0
+    for _ in range(passes):
+        sub = np.linspace(x - step, x + step, points)
+        with np.errstate(over="ignore", invalid="ignore"):
+            fs = np.where(np.isfinite(v := np.asarray(fn(sub), dtype=float)), v, np.inf)
+        j = int(np.argmin(fs))
+        if fs[j] <= fx:
+            x, fx = float(sub[j]), float(fs[j])
+        step = float(sub[1] - sub[0])
+        if 0 < j < points - 1 and np.all(np.isfinite(fs[j - 1:j + 2])):
+            f0, f1, f2 = fs[j - 1], fs[j], fs[j + 1]
+            denom = f0 - 2 * f1 + f2
+            if denom > 0:
+                xp = float(sub[j]) + 0.5 * step * (f0 - f2) / denom
+                fp = float(np.asarray(fn(np.array([xp])))[0])
+                if np.isfinite(fp) and fp <= fx:
+                    x, fx = xp, fp
+    return x, fx
+
+
 # --------------------------------------------------------------------------------------
 # Compute-optimal frontier
 # --------------------------------------------------------------------------------------
@@ -428,7 +455,7 @@ def lifetime_optimal(law: ScalingLaw, target_loss: float, *, train_cost_per_flop
     n_floor = float(params_for_loss_at_tokens(law, np.inf, t))
     lo = math.log(n_floor) + 1e-6
     hi = max(math.log(compute_plan.params) + math.log(100.0), lo + 1.0)
-    grid = np.linspace(lo, hi, 600)
+    grid = np.linspace(lo, hi, 400)
 
     def total(ln_n):
         n = np.exp(ln_n)
@@ -439,10 +466,7 @@ def lifetime_optimal(law: ScalingLaw, target_loss: float, *, train_cost_per_flop
     with np.errstate(over="ignore", invalid="ignore"):
         vals = total(grid)
     vals = np.where(np.isfinite(vals), vals, np.inf)
-    i = int(np.argmin(vals))
-    a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    x_best, f_best = _golden_min(lambda x: float(total(np.array(x))), a, b)
-    ln_best = x_best if f_best <= vals[i] else grid[i]
+    ln_best, _ = _refine_grid_min(total, grid, vals)
     n = float(math.exp(ln_best))
     d = float(tokens_for_loss_at_params(law, n, t))
     alloc = _alloc(law, n, d)
