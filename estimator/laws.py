@@ -287,6 +287,45 @@ class KaplanLaw(ScalingLaw):
     def loss_at_infinite_params(self, tokens):
         return (self.D_c / np.asarray(tokens, dtype=float)) ** self.alpha_D
 
+    # Closed forms. With p = alpha_N/alpha_D, x = (N_c/N)^p and y = D_c/D, L = (x + y)^alpha_D.
+    def tokens_for_loss(self, params: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
+        """D with L(N, D) = target: D = D_c / (L^(1/alpha_D) - (N_c/N)^p); inf if unreachable."""
+        p = self.alpha_N / self.alpha_D
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            room = (np.asarray(target_loss, dtype=float) ** (1.0 / self.alpha_D)
+                    - (self.N_c / np.asarray(params, dtype=float)) ** p)
+            return np.where(room > 0, self.D_c / np.where(room > 0, room, 1.0), np.inf)
+
+    def params_for_loss(self, tokens: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
+        """N with L(N, D) = target: N = N_c / (L^(1/alpha_D) - D_c/D)^(1/p); inf if unreachable."""
+        p = self.alpha_N / self.alpha_D
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            room = (np.asarray(target_loss, dtype=float) ** (1.0 / self.alpha_D)
+                    - self.D_c / np.asarray(tokens, dtype=float))
+            return np.where(room > 0, self.N_c / np.where(room > 0, room, 1.0) ** (1.0 / p), np.inf)
+
+    def optimal_allocation_closed_form(self, compute_flops: ArrayLike):
+        """Minimum of L under C = 6ND: dL/dlnN = dL/dlnD gives y = p x, so
+        N^(1+p) = p N_c^p C / (6 D_c) and D = C / (6N)."""
+        p = self.alpha_N / self.alpha_D
+        c = np.asarray(compute_flops, dtype=float)
+        log_n = (np.log(p) + p * np.log(self.N_c) + np.log(c) - np.log(6.0 * self.D_c)) / (1.0 + p)
+        n = np.exp(log_n)
+        return n, c / (6.0 * n)
+
+    def optimal_loss_closed_form(self, compute_flops: ArrayLike) -> ArrayLike:
+        """L_opt(C) = ((1 + p) (N_c/N_opt(C))^p)^alpha_D."""
+        p = self.alpha_N / self.alpha_D
+        n, _ = self.optimal_allocation_closed_form(compute_flops)
+        return ((1.0 + p) * (self.N_c / n) ** p) ** self.alpha_D
+
+    def compute_for_loss_closed_form(self, target_loss: ArrayLike) -> ArrayLike:
+        """Inverse of :meth:`optimal_loss_closed_form` (any target > 0)."""
+        p = self.alpha_N / self.alpha_D
+        x = np.asarray(target_loss, dtype=float) ** (1.0 / self.alpha_D) / (1.0 + p)
+        n = self.N_c / x ** (1.0 / p)
+        return 6.0 * self.D_c * n ** (1.0 + p) / (p * self.N_c**p)
+
     def constants(self) -> dict[str, float]:
         return {"N_c": self.N_c, "D_c": self.D_c, "alpha_N": self.alpha_N, "alpha_D": self.alpha_D}
 

@@ -217,3 +217,18 @@ def test_lifetime_optimum_without_inference_is_compute_optimal():
                              inference_cost_per_token=lambda n: 2 * n, inference_tokens=0.0)
     chin = al.plan_for_loss(law, 2.0)
     assert lp.allocation.params == pytest.approx(chin.params, rel=1e-4)
+
+
+def test_kaplan_closed_forms_agree_with_numeric_path():
+    law = get_law("kaplan-2020")
+    c = np.logspace(15, 30, 31)
+    n_cf, d_cf = law.optimal_allocation_closed_form(c)
+    n_num, d_num = al.optimal_allocation_numeric(law, c)
+    assert np.max(np.abs(n_num / n_cf - 1)) < 1e-9
+    assert np.max(np.abs(d_num / d_cf - 1)) < 1e-9
+    assert np.allclose(law.optimal_loss_closed_form(c), law.loss(n_num, d_num), rtol=1e-12)
+    assert np.allclose(law.compute_for_loss_closed_form(law.optimal_loss_closed_form(c)), c, rtol=1e-9)
+    # inverses of L(N, D)
+    assert law.loss(1e9, law.tokens_for_loss(1e9, 2.5)) == pytest.approx(2.5, rel=1e-12)
+    assert law.loss(law.params_for_loss(1e11, 2.5), 1e11) == pytest.approx(2.5, rel=1e-12)
+    assert np.isinf(law.tokens_for_loss(1e6, 2.0))  # a 1e6 model can't reach 2.0 at any D
