@@ -1,0 +1,371 @@
+"""The Qt side of one estimating session: the current scenario, its estimate and its chart data.
+
+:class:`Session` is the only object of the window that calls the core. Views edit it through
+:meth:`Session.set_text` (what the user typed into a field) and :meth:`Session.update` (typed
+values), and listen to its signals; they never compute. Rapid edits (a slider being dragged,
+keys typed) are coalesced: each edit only records the new scenario and (re)starts a zero-delay
+single-shot timer, so the core runs at most once per event-loop turn, on the latest inputs.
+
+Bad input never replaces the estimate on screen: text that is not a number, a negative value or
+an unreachable target is reported through ``error_changed`` naming the field and the fix, and
+the last valid scenario and estimate stay current.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore
+
+from estimator import units
+from estimator.errors import EstimatorError, InputError, UnreachableTargetError
+from estimator.scenario import Estimate, Scenario, compare, estimate, load_scenario, save_scenario
+
+try:  # chart data: built by a sibling module; the window still runs without it
+    from estimator.curves import Curves, compute_curves
+except ImportError:  # pragma: no cover - only while curves.py is missing
+    Curves = Any  # type: ignore[misc,assignment]
+    compute_curves = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How a scenario field is typed in the window: its label, kind and whether it may be empty.
+
+    kind: ``count`` (70B, 1.4T), ``flops`` (5.76e23), ``loss``, ``int``, ``fraction`` (29%,
+    0.29), ``usd``, ``days``, ``choice``.
+    """
+
+    label: str
+    kind: str
+    optional: bool = False
+
+
+FIELD_SPECS: dict[str, FieldSpec] = {
+    "target_loss": FieldSpec("Target loss", "loss"),
+    "compute_flops": FieldSpec("Compute budget", "flops"),
+    "params": FieldSpec("Model size", "count", optional=True),
+    "tokens": FieldSpec("Training tokens", "count", optional=True),
+    "tokens_per_param": FieldSpec("Tokens per parameter", "ratio", optional=True),
+    "match_params": FieldSpec("Reference model size", "count"),
+    "match_tokens": FieldSpec("Reference training tokens", "count"),
+    "unique_tokens": FieldSpec("Unique tokens", "count", optional=True),
+    "gpus": FieldSpec("GPUs", "int"),
+    "mfu": FieldSpec("MFU", "fraction", optional=True),
+    "goodput": FieldSpec("Goodput", "fraction", optional=True),
+    "price_per_hour": FieldSpec("Price per GPU-hour", "usd", optional=True),
+    "inference_tokens_per_day": FieldSpec("Inference demand", "count"),
+    "deployment_days": FieldSpec("Deployment", "days"),
+    "pue": FieldSpec("PUE", "ratio"),
+}
+
+_FLAG_RE = re.compile(r"\s*\((?:--|[^()]*--)[^()]*\)")
+_SCENARIO_FIELDS = tuple(f.name for f in fields(Scenario))
+
+
+def friendly_message(message: str) -> str:
+    """The core's message without the CLI flag hints ('(--target-loss)'), for the window."""
+    return _FLAG_RE.sub("", str(message)).strip()
+
+
+def parse_field(name: str, text: str) -> Any:
+    """Parse what the user typed into field ``name``; raise InputError with a message for the
+    window. Empty text gives None for optional fields."""
+    spec = FIELD_SPECS[name]
+    t = str(text).strip()
+    if not t:
+        if spec.optional:
+            return None
+        raise InputError(f"{spec.label} is required: type a number")
+    percent = t.endswith("%")
+    if percent:
+        t = t[:-1].strip()
+    if spec.kind == "usd":
+        t = t.lstrip("$").strip()
+    try:
+        value = units.parse_number(t)
+    except ValueError:
+        examples = {"count": "70B, 1.4T or 5e11", "flops": "5.76e23 or 1e24",
+                    "int": "1024 or 2k", "fraction": "35% or 0.35", "loss": "2.1",
+                    "usd": "2.50", "days": "730", "ratio": "20"}[spec.kind]
+        raise InputError(f"'{text.strip()}' is not a number: type e.g. {examples}") from None
+    if spec.kind == "fraction":
+        if percent or value > 1:
+            value = value / 100.0
+        if not 0 < value <= 1:
+            raise InputError(f"{spec.label} must be between 0% and 100% (e.g. 35%); leave it "
+                             "empty for the calibrated default")
+        return value
+    if spec.kind == "int":
+        if value != int(value) or value < 1:
+            raise InputError(f"{spec.label} must be a whole number of at least 1, got "
+                             f"'{text.strip()}'")
+        return int(value)
+    if spec.kind == "days" or name == "inference_tokens_per_day":
+        if value < 0:
+            raise InputError(f"{spec.label} cannot be negative, got '{text.strip()}'")
+        return value
+    if value <= 0:
+        raise InputError(f"{spec.label} must be greater than 0, got '{text.strip()}'")
+    return value
+
+
+def format_field(name: str, value: Any) -> str:
+    """A scenario value as the user would type it: 70B, 1.4T, 5.76e23, 29%, 2.1."""
+    if value is None:
+        return ""
+    spec = FIELD_SPECS.get(name)
+    kind = spec.kind if spec else "ratio"
+    v = float(value)
+    if kind == "fraction":
+        return f"{v * 100:.4g}%"
+    if kind == "int":
+        return f"{int(v)}"
+    if kind == "flops":
+        return f"{v:.3g}".replace("e+", "e")
+    if kind == "count":
+        for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(v) >= scale:
+                return f"{v / scale:.4g}{suffix}"
+        return f"{v:.4g}"
+    if kind == "usd":
+        return f"{v:.2f}"
+    return f"{v:.6g}"
+
+
+class Session(QtCore.QObject):
+    """The current scenario, its estimate, chart data and hardware comparison.
+
+    ``scenario`` is always the last *valid* scenario (its estimate succeeded) and ``estimate``,
+    ``curves`` and ``comparison`` are its results. ``errors`` maps a field name to the message
+    shown at that field while its typed value is rejected.
+    """
+
+    # payload: (Estimate, Curves or None); emitted after every successful recompute
+    estimate_changed = QtCore.Signal(object, object)
+    # payload: (field name or "", message or ""); "" message clears the field's error
+    error_changed = QtCore.Signal(str, str)
+    # payload: list[Estimate], the scenario on every hardware profile (compare())
+    comparison_changed = QtCore.Signal(object)
+    # payload: Scenario; the inputs changed (views re-sync their widgets)
+    scenario_changed = QtCore.Signal(object)
+    # payload: bool, unsaved changes
+    dirty_changed = QtCore.Signal(bool)
+    # payload: Path or None, the file the scenario was last saved to or opened from
+    path_changed = QtCore.Signal(object)
+
+    def __init__(self, scenario: Scenario | None = None, parent=None, *, interval_ms: int = 0):
+        super().__init__(parent)
+        self.scenario: Scenario = (scenario or Scenario()).validated()
+        self.pending: Scenario = self.scenario
+        self.estimate: Estimate | None = None
+        self.curves: Curves | None = None
+        self.comparison: list[Estimate] = []
+        self.errors: dict[str, str] = {}
+        self.path: Path | None = None
+        self.dirty = False
+        self.last_compute_ms = 0.0
+        self.compute_count = 0
+        self._changed_fields: list[str] = []
+        self._timer = QtCore.QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.recompute)
+
+    # -- editing ---------------------------------------------------------------------------
+    def set_text(self, name: str, text: str) -> bool:
+        """The user typed ``text`` into field ``name``. Returns False (and reports the error at
+        that field) when it is not a valid value."""
+        try:
+            value = parse_field(name, text)
+        except InputError as exc:
+            self._set_error(name, str(exc))
+            return False
+        return self.update(**{name: value})
+
+    def update(self, **changes: Any) -> bool:
+        """Apply typed values to the scenario and schedule a recompute (coalesced). Returns
+        False when the inputs are rejected (the error goes to the named field)."""
+        unknown = set(changes) - set(_SCENARIO_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown scenario fields {sorted(unknown)}")
+        base = self.pending
+        if all(getattr(base, k) == v for k, v in changes.items()):
+            for k in changes:
+                self._clear_error(k)
+            return True
+        candidate = replace(base, **changes)
+        try:
+            candidate.validated()
+        except InputError as exc:
+            self._set_error(self._field_for(exc, list(changes)), friendly_message(exc))
+            return False
+        for k in changes:
+            self._clear_error(k)
+        self.pending = candidate
+        self._changed_fields.extend(changes)
+        self._set_dirty(True)
+        self._timer.start()
+        return True
+
+    def set_mode(self, mode: str) -> bool:
+        """Switch the target mode, keeping the current plan: the new target's fields are filled
+        from the current estimate (e.g. target loss = the plan's loss)."""
+        s, est = self.pending, self.estimate
+        if mode == s.mode:
+            return True
+        upd: dict[str, Any] = {"mode": mode}
+        if s.mode == "model":  # params/tokens were the model; as constraints they would bind
+            upd.update(params=None, tokens=None, tokens_per_param=None)
+        if mode == "loss":
+            upd["target_loss"] = round(est.loss, 4) if est else (s.target_loss or 2.0)
+        elif mode == "compute":
+            upd["compute_flops"] = float(f"{est.train_flops_6nd:.3g}") if est else 1e24
+        elif mode == "model":
+            upd.update(params=float(f"{est.params:.3g}") if est else 70e9,
+                       tokens=float(f"{est.tokens:.3g}") if est else 1.4e12,
+                       tokens_per_param=None)
+        elif mode == "match":
+            upd.update(match_params=s.match_params or 70e9, match_tokens=s.match_tokens or 1.4e12)
+        for k in ("target_loss", "compute_flops", "params", "tokens", "tokens_per_param",
+                  "match_params", "match_tokens"):
+            self._clear_error(k)
+        return self.update(**upd)
+
+    def set_hardware(self, hardware: str) -> bool:
+        """Switch the training hardware; a precision or price tier the chip does not offer
+        falls back to bf16 / on-demand instead of failing."""
+        from estimator.hardware import get_profile, load_profiles
+
+        upd: dict[str, Any] = {"hardware": hardware}
+        try:
+            profile = get_profile(hardware, load_profiles())
+        except EstimatorError as exc:
+            self._set_error("hardware", friendly_message(exc))
+            return False
+        if self.pending.precision not in profile.peak_tflops:
+            upd["precision"] = "bf16"
+        if self.pending.price_tier not in profile.prices and "on_demand" in profile.prices:
+            upd["price_tier"] = "on_demand"
+        self._clear_error("precision")
+        self._clear_error("price_tier")
+        return self.update(**upd)
+
+    def set_scenario(self, scenario: Scenario, *, path: Path | None = None,
+                     dirty: bool = False) -> None:
+        """Replace the whole scenario (New, Open, restore) and recompute now."""
+        scenario = scenario.validated()
+        for name in list(self.errors):
+            self._clear_error(name)
+        self.pending = scenario
+        self._changed_fields = []
+        self._timer.stop()
+        self.recompute(force_signal=True)
+        self.path = Path(path) if path is not None else None
+        self.path_changed.emit(self.path)
+        self._set_dirty(dirty, force=True)
+
+    # -- computing -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Run a pending recompute now (tests, saving, exporting)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self.recompute()
+
+    def recompute(self, force_signal: bool = False) -> bool:
+        """Estimate the pending scenario; on success it becomes current and every view is told."""
+        s = self.pending
+        changed = self._changed_fields
+        self._changed_fields = []
+        t0 = time.perf_counter()
+        try:
+            est = estimate(s)
+            curves = compute_curves(s, est) if compute_curves is not None else None
+            comparison = compare(s)
+        except EstimatorError as exc:
+            self._reject(s, exc, changed)
+            return False
+        self.last_compute_ms = (time.perf_counter() - t0) * 1000.0
+        self.compute_count += 1
+        self.scenario, self.estimate, self.curves, self.comparison = s, est, curves, comparison
+        for name in changed:
+            self._clear_error(name)
+        self.scenario_changed.emit(s)
+        self.estimate_changed.emit(est, curves)
+        self.comparison_changed.emit(comparison)
+        return True
+
+    def _reject(self, s: Scenario, exc: EstimatorError, changed: list[str]) -> None:
+        """The core refused ``s``: report at the field, go back to the last valid scenario."""
+        name = self._field_for(exc, changed)
+        if isinstance(exc, UnreachableTargetError) and name not in FIELD_SPECS:
+            name = {"loss": "target_loss", "compute": "compute_flops", "model": "params",
+                    "match": "match_params"}[s.mode]
+        self.pending = self.scenario
+        self._set_error(name, friendly_message(exc))
+
+    def _field_for(self, exc: Exception, changed: list[str]) -> str:
+        msg = str(exc)
+        named = [f for f in _SCENARIO_FIELDS if msg.startswith(f + " ") or
+                 msg.startswith(f + "=") or msg.startswith(f + ":")]
+        if named:
+            return max(named, key=len)
+        if isinstance(exc, UnreachableTargetError):
+            for f in ("target_loss", "compute_flops", "match_params", "match_tokens"):
+                if f in changed:
+                    return f
+        return changed[-1] if changed else ""
+
+    # -- errors ----------------------------------------------------------------------------
+    def _set_error(self, name: str, message: str) -> None:
+        self.errors[name] = message
+        self.error_changed.emit(name, message)
+
+    def _clear_error(self, name: str) -> None:
+        if self.errors.pop(name, None) is not None:
+            self.error_changed.emit(name, "")
+
+    # -- files -----------------------------------------------------------------------------
+    def _set_dirty(self, dirty: bool, force: bool = False) -> None:
+        if dirty != self.dirty or force:
+            self.dirty = dirty
+            self.dirty_changed.emit(dirty)
+
+    def save(self, path: str | Path) -> None:
+        """Save the current (valid) scenario as YAML, atomically; the session becomes clean."""
+        self.flush()
+        save_scenario(self.scenario, path)
+        self.path = Path(path)
+        self.path_changed.emit(self.path)
+        self._set_dirty(False)
+
+    def open(self, path: str | Path) -> None:
+        """Load a scenario file (validated) and make it current. Raises ScenarioError."""
+        scenario = load_scenario(path)
+        try:
+            estimate(scenario)
+        except EstimatorError as exc:
+            raise InputError(f"{Path(path).name}: {friendly_message(exc)}") from None
+        self.set_scenario(scenario, path=Path(path), dirty=False)
+
+    def new(self) -> None:
+        self.set_scenario(Scenario(), path=None, dirty=False)
+
+    # -- helpers for views -----------------------------------------------------------------
+    def irreducible_loss(self) -> float:
+        from estimator.laws import get_law
+
+        try:
+            return float(get_law(self.scenario.law).irreducible_loss)
+        except EstimatorError:
+            return 0.0
+
+    def is_finite_estimate(self) -> bool:
+        est = self.estimate
+        return est is not None and all(
+            math.isfinite(v) for v in est.to_dict().values() if isinstance(v, float))

@@ -1,0 +1,608 @@
+"""The main window: inputs on the left, the headline results, warnings and charts on the right,
+the hardware comparison as a table; File, Export and View menus.
+
+The window owns a :class:`~estimator.gui.session.Session` and wires views to it in
+:meth:`MainWindow._connect`; it computes nothing itself. File dialogs and questions go through
+small ``_ask_*`` methods so tests can answer them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from estimator.errors import EstimatorError
+from estimator.gui import settings
+from estimator.gui.session import Session, friendly_message
+from estimator.gui.theme import THEME_NAMES, apply_theme, window_theme
+from estimator.gui.widgets import (
+    CompareScenariosDialog,
+    ComparisonTable,
+    InputsPanel,
+    MessageStrip,
+    ResultCards,
+)
+from estimator.scenario import load_scenario, save_scenario
+
+log = logging.getLogger(__name__)
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+try:  # the charts are built by a sibling module; the window runs without them
+    from estimator.gui.charts import CHART_KINDS, ChartWidget
+except Exception as exc:  # noqa: BLE001 - any import failure: run without charts
+    log.warning("charts unavailable: %s", exc)
+    ChartWidget = None
+    CHART_KINDS = ("frontier", "isoloss", "cost", "lifetime", "hardware")
+
+APP_TITLE = "LLM Cost Estimator"
+AUTOSAVE_INTERVAL_MS = 5000
+CHART_TAB_TITLES = {
+    "frontier": "Loss vs compute",
+    "isoloss": "Size vs tokens",
+    "cost": "Cost vs loss",
+    "lifetime": "Lifetime cost",
+    "hardware": "Hardware",
+}
+CHART_FORMATS = (("png", "PNG image"), ("svg", "SVG vector"), ("pdf", "PDF document"))
+REPORT_FORMATS = (("md", "Markdown"), ("csv", "CSV"), ("json", "JSON"), ("pdf", "PDF with charts"))
+EXPORT_SIZE_PX = (1600, 1000)
+SCENARIO_FILTER = "Scenarios (*.yaml *.yml);;All files (*)"
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, session: Session | None = None, theme: str | None = None, parent=None):
+        super().__init__(parent)
+        self.session = session or Session(parent=self)
+        if self.session.parent() is None:
+            self.session.setParent(self)
+        self.theme = theme or str(settings.value("theme", "normal"))
+        if self.theme not in THEME_NAMES:
+            self.theme = "normal"
+        self.charts: dict[str, ChartWidget] = {}
+        self.resize(1600, 1000)
+        self.setMinimumSize(1100, 700)
+        self._build()
+        self._build_menus()
+        self._connect()
+        self.set_theme(self.theme)
+        self.autosave_timer = QtCore.QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave_now)
+        self.autosave_timer.start()
+        if self.session.estimate is None:
+            self.session.set_scenario(self.session.pending)
+        else:
+            self._show_estimate(self.session.estimate, self.session.curves)
+            self.comparison.show_comparison(self.session.comparison,
+                                            self.session.estimate.hardware)
+        self._update_title()
+
+    # -- building --------------------------------------------------------------------------
+    def _build(self) -> None:
+        split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        self.inputs = InputsPanel(self.session)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName("inputsScroll")
+        scroll.setWidget(self.inputs)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(360)
+        split.addWidget(scroll)
+        self.inputs_scroll = scroll
+
+        right = QtWidgets.QWidget()
+        rl = QtWidgets.QVBoxLayout(right)
+        rl.setContentsMargins(12, 10, 12, 8)
+        rl.setSpacing(8)
+        self.headline = QtWidgets.QLabel()
+        self.headline.setObjectName("headline")
+        self.headline.setProperty("role", "headline")
+        self.headline.setWordWrap(True)
+        self.headline.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subhead = QtWidgets.QLabel()
+        self.subhead.setProperty("role", "subhead")
+        self.subhead.setWordWrap(True)
+        rl.addWidget(self.headline)
+        rl.addWidget(self.subhead)
+        self.error_strip = MessageStrip("errorStrip", "✖")
+        self.warnings_strip = MessageStrip("warningsStrip", "⚠")
+        rl.addWidget(self.error_strip)
+        rl.addWidget(self.warnings_strip)
+        self.cards = ResultCards()
+        rl.addWidget(self.cards)
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setObjectName("chartTabs")
+        self.tabs.setDocumentMode(False)
+        for kind in CHART_KINDS:
+            if ChartWidget is not None:
+                chart = ChartWidget(kind, theme=self.theme)
+                chart.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+                chart.customContextMenuRequested.connect(
+                    lambda pos, k=kind: self._chart_menu(k).exec(
+                        self.charts[k].mapToGlobal(pos)))
+                chart.view.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+                chart.view.customContextMenuRequested.connect(
+                    lambda pos, k=kind: self._chart_menu(k).exec(
+                        self.charts[k].view.mapToGlobal(pos)))
+                self.charts[kind] = chart
+                widget: QtWidgets.QWidget = chart
+            else:
+                widget = QtWidgets.QLabel("Charts are not available in this installation.")
+                widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+            self.tabs.addTab(widget, CHART_TAB_TITLES.get(kind, kind))
+        self.comparison = ComparisonTable()
+        self.tabs.addTab(self.comparison, "Hardware table")
+        self.export_button = QtWidgets.QToolButton()
+        self.export_button.setText("Export chart…")
+        self.export_button.setObjectName("exportChartButton")
+        self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_button.setToolTip("Save the chart on screen as PNG, SVG or PDF")
+        self.export_button.setMenu(QtWidgets.QMenu(self.export_button))
+        self.export_button.menu().aboutToShow.connect(self._fill_export_button_menu)
+        self.tabs.setCornerWidget(self.export_button, QtCore.Qt.Corner.TopRightCorner)
+        self.tabs.currentChanged.connect(self._on_tab)
+        rl.addWidget(self.tabs, 1)
+        split.addWidget(right)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([390, 1210])
+        self.splitter = split
+        self.setCentralWidget(split)
+        self.status_label = QtWidgets.QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+        icon = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
+        if icon.is_file():
+            self.setWindowIcon(QtGui.QIcon(str(icon)))
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        self.act_new = m.addAction("&New", QtGui.QKeySequence.StandardKey.New, self.new_scenario)
+        self.act_open = m.addAction("&Open…", QtGui.QKeySequence.StandardKey.Open,
+                                    self.open_scenario)
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self.rebuild_recent_menu)
+        m.addSeparator()
+        self.act_save = m.addAction("&Save", QtGui.QKeySequence.StandardKey.Save, self.save)
+        self.act_save_as = m.addAction("Save &As…", QtGui.QKeySequence.StandardKey.SaveAs,
+                                       self.save_as)
+        m.addSeparator()
+        self.act_compare = m.addAction("&Compare scenarios…", self.compare_scenarios)
+        m.addSeparator()
+        m.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
+
+        e = mb.addMenu("&Export")
+        for kind in CHART_KINDS:
+            sub = e.addMenu(f"Chart: {CHART_TAB_TITLES.get(kind, kind)}")
+            sub.setEnabled(ChartWidget is not None)
+            for ext, label in CHART_FORMATS:
+                sub.addAction(f"{label} (.{ext})…",
+                              lambda k=kind, x=ext: self.export_chart_dialog(k, x))
+        e.addSeparator()
+        rep = e.addMenu("&Report")
+        for ext, label in REPORT_FORMATS:
+            rep.addAction(f"{label} (.{ext})…", lambda x=ext: self.export_report_dialog(x))
+
+        v = mb.addMenu("&View")
+        group = QtGui.QActionGroup(self)
+        self.theme_actions: dict[str, QtGui.QAction] = {}
+        for name, label, key in (("normal", "&Normal theme", "Ctrl+Shift+N"),
+                                 ("presentation", "&Presentation theme", "Ctrl+Shift+P")):
+            act = v.addAction(label, QtGui.QKeySequence(key), lambda n=name: self.set_theme(n))
+            act.setCheckable(True)
+            group.addAction(act)
+            self.theme_actions[name] = act
+
+        h = mb.addMenu("&Help")
+        h.addAction("&About", self._about)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.estimate_changed.connect(self._show_estimate)
+        s.estimate_changed.connect(self.cards.show_estimate)
+        s.comparison_changed.connect(
+            lambda comp: self.comparison.show_comparison(
+                comp, s.estimate.hardware if s.estimate else ""))
+        s.error_changed.connect(self._show_errors)
+        s.dirty_changed.connect(lambda _d: self._update_title())
+        s.path_changed.connect(lambda _p: self._update_title())
+
+    # -- views -----------------------------------------------------------------------------
+    def _show_estimate(self, est, curves) -> None:
+        from estimator.report import describe_target
+
+        s = est.scenario
+        self.cards.show_estimate(est)
+        self.headline.setText(
+            f"Loss {est.loss:.3f} nats/token  ·  {describe_target(s)}")
+        self.subhead.setText(
+            f"{est.law_name}  ·  {s.gpus:,} × {est.hardware_name}, {est.precision.upper()}, "
+            f"MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, "
+            f"${est.price_usd_per_hour:.2f}/GPU-hour  ·  serving "
+            f"{_si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days")
+        self.warnings_strip.set_messages(est.warnings)
+        if curves is not None:
+            t0 = time.perf_counter()
+            for chart in self.charts.values():
+                try:
+                    chart.update_chart(curves, est)
+                except Exception:  # noqa: BLE001 - a chart bug must not break the estimate
+                    log.exception("chart %s failed to update", chart.kind)
+            self.last_redraw_ms = (time.perf_counter() - t0) * 1000
+            self.status_label.setText(
+                f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
+                f"charts {self.last_redraw_ms:.0f} ms")
+
+    def _show_errors(self, _name: str = "", _message: str = "") -> None:
+        errors = self.session.errors
+        if errors:
+            self.error_strip.set_messages(
+                ["Showing the last valid estimate — fix the highlighted field: "
+                 + next(iter(errors.values()))])
+        else:
+            self.error_strip.set_messages([])
+
+    def _update_title(self) -> None:
+        name = self.session.path.name if self.session.path else "Untitled"
+        self.setWindowTitle(f"{name}{'*' if self.session.dirty else ''} — {APP_TITLE}")
+        self.setWindowModified(self.session.dirty)
+
+    def _on_tab(self, index: int) -> None:
+        self.export_button.setEnabled(self.current_chart_kind() is not None)
+
+    def current_chart_kind(self) -> str | None:
+        w = self.tabs.currentWidget()
+        for kind, chart in self.charts.items():
+            if chart is w:
+                return kind
+        return None
+
+    def _chart_menu(self, kind: str) -> QtWidgets.QMenu:
+        menu = QtWidgets.QMenu(self)
+        for ext, label in CHART_FORMATS:
+            menu.addAction(f"Export as {label} (.{ext})…",
+                           lambda x=ext: self.export_chart_dialog(kind, x))
+        return menu
+
+    def _fill_export_button_menu(self) -> None:
+        menu = self.export_button.menu()
+        menu.clear()
+        kind = self.current_chart_kind()
+        if kind is None:
+            return
+        for ext, label in CHART_FORMATS:
+            menu.addAction(f"{label} (.{ext})…", lambda x=ext: self.export_chart_dialog(kind, x))
+
+    # -- theme -----------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        if name not in THEME_NAMES:
+            return
+        self.theme = name
+        apply_theme(self, name)
+        for chart in self.charts.values():
+            chart.set_theme(name)
+        self.theme_actions[name].setChecked(True)
+        settings.set_value("theme", name)
+        # the inputs panel needs more room with large fonts; the cards re-flow to fit
+        font = QtGui.QFont(self.font())
+        font.setPixelSize(window_theme(name).font_px)
+        fm = QtGui.QFontMetrics(font)
+        for field in ("mfu", "goodput"):
+            self.inputs.field(field).edit.setMinimumWidth(fm.horizontalAdvance("default 100%") + 26)
+        self.inputs.price_tier.combo.setMinimumWidth(fm.horizontalAdvance("On-demand") + 40)
+        self.inputs.precision.combo.setMinimumWidth(fm.horizontalAdvance("BF16") + 40)
+        self._fit_inputs()
+        self._reflow_cards()
+
+    def _fit_inputs(self) -> None:
+        """Make the inputs column wide enough for its widest row (no clipping, no h-scroll)."""
+        self.inputs.ensurePolished()
+        for w in self.inputs.findChildren(QtWidgets.QWidget):
+            w.ensurePolished()
+        need = self.inputs.minimumSizeHint().width() + \
+            self.inputs_scroll.verticalScrollBar().sizeHint().width() + 6
+        self.inputs_scroll.setMinimumWidth(need)
+        sizes = self.splitter.sizes()
+        if sum(sizes) > 0 and sizes[0] < need:
+            self.splitter.setSizes([need, max(1, sum(sizes) - need)])
+
+    def _reflow_cards(self) -> None:
+        t = window_theme(self.theme)
+        width = self.cards.width() if self.cards.isVisible() else self.width() - 420
+        n = max(3, min(6, int((width + 8) // (t.min_card_px + 8))))
+        if n == 5:  # 12 cards: 6, 4 or 3 per row keeps the rows full
+            n = 4
+        self.cards.set_columns(n)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._reflow_cards()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        QtCore.QTimer.singleShot(0, self._fit_inputs)
+
+    # -- dialogs (tests replace these) -----------------------------------------------------
+    def _ask_save_path(self, title: str, suggested: str, file_filter: str) -> str | None:
+        path, _f = QtWidgets.QFileDialog.getSaveFileName(self, title, suggested, file_filter)
+        return path or None
+
+    def _ask_open_path(self, title: str, file_filter: str = SCENARIO_FILTER) -> str | None:
+        start = str(self.session.path.parent) if self.session.path else ""
+        path, _f = QtWidgets.QFileDialog.getOpenFileName(self, title, start, file_filter)
+        return path or None
+
+    def _error(self, title: str, message: str) -> None:
+        QtWidgets.QMessageBox.warning(self, title, message)
+
+    def _default_dir(self) -> str:
+        if self.session.path:
+            return str(self.session.path.parent)
+        return str(settings.value("last_dir", str(Path.home())))
+
+    # -- files -----------------------------------------------------------------------------
+    def maybe_save(self) -> bool:
+        """Before discarding the scenario: ask to save unsaved work. False = cancel."""
+        if not self.session.dirty:
+            return True
+        mb = QtWidgets.QMessageBox
+        name = self.session.path.name if self.session.path else "Untitled"
+        answer = mb.question(
+            self, "Unsaved changes",
+            f"Save the changes to {name} before continuing?",
+            mb.StandardButton.Save | mb.StandardButton.Discard | mb.StandardButton.Cancel,
+            mb.StandardButton.Save)
+        if answer == mb.StandardButton.Save:
+            return self.save()
+        return answer == mb.StandardButton.Discard
+
+    def new_scenario(self) -> None:
+        if not self.maybe_save():
+            return
+        self.session.new()
+        self.remove_autosave()
+
+    def open_scenario(self, path: str | None = None) -> bool:
+        if not self.maybe_save():
+            return False
+        if path is None:
+            path = self._ask_open_path("Open scenario")
+            if not path:
+                return False
+        return self.load_file(path)
+
+    def load_file(self, path: str | Path) -> bool:
+        """Open a scenario without asking (the dirty prompt is the caller's)."""
+        try:
+            self.session.open(path)
+        except (EstimatorError, OSError) as exc:
+            self._error("Cannot open scenario", friendly_message(exc))
+            return False
+        settings.add_recent_file(path)
+        settings.set_value("last_dir", str(Path(path).resolve().parent))
+        self.remove_autosave()
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def save(self) -> bool:
+        if self.session.path is None:
+            return self.save_as()
+        return self._save_to(self.session.path)
+
+    def save_as(self) -> bool:
+        suggested = str(Path(self._default_dir()) / (
+            self.session.path.name if self.session.path else "scenario.yaml"))
+        path = self._ask_save_path("Save scenario as", suggested, SCENARIO_FILTER)
+        if not path:
+            return False
+        if not Path(path).suffix:
+            path += ".yaml"
+        return self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.session.save(path)
+        except (EstimatorError, OSError) as exc:
+            self._error("Cannot save scenario", friendly_message(exc))
+            return False
+        settings.add_recent_file(path)
+        settings.set_value("last_dir", str(Path(path).resolve().parent))
+        self.remove_autosave()
+        note = " (fields with errors were not saved)" if self.session.errors else ""
+        self.statusBar().showMessage(f"Saved {path}{note}", 5000)
+        return True
+
+    def rebuild_recent_menu(self) -> list[str]:
+        kept, removed = settings.prune_recent_files()
+        self.recent_menu.clear()
+        if removed:
+            names = ", ".join(Path(p).name for p in removed)
+            self.statusBar().showMessage(
+                f"Removed {len(removed)} missing file(s) from Open Recent: {names}", 8000)
+        for p in kept:
+            self.recent_menu.addAction(Path(p).name, lambda q=p: self.open_recent(q)).setToolTip(p)
+        if kept:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", lambda: settings.set_recent_files([]))
+        else:
+            self.recent_menu.addAction("No recent scenarios").setEnabled(False)
+        self.recent_removed = removed
+        return kept
+
+    def open_recent(self, path: str) -> bool:
+        if not Path(path).is_file():
+            settings.set_recent_files([p for p in settings.recent_files() if p != path])
+            self._error("File not found",
+                        f"{path} no longer exists; it was removed from the recent files.")
+            return False
+        return self.open_scenario(path)
+
+    def compare_scenarios(self, path_a: str | None = None,
+                          path_b: str | None = None) -> CompareScenariosDialog | None:
+        path_a = path_a or self._ask_open_path("Compare scenarios: choose scenario A")
+        if not path_a:
+            return None
+        path_b = path_b or self._ask_open_path("Compare scenarios: choose scenario B")
+        if not path_b:
+            return None
+        try:
+            dialog = CompareScenariosDialog(path_a, path_b, self)
+        except (EstimatorError, OSError) as exc:
+            self._error("Cannot compare scenarios", friendly_message(exc))
+            return None
+        apply_theme(dialog, self.theme)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.compare_dialog = dialog
+        return dialog
+
+    # -- autosave --------------------------------------------------------------------------
+    @staticmethod
+    def autosave_paths() -> tuple[Path, Path]:
+        d = settings.autosave_dir()
+        return d / settings.AUTOSAVE_NAME, d / settings.AUTOSAVE_META
+
+    def autosave_now(self) -> bool:
+        """Write unsaved work to the autosave file (only when dirty)."""
+        if not self.session.dirty:
+            return False
+        data, meta = self.autosave_paths()
+        try:
+            data.parent.mkdir(parents=True, exist_ok=True)
+            save_scenario(self.session.scenario, data)
+            meta.write_text(json.dumps({
+                "path": str(self.session.path) if self.session.path else None,
+                "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }), encoding="utf-8")
+        except (EstimatorError, OSError) as exc:
+            log.warning("autosave failed: %s", exc)
+            return False
+        return True
+
+    def remove_autosave(self) -> None:
+        for p in self.autosave_paths():
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove autosave %s: %s", p, exc)
+
+    def offer_restore(self) -> bool:
+        """After a crash: offer the autosaved scenario. Returns True when restored."""
+        data, meta = self.autosave_paths()
+        if not data.is_file():
+            return False
+        info: dict = {}
+        try:
+            info = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        mb = QtWidgets.QMessageBox
+        when = info.get("saved_at", "an earlier session")
+        orig = info.get("path")
+        answer = mb.question(
+            self, "Restore unsaved work?",
+            f"The estimator closed with unsaved changes{f' to {Path(orig).name}' if orig else ''} "
+            f"(autosaved {when}). Restore them?",
+            mb.StandardButton.Yes | mb.StandardButton.No, mb.StandardButton.Yes)
+        if answer != mb.StandardButton.Yes:
+            self.remove_autosave()
+            return False
+        try:
+            scenario = load_scenario(data)
+            self.session.set_scenario(scenario, path=Path(orig) if orig else None, dirty=True)
+        except EstimatorError as exc:
+            self._error("Cannot restore", friendly_message(exc))
+            self.remove_autosave()
+            return False
+        self.statusBar().showMessage("Restored unsaved work", 5000)
+        return True
+
+    # -- export ----------------------------------------------------------------------------
+    def export_chart(self, kind: str, path: str | Path, width_px: int = EXPORT_SIZE_PX[0],
+                     height_px: int = EXPORT_SIZE_PX[1]) -> bool:
+        self.session.flush()
+        try:
+            self.charts[kind].export(path, width_px, height_px)
+        except (EstimatorError, OSError, KeyError) as exc:
+            self._error("Cannot export chart", friendly_message(exc))
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        return True
+
+    def export_chart_dialog(self, kind: str, ext: str) -> bool:
+        suggested = str(Path(self._default_dir()) / f"{self._stem()}-{kind}.{ext}")
+        path = self._ask_save_path(f"Export chart as {ext.upper()}", suggested,
+                                   f"{ext.upper()} (*.{ext})")
+        if not path:
+            return False
+        if not path.lower().endswith("." + ext):
+            path += "." + ext
+        return self.export_chart(kind, path)
+
+    def export_report(self, path: str | Path) -> bool:
+        self.session.flush()
+        s, est = self.session.scenario, self.session.estimate
+        comp = self.session.comparison
+        try:
+            if str(path).lower().endswith(".pdf"):
+                from estimator.gui.report_pdf import save_report_pdf
+
+                save_report_pdf(path, s, est, comp, self.charts)
+            else:
+                from estimator.report import save_report
+
+                save_report(path, s, est, comp)
+        except ImportError:
+            self._error("Cannot export report", "PDF reports are not available in this "
+                        "installation; export Markdown, CSV or JSON instead.")
+            return False
+        except (EstimatorError, OSError) as exc:
+            self._error("Cannot export report", friendly_message(exc))
+            return False
+        self.statusBar().showMessage(f"Exported {path}", 5000)
+        return True
+
+    def export_report_dialog(self, ext: str) -> bool:
+        suggested = str(Path(self._default_dir()) / f"{self._stem()}-report.{ext}")
+        path = self._ask_save_path(f"Export report as {ext.upper()}", suggested,
+                                   f"{ext.upper()} (*.{ext})")
+        if not path:
+            return False
+        if not path.lower().endswith("." + ext):
+            path += "." + ext
+        return self.export_report(path)
+
+    def _stem(self) -> str:
+        return self.session.path.stem if self.session.path else "estimate"
+
+    # -- closing ---------------------------------------------------------------------------
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:  # noqa: N802 (Qt API)
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.autosave_timer.stop()
+        self.remove_autosave()
+        settings.set_value("geometry", self.saveGeometry())
+        event.accept()
+
+    def _about(self) -> None:
+        QtWidgets.QMessageBox.about(
+            self, f"About {APP_TITLE}",
+            "Cost and hardware estimates for training and serving large language models, "
+            "from published scaling laws (Hoffmann et al. 2022; Besiroglu et al. 2024; "
+            "Kaplan et al. 2020; Sardana et al. 2023).")
+
+
+def _si(v: float) -> str:
+    from estimator import units
+
+    return units.si(v)
