@@ -679,6 +679,19 @@ class NumericItem(QtWidgets.QTableWidgetItem):
         return str(a) < str(b)
 
 
+class CopyableTable(QtWidgets.QTableWidget):
+    """A table whose Ctrl+C copies whole selected rows (the view's own copy is one cell)."""
+
+    copy_requested = QtCore.Signal()  # payload: none
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:  # noqa: N802 (Qt API)
+        if event.matches(QtGui.QKeySequence.StandardKey.Copy):
+            self.copy_requested.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
 # header, unit for copying, raw value, display text
 TABLE_COLUMNS: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("Hardware", "", lambda e: e.hardware_name, lambda e: e.hardware_name),
@@ -722,7 +735,7 @@ class ComparisonTable(QtWidgets.QWidget):
         self.copy_button.clicked.connect(lambda: self.copy(all_rows=True))
         bar.addWidget(self.copy_button)
         lay.addLayout(bar)
-        self.table = QtWidgets.QTableWidget(0, len(TABLE_COLUMNS))
+        self.table = CopyableTable(0, len(TABLE_COLUMNS))
         self.table.setObjectName("comparisonTable")
         self.table.setHorizontalHeaderLabels([c[0] for c in TABLE_COLUMNS])
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
@@ -738,9 +751,7 @@ class ComparisonTable(QtWidgets.QWidget):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COST_COLUMN, QtCore.Qt.SortOrder.AscendingOrder)
         lay.addWidget(self.table)
-        copy = QtGui.QShortcut(QtGui.QKeySequence.StandardKey.Copy, self.table)
-        copy.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        copy.activated.connect(self.copy)
+        self.table.copy_requested.connect(self.copy)
         self.estimates: list[Estimate] = []
 
     def show_comparison(self, comparison: list[Estimate], plan_hardware: str = "") -> None:

@@ -1,0 +1,545 @@
+"""The desktop window, driven with pytest-qt: edits change the cards and charts exactly as the
+core says, bad input stays inline, scenarios save/reopen/compare, autosave and restore, themes,
+and exports. Settings and autosave go to tmp_path (never the user's configuration)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+
+from estimator import units  # noqa: E402
+from estimator.gui import settings  # noqa: E402
+from estimator.gui.session import Session, format_field, parse_field  # noqa: E402
+from estimator.gui.widgets import COST_COLUMN  # noqa: E402
+from estimator.gui.window import MainWindow  # noqa: E402
+from estimator.scenario import Scenario, estimate, load_scenario, save_scenario  # noqa: E402
+
+pytestmark = pytest.mark.gui
+MB = QtWidgets.QMessageBox
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    """Scripted answers to QMessageBox questions (default: Discard); records every prompt."""
+    state = {"answer": MB.StandardButton.Discard, "asked": [], "warnings": []}
+
+    def question(parent, title, text, *args, **kwargs):
+        state["asked"].append((title, text))
+        return state["answer"]
+
+    def warning(parent, title, text, *args, **kwargs):
+        state["warnings"].append((title, text))
+        return MB.StandardButton.Ok
+
+    monkeypatch.setattr(MB, "question", staticmethod(question))
+    monkeypatch.setattr(MB, "warning", staticmethod(warning))
+    return state
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.ENV_SETTINGS_DIR, str(tmp_path / "settings"))
+    monkeypatch.setenv(settings.ENV_AUTOSAVE_DIR, str(tmp_path / "autosave"))
+    return tmp_path
+
+
+@pytest.fixture
+def window(qtbot, isolated, answers):
+    w = MainWindow(theme="normal")
+    qtbot.addWidget(w)
+    w.resize(1600, 1000)
+    w.show()
+    yield w
+    w.session.dirty = False
+
+
+def settle(w: MainWindow) -> None:
+    """Run the coalesced recompute now."""
+    w.session.flush()
+
+
+def card(w: MainWindow, key: str) -> str:
+    return w.cards.cards[key].value_text()
+
+
+def expected_cards(est) -> dict[str, str]:
+    return {
+        "params": units.si(est.params), "tokens": units.si(est.tokens),
+        "tokens_per_param": f"{est.tokens_per_param:.1f}",
+        "train_flops": units.flops(est.train_flops), "gpu_hours": units.hours(est.gpu_hours),
+        "cost_usd": units.usd(est.cost_usd), "wall_clock_days": units.days(est.wall_clock_days),
+        "energy_mwh": units.energy(est.energy_mwh),
+        "min_gpus_for_memory": f"{est.min_gpus_for_memory:,}",
+        "inference_cost_per_million_tokens_usd": units.usd(
+            est.inference_cost_per_million_tokens_usd),
+        "lifetime_inference_cost_usd": units.usd(est.lifetime_inference_cost_usd),
+        "lifetime_total_cost_usd": units.usd(est.lifetime_total_cost_usd),
+    }
+
+
+def assert_cards_match(w: MainWindow, scenario: Scenario) -> None:
+    est = estimate(scenario)
+    for key, text in expected_cards(est).items():
+        assert card(w, key) == text, key
+    for c in w.cards.cards.values():
+        assert "nan" not in c.value_text().lower() and "nan" not in c.band_text().lower()
+
+
+def assert_charts_match(w: MainWindow, scenario: Scenario) -> None:
+    if not w.charts:
+        return
+    from estimator.curves import compute_curves
+
+    est = estimate(scenario)
+    c = compute_curves(scenario, est)
+    x, y = w.charts["frontier"].series("frontier")
+    np.testing.assert_allclose(x, c.frontier_compute_flops, rtol=1e-12)
+    np.testing.assert_allclose(y, c.frontier_loss, rtol=1e-12)
+    tx, ty = w.charts["frontier"].series("target")
+    np.testing.assert_allclose([tx[0], ty[0]], [c.target_compute_flops, c.target_loss])
+    px, py = w.charts["isoloss"].series("plan")
+    np.testing.assert_allclose([px[0], py[0]], [c.plan_params, c.plan_tokens])
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+def test_fields_parse_human_numbers():
+    assert parse_field("params", "70B") == 70e9
+    assert parse_field("tokens", "1.4T") == 1.4e12
+    assert parse_field("compute_flops", "5.76e23") == 5.76e23
+    assert parse_field("mfu", "35%") == pytest.approx(0.35)
+    assert parse_field("mfu", "0.35") == pytest.approx(0.35)
+    assert parse_field("gpus", "2k") == 2000
+    assert parse_field("params", "") is None
+    assert format_field("params", 70e9) == "70B"
+    assert format_field("compute_flops", 5.76e23) == "5.76e23"
+
+
+# -- live estimate ---------------------------------------------------------------------------
+
+def test_first_screen_shows_the_default_estimate(window):
+    assert_cards_match(window, Scenario())
+    assert_charts_match(window, Scenario())
+    assert "Untitled" in window.windowTitle() and "*" not in window.windowTitle()
+    assert window.comparison.table.rowCount() >= 5
+    # defaults are visible as placeholders, and overridable
+    est = estimate(Scenario())
+    assert window.inputs.field("mfu").edit.placeholderText() == f"default {est.mfu:.0%}"
+    assert "Besiroglu" in window.inputs.law_info.text()
+    assert "57.3 M" in window.inputs.law_info.text()
+
+
+def test_editing_target_loss_compute_and_gpus_updates_cards_and_charts(window):
+    w = window
+    w.inputs.mode.pick("loss")
+    settle(w)
+    w.inputs.field("target_loss").set_text_and_commit("2.1")
+    settle(w)
+    s = replace(Scenario(), mode="loss", target_loss=2.1)
+    assert w.session.scenario == s
+    assert_cards_match(w, s)
+    assert_charts_match(w, s)
+
+    w.inputs.mode.pick("compute")
+    w.inputs.field("compute_flops").set_text_and_commit("1e24")
+    settle(w)
+    s = replace(s, mode="compute", compute_flops=1e24)
+    assert w.session.scenario == s
+    assert_cards_match(w, s)
+    assert_charts_match(w, s)
+
+    w.inputs.field("gpus").set_text_and_commit("4096")
+    settle(w)
+    s = replace(s, gpus=4096)
+    assert_cards_match(w, s)
+    assert "*" in w.windowTitle()
+
+
+def test_typing_updates_live_without_enter(window, qtbot):
+    w = window
+    field = w.inputs.field("gpus")
+    field.edit.setFocus()
+    field.edit.selectAll()
+    qtbot.keyClicks(field.edit, "2048")
+    qtbot.waitUntil(lambda: w.session.scenario.gpus == 2048, timeout=3000)
+    assert_cards_match(w, replace(Scenario(), gpus=2048))
+
+
+def test_slider_drag_is_coalesced_and_fast(window):
+    w = window
+    w.inputs.mode.pick("compute")
+    settle(w)
+    slider = w.inputs.field("compute_flops").slider
+    before = w.session.compute_count
+    for pos in range(300, 700, 10):  # 40 moves within one event-loop turn
+        slider.setValue(pos)
+    settle(w)
+    assert w.session.compute_count == before + 1  # one recompute for the whole burst
+    value = w.session.scenario.compute_flops
+    assert w.inputs.field("compute_flops").edit.text() == format_field("compute_flops", value)
+    assert_cards_match(w, w.session.scenario)
+    assert_charts_match(w, w.session.scenario)
+    assert w.session.last_compute_ms < 500
+
+
+def test_mode_switch_keeps_the_plan(window):
+    w = window
+    params = w.session.estimate.params
+    w.inputs.mode.pick("loss")
+    settle(w)
+    assert w.session.estimate.params == pytest.approx(params, rel=1e-3)
+    w.inputs.mode.pick("model")
+    settle(w)
+    assert w.session.scenario.mode == "model"
+    assert w.session.estimate.params == pytest.approx(params, rel=2e-3)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+def test_bad_input_is_inline_and_keeps_the_last_estimate(window):
+    w = window
+    w.inputs.mode.pick("loss")
+    w.inputs.field("target_loss").set_text_and_commit("2.1")
+    settle(w)
+    good = dict((k, c.value_text()) for k, c in w.cards.cards.items())
+    field = w.inputs.field("target_loss")
+
+    field.set_text_and_commit("abc")
+    settle(w)
+    assert "not a number" in field.error_text()
+    assert field.edit.property("invalid") is True
+    assert field.error_label.isVisible()
+    assert {k: c.value_text() for k, c in w.cards.cards.items()} == good
+
+    field.set_text_and_commit("-1")
+    settle(w)
+    assert "greater than 0" in field.error_text()
+
+    field.set_text_and_commit("1.5")
+    settle(w)
+    assert "irreducible" in field.error_text() and "1.817" in field.error_text()
+    assert "--" not in field.error_text()  # no CLI flag hints in the window
+    assert {k: c.value_text() for k, c in w.cards.cards.items()} == good
+    assert w.error_strip.isVisible()
+    assert w.session.scenario.target_loss == 2.1
+
+    # other edits still work on the last valid scenario; the bad field stays marked
+    w.inputs.field("gpus").set_text_and_commit("2048")
+    settle(w)
+    assert_cards_match(w, replace(Scenario(), mode="loss", target_loss=2.1, gpus=2048))
+    assert field.error_text()
+
+    field.set_text_and_commit("2.2")
+    settle(w)
+    assert field.error_text() == "" and not field.error_label.isVisible()
+    assert field.edit.property("invalid") is False
+    assert not w.error_strip.isVisible()
+    assert_cards_match(w, replace(Scenario(), mode="loss", target_loss=2.2, gpus=2048))
+    for c in w.cards.cards.values():
+        assert "nan" not in c.value_text().lower()
+
+
+def test_warnings_are_shown_in_the_window(window):
+    w = window
+    w.inputs.field("gpus").set_text_and_commit("4")
+    settle(w)
+    est = estimate(replace(Scenario(), gpus=4))
+    assert est.warnings
+    assert w.warnings_strip.isVisible()
+    assert w.warnings_strip.messages == est.warnings
+
+
+# -- hardware ----------------------------------------------------------------------------------
+
+def test_switching_hardware_updates_cost(window):
+    w = window
+    w.inputs.hardware.pick("a100-80gb")
+    settle(w)
+    s = replace(Scenario(), hardware="a100-80gb")
+    assert w.session.scenario == s
+    assert card(w, "cost_usd") == units.usd(estimate(s).cost_usd)
+    assert_cards_match(w, s)
+    # a precision the chip lacks falls back instead of failing
+    w.inputs.hardware.pick("b200")
+    w.inputs.precision.pick("fp8")
+    settle(w)
+    w.inputs.hardware.pick("a100-40gb")
+    settle(w)
+    assert w.session.scenario.precision == "bf16"
+    assert_cards_match(w, w.session.scenario)
+
+
+def test_table_sorts_numerically_and_copies_tsv(window, qtbot):
+    w = window
+    table = w.comparison.table
+    costs = w.comparison.column_values(COST_COLUMN)
+    assert costs == sorted(costs)
+    assert len(costs) == table.rowCount()
+    by_id = {e.hardware: e.cost_usd for e in w.session.comparison}
+    assert [by_id[i] for i in w.comparison.row_ids()] == costs
+    # click the GPU-hours header twice: descending numerically (not "977 k" > "1.37 M" as text)
+    header = table.horizontalHeader()
+    x = header.sectionViewportPosition(4) + 5
+    qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     pos=QtCore.QPoint(x, 5))
+    values = w.comparison.column_values(4)
+    assert values in (sorted(values), sorted(values, reverse=True))
+    qtbot.mouseClick(header.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     pos=QtCore.QPoint(x, 5))
+    values2 = w.comparison.column_values(4)
+    assert values2 == sorted(values2, reverse=values == sorted(values))
+
+    table.sortByColumn(COST_COLUMN, QtCore.Qt.SortOrder.AscendingOrder)
+    table.clearSelection()
+    table.selectRow(0)
+    table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.MultiSelection)
+    table.selectRow(1)
+    table.setFocus()
+    qtbot.keyClick(table, QtCore.Qt.Key.Key_C, QtCore.Qt.KeyboardModifier.ControlModifier)
+    text = QtWidgets.QApplication.clipboard().text()
+    lines = text.strip("\n").split("\n")
+    assert len(lines) == 3
+    head = lines[0].split("\t")
+    assert head[0] == "Hardware" and "Training cost (USD)" in head
+    first = lines[1].split("\t")
+    assert float(first[head.index("Training cost (USD)")]) == pytest.approx(costs[0], rel=1e-5)
+
+    w.comparison.copy_button.click()
+    all_lines = QtWidgets.QApplication.clipboard().text().strip("\n").split("\n")
+    assert len(all_lines) == table.rowCount() + 1
+
+
+# -- scenario files ----------------------------------------------------------------------------
+
+def test_save_reopen_dirty_prompt_and_recent(window, isolated, answers, monkeypatch):
+    w = window
+    path = isolated / "plan.yaml"
+    w.inputs.field("gpus").set_text_and_commit("2048")
+    settle(w)
+    assert w.windowTitle().startswith("Untitled*")
+    monkeypatch.setattr(w, "_ask_save_path", lambda *a: str(path))
+    assert w.save()
+    assert path.is_file()
+    saved = load_scenario(path)
+    assert saved == w.session.scenario == replace(Scenario(), gpus=2048)
+    assert w.windowTitle().startswith("plan.yaml —")
+    assert settings.recent_files()[0] == str(path.resolve())
+
+    # dirty + New: the prompt appears; Cancel keeps the work
+    w.inputs.field("gpus").set_text_and_commit("512")
+    settle(w)
+    assert w.windowTitle().startswith("plan.yaml*")
+    answers["answer"] = MB.StandardButton.Cancel
+    w.new_scenario()
+    assert answers["asked"] and w.session.scenario.gpus == 512
+    # Discard: a fresh default scenario
+    answers["answer"] = MB.StandardButton.Discard
+    w.new_scenario()
+    assert w.session.scenario == Scenario() and not w.session.dirty
+
+    # reopen: the same scenario
+    assert w.open_scenario(str(path))
+    assert w.session.scenario == saved
+    assert_cards_match(w, saved)
+    assert not w.session.dirty
+
+    # Save answer on close writes the file
+    w.inputs.field("gpus").set_text_and_commit("300")
+    settle(w)
+    answers["answer"] = MB.StandardButton.Save
+    n_asked = len(answers["asked"])
+    assert w.close()
+    assert len(answers["asked"]) == n_asked + 1
+    assert load_scenario(path).gpus == 300
+
+
+def test_close_cancel_keeps_the_window(window, answers):
+    w = window
+    w.inputs.field("gpus").set_text_and_commit("300")
+    settle(w)
+    answers["answer"] = MB.StandardButton.Cancel
+    assert not w.close()
+    assert w.isVisible()
+
+
+def test_recent_files_are_pruned_with_a_message(window, isolated):
+    w = window
+    paths = []
+    for i in range(10):
+        p = isolated / f"s{i}.yaml"
+        save_scenario(replace(Scenario(), gpus=100 + i), p)
+        assert w.open_scenario(str(p))
+        paths.append(p)
+    recent = settings.recent_files()
+    assert len(recent) == settings.MAX_RECENT
+    assert recent[0] == str(paths[-1].resolve())
+    paths[-2].unlink()
+    kept = w.rebuild_recent_menu()
+    assert str(paths[-2].resolve()) not in kept
+    assert w.recent_removed == [str(paths[-2].resolve())]
+    assert "missing" in w.statusBar().currentMessage()
+    names = [a.text() for a in w.recent_menu.actions() if a.text()]
+    assert names[0] == paths[-1].name
+    assert w.open_recent(kept[1])
+    assert w.session.scenario.gpus == 100 + 7
+
+
+def test_open_bad_file_shows_a_message(window, isolated, answers):
+    bad = isolated / "bad.yaml"
+    bad.write_text("gpus: lots\n", encoding="utf-8")
+    before = window.session.scenario
+    assert not window.open_scenario(str(bad))
+    assert answers["warnings"] and "gpus" in answers["warnings"][-1][1]
+    assert window.session.scenario == before
+
+
+def test_compare_two_scenarios(window, isolated):
+    a, b = isolated / "a.yaml", isolated / "b.yaml"
+    save_scenario(Scenario(), a)
+    save_scenario(replace(Scenario(), gpus=2048, hardware="b200"), b)
+    dialog = window.compare_scenarios(str(a), str(b))
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.rows["GPUs"] == ("1024", "2048", "+1024 (+100%)")
+    ea, eb = estimate(load_scenario(a)), estimate(load_scenario(b))
+    ra, rb, diff = dialog.rows["Training cost"]
+    assert (ra, rb) == (units.usd(ea.cost_usd), units.usd(eb.cost_usd))
+    assert diff
+    assert dialog.rows["Hardware"] if "Hardware" in dialog.rows else True
+    texts = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
+    assert {"Results", "Inputs", "Training + lifetime inference"} <= texts
+    dialog.only_diff.setChecked(True)
+    hidden = [r for r in range(dialog.table.rowCount()) if dialog.table.isRowHidden(r)]
+    assert hidden
+    dialog.close()
+
+
+# -- autosave ------------------------------------------------------------------------------------
+
+def test_autosave_and_restore(qtbot, window, isolated, answers):
+    w = window
+    data, meta = w.autosave_paths()
+    assert data.parent == isolated / "autosave"
+    assert not w.autosave_now()  # clean: nothing to save
+    w.inputs.field("gpus").set_text_and_commit("777")
+    settle(w)
+    assert w.autosave_now()
+    assert load_scenario(data) == w.session.scenario
+    assert json.loads(meta.read_text())["path"] is None
+
+    # "crash": a new window finds the autosave and offers it
+    w2 = MainWindow(theme="normal")
+    qtbot.addWidget(w2)
+    answers["answer"] = MB.StandardButton.Yes
+    assert w2.offer_restore()
+    assert w2.session.scenario.gpus == 777 and w2.session.dirty
+    assert "Restore" in answers["asked"][-1][0]
+    w2.session.dirty = False
+
+    # a clean save removes it; No removes it too
+    w.autosave_now()
+    w.session.save(isolated / "x.yaml")
+    w.remove_autosave()
+    assert not data.exists()
+    w.inputs.field("gpus").set_text_and_commit("778")
+    settle(w)
+    w.autosave_now()
+    answers["answer"] = MB.StandardButton.No
+    assert not w2.offer_restore()
+    assert not data.exists()
+
+
+def test_autosave_timer_writes_when_dirty(window, qtbot):
+    w = window
+    w.autosave_timer.setInterval(20)
+    w.inputs.field("gpus").set_text_and_commit("999")
+    settle(w)
+    data, _meta = w.autosave_paths()
+    qtbot.waitUntil(data.exists, timeout=2000)
+    assert load_scenario(data).gpus == 999
+
+
+# -- theme and export ------------------------------------------------------------------------------
+
+def test_theme_switch_changes_window_and_charts(window):
+    w = window
+    normal = w.styleSheet()
+    w.theme_actions["presentation"].trigger()
+    assert w.styleSheet() != normal
+    assert "#ffffff" in w.styleSheet().lower()
+    assert w.theme == "presentation"
+    for chart in w.charts.values():
+        assert chart.theme.name == "presentation"
+    assert settings.value("theme") == "presentation"
+    w.theme_actions["normal"].trigger()
+    assert w.styleSheet() == normal
+
+
+def test_export_charts_and_reports(window, isolated, monkeypatch, answers):
+    w = window
+    if not w.charts:
+        pytest.skip("charts module not available")
+    png, svg, pdf = (isolated / f"frontier.{x}" for x in ("png", "svg", "pdf"))
+    assert w.export_chart("frontier", png, 1200, 750)
+    img = QtGui.QImage(str(png))
+    assert (img.width(), img.height()) == (1200, 750)
+    assert w.export_chart("frontier", svg)
+    ET.parse(svg)
+    assert w.export_chart("frontier", pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    # through the menu path (the dialog answered): every kind as PNG
+    for kind in w.charts:
+        out = isolated / f"menu-{kind}"
+        monkeypatch.setattr(w, "_ask_save_path", lambda *a, o=out: str(o))
+        assert w.export_chart_dialog(kind, "png")
+        assert (isolated / f"menu-{kind}.png").is_file()
+    for ext in ("md", "csv", "json"):
+        out = isolated / f"report.{ext}"
+        assert w.export_report(out), answers["warnings"]
+        assert out.stat().st_size > 100
+    assert json.loads((isolated / "report.json").read_text())
+    try:
+        import estimator.gui.report_pdf  # noqa: F401
+    except ImportError:
+        return
+    out = isolated / "report.pdf"
+    assert w.export_report(out), answers["warnings"]
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_excepthook_logs_and_shows_a_short_message(window, answers, caplog):
+    from estimator.gui import app
+
+    with caplog.at_level(logging.ERROR, logger="estimator.gui"):
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError as exc:
+            app.excepthook(RuntimeError, exc, exc.__traceback__)
+    assert "boom" in caplog.text
+    assert answers["warnings"]
+    title, text = answers["warnings"][-1]
+    assert "boom" not in text and "Traceback" not in text
+
+
+def test_session_is_usable_without_a_window(qtbot):
+    s = Session()
+    got = []
+    s.estimate_changed.connect(lambda est, curves: got.append(est))
+    s.set_text("gpus", "2k")
+    s.set_text("gpus", "4k")
+    assert got == []  # coalesced until the event loop turns
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=2000)
+    assert got[0].gpus == 4000
+    errors = []
+    s.error_changed.connect(lambda name, msg: errors.append((name, msg)))
+    assert not s.set_text("gpus", "many")
+    assert errors[-1][0] == "gpus" and "not a number" in errors[-1][1]
