@@ -98,6 +98,7 @@ def assert_cards_match(w: MainWindow, scenario: Scenario) -> None:
 def assert_charts_match(w: MainWindow, scenario: Scenario) -> None:
     if not w.charts:
         return
+    w.refresh_all()  # charts off screen redraw when shown; bring them all up to date
     from estimator.curves import compute_curves
 
     est = estimate(scenario)
@@ -131,6 +132,7 @@ def test_first_screen_shows_the_default_estimate(window):
     assert_cards_match(window, Scenario())
     assert_charts_match(window, Scenario())
     assert "Untitled" in window.windowTitle() and "*" not in window.windowTitle()
+    window.tabs.setCurrentWidget(window.comparison)
     assert window.comparison.table.rowCount() >= 5
     # defaults are visible as placeholders, and overridable
     est = estimate(Scenario())
@@ -281,6 +283,7 @@ def test_switching_hardware_updates_cost(window):
 
 def test_table_sorts_numerically_and_copies_tsv(window, qtbot):
     w = window
+    w.tabs.setCurrentWidget(w.comparison)  # the table fills when it is shown
     table = w.comparison.table
     costs = w.comparison.column_values(COST_COLUMN)
     assert costs == sorted(costs)

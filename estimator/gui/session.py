@@ -150,8 +150,6 @@ class Session(QtCore.QObject):
     estimate_changed = QtCore.Signal(object, object)
     # payload: (field name or "", message or ""); "" message clears the field's error
     error_changed = QtCore.Signal(str, str)
-    # payload: list[Estimate], the scenario on every hardware profile (compare())
-    comparison_changed = QtCore.Signal(object)
     # payload: Scenario; the inputs changed (views re-sync their widgets)
     scenario_changed = QtCore.Signal(object)
     # payload: bool, unsaved changes
@@ -165,7 +163,7 @@ class Session(QtCore.QObject):
         self.pending: Scenario = self.scenario
         self.estimate: Estimate | None = None
         self.curves: Curves | None = None
-        self.comparison: list[Estimate] = []
+        self._comparison: tuple[Scenario, list[Estimate]] | None = None
         self.errors: dict[str, str] = {}
         self.path: Path | None = None
         self.dirty = False
@@ -286,19 +284,25 @@ class Session(QtCore.QObject):
         try:
             est = estimate(s)
             curves = compute_curves(s, est) if compute_curves is not None else None
-            comparison = compare(s)
         except EstimatorError as exc:
             self._reject(s, exc, changed)
             return False
         self.last_compute_ms = (time.perf_counter() - t0) * 1000.0
         self.compute_count += 1
-        self.scenario, self.estimate, self.curves, self.comparison = s, est, curves, comparison
+        self.scenario, self.estimate, self.curves = s, est, curves
         for name in changed:
             self._clear_error(name)
         self.scenario_changed.emit(s)
         self.estimate_changed.emit(est, curves)
-        self.comparison_changed.emit(comparison)
         return True
+
+    @property
+    def comparison(self) -> list[Estimate]:
+        """The current scenario on every hardware profile (:func:`compare`), computed when
+        first asked for after a change (the table is not always on screen)."""
+        if self._comparison is None or self._comparison[0] != self.scenario:
+            self._comparison = (self.scenario, compare(self.scenario))
+        return self._comparison[1]
 
     def _reject(self, s: Scenario, exc: EstimatorError, changed: list[str]) -> None:
         """The core refused ``s``: report at the field, go back to the last valid scenario."""

@@ -64,6 +64,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.theme not in THEME_NAMES:
             self.theme = "normal"
         self.charts: dict[str, ChartWidget] = {}
+        self._stale: set[str] = set()
+        self.last_redraw_ms = 0.0
         self.resize(1600, 1000)
         self.setMinimumSize(1100, 700)
         self._build()
@@ -78,8 +80,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.set_scenario(self.session.pending)
         else:
             self._show_estimate(self.session.estimate, self.session.curves)
-            self.comparison.show_comparison(self.session.comparison,
-                                            self.session.estimate.hardware)
         self._update_title()
 
     # -- building --------------------------------------------------------------------------
@@ -206,10 +206,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.estimate_changed.connect(self._show_estimate)
-        s.estimate_changed.connect(self.cards.show_estimate)
-        s.comparison_changed.connect(
-            lambda comp: self.comparison.show_comparison(
-                comp, s.estimate.hardware if s.estimate else ""))
         s.error_changed.connect(self._show_errors)
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.path_changed.connect(lambda _p: self._update_title())
@@ -228,17 +224,47 @@ class MainWindow(QtWidgets.QMainWindow):
             f"${est.price_usd_per_hour:.2f}/GPU-hour  ·  serving "
             f"{_si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days")
         self.warnings_strip.set_messages(est.warnings)
-        if curves is not None:
-            t0 = time.perf_counter()
-            for chart in self.charts.values():
-                try:
-                    chart.update_chart(curves, est)
-                except Exception:  # noqa: BLE001 - a chart bug must not break the estimate
-                    log.exception("chart %s failed to update", chart.kind)
-            self.last_redraw_ms = (time.perf_counter() - t0) * 1000
-            self.status_label.setText(
-                f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
-                f"charts {self.last_redraw_ms:.0f} ms")
+        # only the tab on screen redraws now; the others when they are shown (dragging a
+        # slider stays fluid), and every one before an export
+        self._stale = set(self.charts) | {"table"}
+        t0 = time.perf_counter()
+        self._refresh_visible()
+        self.last_redraw_ms = (time.perf_counter() - t0) * 1000
+        self.status_label.setText(
+            f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
+            f"view {self.last_redraw_ms:.0f} ms")
+
+    def _refresh_visible(self) -> None:
+        kind = self.current_chart_kind()
+        if kind is not None:
+            self.refresh_chart(kind)
+        elif self.tabs.currentWidget() is self.comparison:
+            self.refresh_table()
+
+    def refresh_chart(self, kind: str) -> None:
+        """Give chart ``kind`` the session's current data if it has not got it yet."""
+        s = self.session
+        if kind not in self._stale or s.curves is None or s.estimate is None:
+            return
+        try:
+            self.charts[kind].update_chart(s.curves, s.estimate)
+        except Exception:  # noqa: BLE001 - a chart bug must not break the estimate
+            log.exception("chart %s failed to update", kind)
+        self._stale.discard(kind)
+
+    def refresh_table(self) -> None:
+        s = self.session
+        if "table" not in self._stale or s.estimate is None:
+            return
+        self.comparison.show_comparison(s.comparison, s.estimate.hardware)
+        self._stale.discard("table")
+
+    def refresh_all(self) -> None:
+        """Bring every chart and the table up to date (before exports and reports)."""
+        self.session.flush()
+        for kind in self.charts:
+            self.refresh_chart(kind)
+        self.refresh_table()
 
     def _show_errors(self, _name: str = "", _message: str = "") -> None:
         errors = self.session.errors
@@ -252,10 +278,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_title(self) -> None:
         name = self.session.path.name if self.session.path else "Untitled"
         self.setWindowTitle(f"{name}{'*' if self.session.dirty else ''} — {APP_TITLE}")
-        self.setWindowModified(self.session.dirty)
 
     def _on_tab(self, index: int) -> None:
         self.export_button.setEnabled(self.current_chart_kind() is not None)
+        self._refresh_visible()
 
     def current_chart_kind(self) -> str | None:
         w = self.tabs.currentWidget()
@@ -529,7 +555,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- export ----------------------------------------------------------------------------
     def export_chart(self, kind: str, path: str | Path, width_px: int = EXPORT_SIZE_PX[0],
                      height_px: int = EXPORT_SIZE_PX[1]) -> bool:
-        self.session.flush()
+        self.refresh_all()
         try:
             self.charts[kind].export(path, width_px, height_px)
         except (EstimatorError, OSError, KeyError) as exc:
@@ -549,7 +575,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.export_chart(kind, path)
 
     def export_report(self, path: str | Path) -> bool:
-        self.session.flush()
+        self.refresh_all()
         s, est = self.session.scenario, self.session.estimate
         comp = self.session.comparison
         try:
