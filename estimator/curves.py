@@ -31,6 +31,8 @@ FRONTIER_DECADES_ABOVE = 2.0
 ISO_DECADES = 2.0
 ISO_GRID = 81
 MAX_ISO_LEVELS = 7
+# Cost-vs-loss span: targets whose compute-optimal compute is within this many decades.
+COST_DECADES = 1.5
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,10 @@ def _iso(law: ScalingLaw, est: Estimate, frontier_loss_fn):
 
 
 def _cost_curves(s, est, law, pset, frontier_c, frontier_loss):
-    losses = np.unique(np.append(frontier_loss, est.loss))
+    # Targets within 1.5 decades of compute either side of the plan: wide enough to see the
+    # trend, narrow enough that the hardware lines do not collapse onto each other.
+    near = np.abs(np.log10(frontier_c / est.train_flops_6nd)) <= COST_DECADES + 1e-9
+    losses = np.unique(np.append(frontier_loss[near], est.loss))
     n, d, what = _plan_along_loss(s, est, law, losses, (frontier_c, frontier_loss))
     flops_6nd = 6.0 * n * d
     ok = np.isfinite(flops_6nd)

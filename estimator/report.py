@@ -260,7 +260,8 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
         out += _table(
             ["Hardware", "$/GPU-h", "GPU-hours", "Training cost", "P10 – P90", "Wall-clock",
              "Energy", "Inference $/1M tok", "Lifetime total"],
-            [[("**" + r["name"] + "** (plan)") if r["is_plan"] else r["name"],
+            [[("**" + hardware_short_name(r["name"]) + "** (plan)") if r["is_plan"]
+              else hardware_short_name(r["name"]),
               f"${r['price_usd_per_hour']:,.2f}", units.si(r["gpu_hours"]),
               units.usd(r["cost_usd"]),
               f"{units.usd(r['cost_usd_p10'])} – {units.usd(r['cost_usd_p90'])}",

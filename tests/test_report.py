@@ -51,7 +51,7 @@ def test_markdown_has_the_key_numbers_formatted(case):
     assert "Epoch AI 2024 (Besiroglu et al. 2024)" in md
     assert "1,024 × H100 SXM5 80GB, bf16, MFU 29%" in md
     assert "generated 2026-01-02" in md
-    assert "## Hardware comparison" in md and "NVIDIA B200" in md
+    assert "## Hardware comparison" in md and "| B200 (HGX" in md
     assert "nan" not in md.lower().replace("finance", "")
     # the inference-aware alternative and its saving
     assert units.si(e.lifetime_optimal["params"]) in md
