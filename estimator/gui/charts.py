@@ -726,7 +726,7 @@ class ChartWidget(QtWidgets.QWidget):
         then the same colours dashed (rank ``i`` counts the plan's line as 0)."""
         t = self.theme
         plan = self.curves is not None and pid == self.curves.plan_hardware
-        colors = [c for c in t.palette if c.lower() not in (t.foreground.lower(), "#000000")]
+        colors = [c for c in t.palette[:7] if c.lower() not in (t.foreground.lower(), "#000000")]
         j = max(0, i - 1)
         if plan:
             pen = self._pen(t.foreground, 1.4)
