@@ -22,11 +22,18 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if target.exists():
-            try:
-                os.chmod(tmp_name, target.stat().st_mode & 0o7777)
-            except OSError:
-                pass
+        # mkstemp creates 0600; keep the old file's mode, or give a new file the usual
+        # 0666 & ~umask so a saved scenario or report is as readable as any other file.
+        try:
+            if target.exists():
+                mode = target.stat().st_mode & 0o7777
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(tmp_name, mode)
+        except OSError:
+            pass
         os.replace(tmp_name, target)
     except BaseException:
         try:

@@ -218,3 +218,22 @@ def test_uncertainty_from_law_samples_when_available():
     est2 = estimate(Scenario(mode="loss", target_loss=2.0))
     c = est2.bands["train_flops"]
     assert c.p10 < al.compute_for_loss(law, 2.0) < c.p90
+
+
+def test_new_saved_files_get_normal_permissions(tmp_path):
+    p = tmp_path / "plan.yaml"
+    old = os.umask(0o022)
+    try:
+        save_scenario(Scenario(), p)
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_compare_and_estimate_accept_a_plain_dict_of_profiles():
+    from estimator.hardware import load_profiles
+
+    profiles = dict(load_profiles().profiles)
+    s = Scenario(mode="compute", compute_flops=1e24)
+    assert estimate(s, profiles=profiles).cost_usd == pytest.approx(estimate(s).cost_usd)
+    assert len(compare(s, profiles=profiles)) == len(profiles)
