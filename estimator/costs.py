@@ -161,6 +161,21 @@ def decode_throughput(params, *, peak_flops_per_s: float, memory_bandwidth_tbps:
                          f"got {weight_precision!r}")
     if batch < 1 or context_tokens < 1:
         raise InputError("inference batch and context must be at least 1")
+    if np.ndim(params) == 0:  # scalar fast path: the same arithmetic without array overhead
+        n = float(params)
+        w_bytes = INFERENCE_BYTES_PER_PARAM[weight_precision] * n
+        if shape is not None:
+            kv = kv_bytes_per_token(n, shape)
+        else:
+            layers = (n / (12.0 * DEFAULT_ASPECT_RATIO**2)) ** (1.0 / 3.0)
+            kv = 2.0 * DEFAULT_ASPECT_RATIO * layers**2 * 0.125 * 2.0
+        step_bytes = w_bytes + batch * context_tokens * kv
+        chips = max(1, math.ceil(step_bytes / (memory_gb * 1e9 * USABLE_MEMORY_FRACTION)))
+        compute_rate = peak_flops_per_s * utilization / (2.0 * n)
+        memory_rate = batch * memory_bandwidth_tbps * 1e12 * utilization / step_bytes
+        return DecodeThroughput(min(compute_rate, memory_rate), compute_rate, memory_rate,
+                                "compute" if compute_rate <= memory_rate else "memory",
+                                chips, w_bytes, float(kv))
     n = np.asarray(params, dtype=float)
     w_bytes = INFERENCE_BYTES_PER_PARAM[weight_precision] * n
     kv = kv_bytes_per_token(n, shape)  # KV cache kept in bf16

@@ -111,15 +111,18 @@ def test_frontier_band_from_law_samples(profiles):
         pytest.skip("the default law ships no parameter samples")
     assert c.frontier_loss_p10.shape == c.frontier_loss.shape
     assert np.all(c.frontier_loss_p10 <= c.frontier_loss_p90)
-    # The band is the spread of each sampled law's frontier: check one point by brute force.
-    k = len(c.frontier_compute_flops) // 2
+    # The band is the spread of each sampled law's frontier: check by brute force. It is
+    # computed on a coarse sub-grid (exact at its nodes, the end points) and interpolated in
+    # log C between them (within 1e-4, far below a pixel).
     samples = law.samples_array()
-    one = [al.optimal_loss(replace(law, E=r[0], A=r[1], B=r[2], alpha=r[3], beta=r[4],
-                                   param_samples=None), c.frontier_compute_flops[k])
-           for r in samples]
-    p10, p90 = np.percentile(one, [10, 90])
-    assert c.frontier_loss_p10[k] == pytest.approx(p10, rel=1e-9)
-    assert c.frontier_loss_p90[k] == pytest.approx(p90, rel=1e-9)
+    for k, rel in ((0, 1e-9), (len(c.frontier_compute_flops) - 1, 1e-9),
+                   (len(c.frontier_compute_flops) // 2, 1e-4)):
+        one = [al.optimal_loss(replace(law, E=r[0], A=r[1], B=r[2], alpha=r[3], beta=r[4],
+                                       param_samples=None), c.frontier_compute_flops[k])
+               for r in samples]
+        p10, p90 = np.percentile(one, [10, 90])
+        assert c.frontier_loss_p10[k] == pytest.approx(p10, rel=rel)
+        assert c.frontier_loss_p90[k] == pytest.approx(p90, rel=rel)
 
 
 def test_kaplan_has_no_band(profiles):
