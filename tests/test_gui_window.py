@@ -199,11 +199,13 @@ def test_mode_switch_keeps_the_plan(window):
     params = w.session.estimate.params
     w.inputs.mode.pick("loss")
     settle(w)
-    assert w.session.estimate.params == pytest.approx(params, rel=1e-3)
+    # the target is the plan's loss to 3 decimals
+    assert w.session.scenario.target_loss == round(estimate(Scenario()).loss, 3)
+    assert w.session.estimate.params == pytest.approx(params, rel=2e-2)
     w.inputs.mode.pick("model")
     settle(w)
     assert w.session.scenario.mode == "model"
-    assert w.session.estimate.params == pytest.approx(params, rel=2e-3)
+    assert w.session.estimate.params == pytest.approx(params, rel=2e-2)
 
 
 # -- bad input ---------------------------------------------------------------------------------

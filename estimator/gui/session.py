@@ -221,7 +221,7 @@ class Session(QtCore.QObject):
         if s.mode == "model":  # params/tokens were the model; as constraints they would bind
             upd.update(params=None, tokens=None, tokens_per_param=None)
         if mode == "loss":
-            upd["target_loss"] = round(est.loss, 4) if est else (s.target_loss or 2.0)
+            upd["target_loss"] = round(est.loss, 3) if est else (s.target_loss or 2.0)
         elif mode == "compute":
             upd["compute_flops"] = float(f"{est.train_flops_6nd:.3g}") if est else 1e24
         elif mode == "model":

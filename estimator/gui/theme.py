@@ -42,7 +42,7 @@ THEMES: dict[str, WindowTheme] = {
         name="normal", window="#1e1f22", panel="#25272b", card="#2b2d31", border="#3a3d43",
         text="#e8e8e8", muted="#a0a4aa", accent="#56B4E9", error="#ff6b5b",
         error_bg="#3a2222", warn_text="#f3d58a", warn_bg="#3a3320", input_bg="#1b1c1f",
-        selection="#2f5f86", font_px=13, min_card_px=190, card_value_px=21,
+        selection="#2f5f86", font_px=13, min_card_px=190, card_value_px=20,
         card_title_px=11, small_px=11,
     ),
     "presentation": WindowTheme(
@@ -135,6 +135,13 @@ QSlider::groove:horizontal {{ height: 4px; background: {t.border}; border-radius
 QSlider::sub-page:horizontal {{ background: {t.accent}; border-radius: 2px; }}
 QSlider::handle:horizontal {{ background: {t.accent}; width: 14px; margin: -6px 0;
     border-radius: 7px; }}
+QScrollBar:vertical {{ background: {t.panel}; width: 12px; margin: 0; }}
+QScrollBar:horizontal {{ background: {t.panel}; height: 12px; margin: 0; }}
+QScrollBar::handle {{ background: {t.border}; border-radius: 5px; min-height: 24px;
+    min-width: 24px; margin: 2px; }}
+QScrollBar::handle:hover {{ background: {t.muted}; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 QMenuBar {{ background: {t.window}; }}
 QMenuBar::item:selected, QMenu::item:selected {{ background: {t.selection}; }}
 QMenu {{ background: {t.card}; border: 1px solid {t.border}; }}

@@ -167,7 +167,24 @@ class NumberField(QtWidgets.QWidget):
         _repolish(self.edit)
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
-        self.edit.setToolTip(message or self.edit.toolTip())
+        self._tooltip = getattr(self, "_tooltip", self.edit.toolTip())
+        self.edit.setToolTip(message or self._tooltip)
+        self._fit_error()
+
+    def _fit_error(self) -> None:
+        """Reserve the wrapped message's height (form layouts do not ask a word-wrapped label
+        inside a nested layout for its height at the final width)."""
+        if not self.error_label.text():
+            self.error_label.setMinimumHeight(0)
+            return
+        width = max(self.edit.width(), 120)
+        self.error_label.setMinimumHeight(self.error_label.heightForWidth(width))
+        self.updateGeometry()
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self.error_label.text():
+            self._fit_error()
 
     def has_error(self) -> bool:
         return self.error_label.isVisibleTo(self) or bool(self.error_label.text())
@@ -569,7 +586,7 @@ class ResultCard(QtWidgets.QFrame):
         _set_role(self, "card")
         self.setToolTip(tooltip)
         lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(12, 8, 12, 8)
+        lay.setContentsMargins(10, 7, 10, 7)
         lay.setSpacing(1)
         self.title = QtWidgets.QLabel(title)
         _set_role(self.title, "cardTitle")
@@ -853,11 +870,11 @@ def _diff(a: Any, b: Any, fmt: Callable | None = None) -> str:
         return ""
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         d = b - a
-        pct = f" ({d / a:+.0%})" if a else ""
+        pct = f" ({d / a:+.0%})".replace("-", "−") if a else ""
         if fmt is not None:
             sign = "+" if d >= 0 else "−"
             return f"{sign}{fmt(abs(d))}{pct}"
-        return f"{d:+.4g}{pct}"
+        return f"{d:+.4g}".replace("-", "−") + pct
     return "changed"
 
 

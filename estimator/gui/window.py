@@ -216,8 +216,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         s = est.scenario
         self.cards.show_estimate(est)
+        target = describe_target(s)
         self.headline.setText(
-            f"Loss {est.loss:.3f} nats/token  ·  {describe_target(s)}")
+            target[0].upper() + target[1:] if s.mode == "loss"
+            else f"Loss {est.loss:.3f} nats/token  ·  {target}")
         self.subhead.setText(
             f"{est.law_name}  ·  {s.gpus:,} × {est.hardware_name}, {est.precision.upper()}, "
             f"MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, "
