@@ -194,6 +194,20 @@ def test_slider_drag_is_coalesced_and_fast(window):
     assert w.session.last_compute_ms < 500
 
 
+def test_gpus_slider_sets_whole_gpus(window):
+    w = window
+    f = w.inputs.field("gpus")
+    f.slider.setValue(f.slider.value() + 100)
+    settle(w)
+    gpus = w.session.scenario.gpus
+    assert isinstance(gpus, int) and gpus > 1024 and not f.error_text()
+    assert f.edit.text() == str(gpus)
+    assert_cards_match(w, replace(Scenario(), gpus=gpus))
+    f.set_text_and_commit("1024")
+    settle(w)
+    assert f.slider.value() == f.scale.to_pos(1024)
+
+
 def test_mode_switch_keeps_the_plan(window):
     w = window
     params = w.session.estimate.params

@@ -82,7 +82,7 @@ class NumberField(QtWidgets.QWidget):
     re-estimates while it moves. ``committed(text)`` carries what was typed."""
 
     committed = QtCore.Signal(str)  # payload: the text typed into the field
-    slid = QtCore.Signal(float)  # payload: the value picked on the slider
+    slid = QtCore.Signal(object)  # payload: the value picked on the slider (int or float)
 
     def __init__(self, name: str, placeholder: str = "", scale: LogScale | None = None,
                  tooltip: str = "", parent=None):
@@ -160,7 +160,7 @@ class NumberField(QtWidgets.QWidget):
         text = format_field(self.name, value)
         self.edit.setText(text)
         self._last_committed = text
-        self.slid.emit(float(value))
+        self.slid.emit(value)
 
     def set_error(self, message: str) -> None:
         self.edit.setProperty("invalid", bool(message))
