@@ -562,3 +562,15 @@ def test_session_is_usable_without_a_window(qtbot):
     s.error_changed.connect(lambda name, msg: errors.append((name, msg)))
     assert not s.set_text("gpus", "many")
     assert errors[-1][0] == "gpus" and "not a number" in errors[-1][1]
+
+
+def test_a_fitted_law_file_becomes_the_scenario_law(window):
+    from importlib import resources
+
+    w = window
+    law = str(resources.files("estimator.data.laws") / "chinchilla-2022.yaml")
+    assert w.use_law_file(law)
+    assert w.session.scenario.law == law
+    assert w.inputs.law.current() == law
+    assert "Hoffmann" in w.inputs.law_info.text()
+    assert_cards_match(w, replace(Scenario(), law=law))

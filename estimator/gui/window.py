@@ -200,6 +200,9 @@ class MainWindow(QtWidgets.QMainWindow):
             group.addAction(act)
             self.theme_actions[name] = act
 
+        t = mb.addMenu("&Tools")
+        self.act_fit = t.addAction("&Fit a scaling law to your runs…", self.open_fit_dialog)
+
         h = mb.addMenu("&Help")
         h.addAction("&About", self._about)
 
@@ -490,6 +493,30 @@ class MainWindow(QtWidgets.QMainWindow):
         dialog.show()
         self.compare_dialog = dialog
         return dialog
+
+    def open_fit_dialog(self):
+        """Fit a law to the user's runs; a saved law becomes the scenario's law."""
+        try:
+            from estimator.gui.fit_dialog import FitDialog
+        except ImportError:
+            self._error("Fit a scaling law", "Fitting is not available in this installation.")
+            return None
+        dialog = FitDialog(self)
+        apply_theme(dialog, self.theme)
+        dialog.law_saved.connect(self.use_law_file)
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.fit_dialog = dialog
+        return dialog
+
+    def use_law_file(self, path: str) -> bool:
+        """Make the law saved at ``path`` the scenario's law (it joins the law picker)."""
+        ok = self.session.update(law=str(path))
+        self.session.flush()
+        if ok and self.session.scenario.law == str(path):
+            self.statusBar().showMessage(f"Using the fitted law {Path(path).name}", 5000)
+            return True
+        return False
 
     # -- autosave --------------------------------------------------------------------------
     @staticmethod
