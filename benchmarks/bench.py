@@ -53,10 +53,14 @@ def random_scenarios(n: int, seed: int = 0) -> list[Scenario]:
     while len(out) < n:
         mode = rng.choice(["loss", "compute", "model", "match"])
         law = str(rng.choice(laws, p=[0.6, 0.25, 0.15]))
-        s = Scenario(mode=str(mode), law=law, hardware=str(rng.choice(hw)),
-                     gpus=int(2 ** rng.integers(6, 15)),
-                     inference_tokens_per_day=float(10 ** rng.uniform(8, 12)),
-                     optimize=str(rng.choice(["compute", "lifetime"], p=[0.8, 0.2])))
+        s = Scenario(
+            mode=str(mode),
+            law=law,
+            hardware=str(rng.choice(hw)),
+            gpus=int(2 ** rng.integers(6, 15)),
+            inference_tokens_per_day=float(10 ** rng.uniform(8, 12)),
+            optimize=str(rng.choice(["compute", "lifetime"], p=[0.8, 0.2])),
+        )
         if mode == "loss":
             base = 1.82 if law == "epoch-2024" else (1.70 if law == "chinchilla-2022" else 1.6)
             s = replace(s, target_loss=float(base + rng.uniform(0.08, 0.8)))
@@ -92,8 +96,13 @@ def bench_recompute(n: int) -> dict:
         est = estimate(s, profiles=profiles)
         compute_curves(s, est, profiles=profiles)
         times.append((time.perf_counter() - t0) * 1e3)
-    return {"n": len(times), "median_ms": statistics.median(times), "p95_ms": _pct(times, 95),
-            "max_ms": max(times), "target_ms": 2.0}
+    return {
+        "n": len(times),
+        "median_ms": statistics.median(times),
+        "p95_ms": _pct(times, 95),
+        "max_ms": max(times),
+        "target_ms": 2.0,
+    }
 
 
 def _time_process(cmd: list[str], repeats: int, env=None) -> float:
@@ -110,19 +119,30 @@ def _time_process(cmd: list[str], repeats: int, env=None) -> float:
 def bench_cli(repeats: int) -> dict:
     numpy_s = _time_process([sys.executable, "-c", "import numpy"], repeats)
     cli_s = _time_process([sys.executable, "-m", "estimator", "estimate", "--json"], repeats)
-    return {"numpy_import_s": numpy_s, "cli_estimate_s": cli_s, "ratio": cli_s / numpy_s,
-            "target_ratio": 3.0}
+    return {
+        "numpy_import_s": numpy_s,
+        "cli_estimate_s": cli_s,
+        "ratio": cli_s / numpy_s,
+        "target_ratio": 3.0,
+    }
 
 
 def bench_app_start(repeats: int) -> dict:
     """Start the app as a process that exits after its first paint (ESTIMATOR_EXIT_AFTER_PAINT)."""
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-               ESTIMATOR_EXIT_AFTER_PAINT="1", ESTIMATOR_AUTOSAVE_DIR=str(Path("/tmp")
-                                                                          / "estimator-bench"))
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        ESTIMATOR_EXIT_AFTER_PAINT="1",
+        ESTIMATOR_AUTOSAVE_DIR=str(Path("/tmp") / "estimator-bench"),
+    )
     numpy_s = _time_process([sys.executable, "-c", "import numpy"], repeats)
     app_s = _time_process([sys.executable, "-m", "estimator", "gui"], repeats, env=env)
-    return {"numpy_import_s": numpy_s, "first_paint_s": app_s, "ratio": app_s / numpy_s,
-            "target_s": 1.5}
+    return {
+        "numpy_import_s": numpy_s,
+        "first_paint_s": app_s,
+        "ratio": app_s / numpy_s,
+        "target_s": 1.5,
+    }
 
 
 def bench_window(edits: int) -> dict:
@@ -133,8 +153,13 @@ def bench_window(edits: int) -> dict:
     from estimator.gui.bench_hooks import edit_to_redraw_ms
 
     times = edit_to_redraw_ms(edits)
-    return {"n": len(times), "median_ms": statistics.median(times), "p95_ms": _pct(times, 95),
-            "max_ms": max(times), "target_p95_ms": 33.0}
+    return {
+        "n": len(times),
+        "median_ms": statistics.median(times),
+        "p95_ms": _pct(times, 95),
+        "max_ms": max(times),
+        "target_p95_ms": 33.0,
+    }
 
 
 def bench_fit(quick: bool, toolkit: bool) -> dict:
@@ -155,18 +180,26 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
     ap.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "bench.json"))
     ap.add_argument("--no-toolkit", action="store_true", help="skip the chinchilla toolkit")
-    ap.add_argument("--skip", nargs="*", default=[],
-                    choices=["recompute", "window", "start", "cli", "fit"])
+    ap.add_argument(
+        "--skip", nargs="*", default=[], choices=["recompute", "window", "start", "cli", "fit"]
+    )
     args = ap.parse_args(argv)
     q = args.quick
-    results: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                                 "platform": platform.platform()},
-                     "date": time.strftime("%Y-%m-%d")}
-    steps = [("recompute", lambda: bench_recompute(100 if q else 1000)),
-             ("window", lambda: bench_window(20 if q else 200)),
-             ("start", lambda: bench_app_start(2 if q else 7)),
-             ("cli", lambda: bench_cli(3 if q else 11)),
-             ("fit", lambda: bench_fit(q, not args.no_toolkit))]
+    results: dict = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    steps = [
+        ("recompute", lambda: bench_recompute(100 if q else 1000)),
+        ("window", lambda: bench_window(20 if q else 200)),
+        ("start", lambda: bench_app_start(2 if q else 7)),
+        ("cli", lambda: bench_cli(3 if q else 11)),
+        ("fit", lambda: bench_fit(q, not args.no_toolkit)),
+    ]
     for name, fn in steps:
         if name in args.skip:
             continue
@@ -189,31 +222,50 @@ def table(r: dict) -> str:
 
     if "recompute" in r and "error" not in r["recompute"]:
         x = r["recompute"]
-        add("scenario recompute (estimate + all curves)",
-            f"median {x['median_ms']:.2f} ms, p95 {x['p95_ms']:.2f} ms (n={x['n']})", "< 2 ms",
-            x["median_ms"] < 2.0)
+        add(
+            "scenario recompute (estimate + all curves)",
+            f"median {x['median_ms']:.2f} ms, p95 {x['p95_ms']:.2f} ms (n={x['n']})",
+            "< 2 ms",
+            x["median_ms"] < 2.0,
+        )
     if "window" in r and "error" not in r["window"]:
         x = r["window"]
-        add("window: edit to redrawn plots", f"median {x['median_ms']:.1f} ms, p95 "
-            f"{x['p95_ms']:.1f} ms (n={x['n']})", "p95 < 33 ms", x["p95_ms"] < 33.0)
+        add(
+            "window: edit to redrawn plots",
+            f"median {x['median_ms']:.1f} ms, p95 {x['p95_ms']:.1f} ms (n={x['n']})",
+            "p95 < 33 ms",
+            x["p95_ms"] < 33.0,
+        )
     if "start" in r and "error" not in r["start"]:
         x = r["start"]
-        add("app start to first paint", f"{x['first_paint_s']:.2f} s "
-            f"({x['ratio']:.1f}x numpy import {x['numpy_import_s'] * 1e3:.0f} ms)", "< 1.5 s",
-            x["first_paint_s"] < 1.5)
+        add(
+            "app start to first paint",
+            f"{x['first_paint_s']:.2f} s "
+            f"({x['ratio']:.1f}x numpy import {x['numpy_import_s'] * 1e3:.0f} ms)",
+            "< 1.5 s",
+            x["first_paint_s"] < 1.5,
+        )
     if "cli" in r and "error" not in r["cli"]:
         x = r["cli"]
-        add("`estimator estimate` process", f"{x['cli_estimate_s'] * 1e3:.0f} ms "
+        add(
+            "`estimator estimate` process",
+            f"{x['cli_estimate_s'] * 1e3:.0f} ms "
             f"({x['ratio']:.2f}x numpy import {x['numpy_import_s'] * 1e3:.0f} ms)",
-            "< 3x numpy import", x["ratio"] < 3.0)
+            "< 3x numpy import",
+            x["ratio"] < 3.0,
+        )
     if "fit" in r and "error" not in r["fit"]:
         x = r["fit"]
         ours = x.get("ours", {})
         tk = x.get("toolkit", {})
-        val = f"ours {ours.get('median_s', float('nan')):.2f} s ({ours.get('n_starts', '?')} starts)"
+        val = (
+            f"ours {ours.get('median_s', float('nan')):.2f} s ({ours.get('n_starts', '?')} starts)"
+        )
         if tk.get("seconds"):
-            val += (f"; chinchilla toolkit {tk['seconds']:.1f} s ({tk.get('n_starts', '?')} starts), "
-                    f"{x.get('ratio', float('nan')):.0f}x slower")
+            val += (
+                f"; chinchilla toolkit {tk['seconds']:.1f} s ({tk.get('n_starts', '?')} starts), "
+                f"{x.get('ratio', float('nan')):.0f}x slower"
+            )
         add("fit on Epoch's 240 runs", val, "~1 s", ours.get("median_s", 99) < 1.6)
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]
     lines = [" | ".join(str(c).ljust(width[i]) for i, c in enumerate(row)) for row in rows]

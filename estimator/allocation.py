@@ -47,7 +47,9 @@ def _bisect_increasing(fn, lo: np.ndarray, hi: np.ndarray, iters: int = _BISECT_
     return 0.5 * (lo + hi)
 
 
-def _golden_min(fn, a: float, b: float, tol: float = 1e-10, max_iter: int = 200) -> tuple[float, float]:
+def _golden_min(
+    fn, a: float, b: float, tol: float = 1e-10, max_iter: int = 200
+) -> tuple[float, float]:
     """Golden-section search for the minimum of a unimodal scalar function on [a, b].
 
     Used to refine a grid minimum; kept here (not scipy) so estimates never import scipy."""
@@ -68,8 +70,9 @@ def _golden_min(fn, a: float, b: float, tol: float = 1e-10, max_iter: int = 200)
     return (c, fc) if fc < fd else (d, fd)
 
 
-def _refine_grid_min(fn, grid: np.ndarray, vals: np.ndarray, passes: int = 3,
-                     points: int = 33) -> tuple[float, float]:
+def _refine_grid_min(
+    fn, grid: np.ndarray, vals: np.ndarray, passes: int = 3, points: int = 33
+) -> tuple[float, float]:
     """Refine the minimum of a smooth function sampled on ``grid`` by zooming vectorised
     sub-grids around the best point, then one parabolic step. Each pass costs one vectorised
     call of ``fn`` (instead of ~40 scalar calls of a golden-section search)."""
@@ -84,7 +87,7 @@ def _refine_grid_min(fn, grid: np.ndarray, vals: np.ndarray, passes: int = 3,
         if fs[j] <= fx:
             x, fx = float(sub[j]), float(fs[j])
         step = float(sub[1] - sub[0])
-        if 0 < j < points - 1 and np.all(np.isfinite(fs[j - 1:j + 2])):
+        if 0 < j < points - 1 and np.all(np.isfinite(fs[j - 1 : j + 2])):
             f0, f1, f2 = fs[j - 1], fs[j], fs[j + 1]
             denom = f0 - 2 * f1 + f2
             if denom > 0:
@@ -145,12 +148,17 @@ def compute_for_loss(law: ScalingLaw, target_loss):
     if np.any(target <= e):
         raise UnreachableTargetError(
             f"target loss {float(np.min(target)):.4g} is at or below the irreducible loss "
-            f"E = {e:.4g} of law '{law.id}': choose a target above {e:.4g}", bound=e)
+            f"E = {e:.4g} of law '{law.id}': choose a target above {e:.4g}",
+            bound=e,
+        )
     if hasattr(law, "compute_for_loss_closed_form"):
         c = law.compute_for_loss_closed_form(target)
         return c if np.ndim(c) else float(c)
-    ln_c = _bisect_increasing(lambda x: target - optimal_loss(law, np.exp(x)),
-                              np.full(target.shape, _LN_C_LO), np.full(target.shape, _LN_C_HI))
+    ln_c = _bisect_increasing(
+        lambda x: target - optimal_loss(law, np.exp(x)),
+        np.full(target.shape, _LN_C_LO),
+        np.full(target.shape, _LN_C_HI),
+    )
     c = np.exp(ln_c)
     _check_bracket(ln_c, _LN_C_HI, "compute", target, law)
     return c if c.ndim else float(c)
@@ -160,7 +168,9 @@ def _check_bracket(ln_x, ln_hi, what: str, target, law):
     if np.any(ln_x >= ln_hi - 1e-6):
         raise UnreachableTargetError(
             f"target loss {float(np.min(target)):.6g} needs more than {math.exp(ln_hi):.0e} "
-            f"{what} under law '{law.id}'; choose a higher target", bound=float(np.min(target)))
+            f"{what} under law '{law.id}'; choose a higher target",
+            bound=float(np.min(target)),
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -198,9 +208,11 @@ def tokens_for_loss_at_params(law: ScalingLaw, params, target_loss):
         return law.tokens_for_loss(params, target_loss)
     n = np.asarray(params, dtype=float)
     target = np.asarray(target_loss, dtype=float)
-    ln_d = _bisect_increasing(lambda x: target - law.loss(n, np.exp(x)),
-                              np.full(np.broadcast(n, target).shape, math.log(1.0)),
-                              np.full(np.broadcast(n, target).shape, math.log(1e40)))
+    ln_d = _bisect_increasing(
+        lambda x: target - law.loss(n, np.exp(x)),
+        np.full(np.broadcast(n, target).shape, math.log(1.0)),
+        np.full(np.broadcast(n, target).shape, math.log(1e40)),
+    )
     return np.exp(ln_d)
 
 
@@ -212,8 +224,11 @@ def params_for_loss_at_tokens(law: ScalingLaw, tokens, target_loss):
     d = np.asarray(tokens, dtype=float)
     target = np.asarray(target_loss, dtype=float)
     shape = np.broadcast(d, target).shape
-    ln_n = _bisect_increasing(lambda x: target - law.loss(np.exp(x), d),
-                              np.full(shape, math.log(1.0)), np.full(shape, math.log(1e40)))
+    ln_n = _bisect_increasing(
+        lambda x: target - law.loss(np.exp(x), d),
+        np.full(shape, math.log(1.0)),
+        np.full(shape, math.log(1e40)),
+    )
     return np.exp(ln_n)
 
 
@@ -258,8 +273,14 @@ def _require_positive(value, name: str, flag: str):
         raise InputError(f"{name} must be a positive finite number ({flag}), got {value!r}")
 
 
-def plan_for_loss(law: ScalingLaw, target_loss: float, *, tokens_per_param: float | None = None,
-                  params: float | None = None, unique_tokens: float | None = None) -> Allocation:
+def plan_for_loss(
+    law: ScalingLaw,
+    target_loss: float,
+    *,
+    tokens_per_param: float | None = None,
+    params: float | None = None,
+    unique_tokens: float | None = None,
+) -> Allocation:
     """The cheapest (N, D) that reaches ``target_loss`` (nats/token) under at most one
     constraint: a tokens-per-parameter ratio R (D = R N), a fixed model size N, or limited unique
     data U (repeated epochs valued by Muennighoff's D'; may combine with a fixed N).
@@ -276,7 +297,9 @@ def plan_for_loss(law: ScalingLaw, target_loss: float, *, tokens_per_param: floa
     if t <= e:
         raise UnreachableTargetError(
             f"target loss {t:.4g} is at or below the irreducible loss E = {e:.4g} of law "
-            f"'{law.id}': no model reaches it; choose a target above {e:.4g}", bound=e)
+            f"'{law.id}': no model reaches it; choose a target above {e:.4g}",
+            bound=e,
+        )
 
     if params is not None:
         bound = float(law.loss_at_infinite_data(params))
@@ -286,7 +309,9 @@ def plan_for_loss(law: ScalingLaw, target_loss: float, *, tokens_per_param: floa
             raise UnreachableTargetError(
                 f"a {params:.3g}-parameter model cannot reach loss {t:.4g} under '{law.id}'"
                 + (f" with {unique_tokens:.3g} unique tokens" if unique_tokens else "")
-                + f": its best is {bound:.4g}. Raise the target or the model size.", bound=bound)
+                + f": its best is {bound:.4g}. Raise the target or the model size.",
+                bound=bound,
+            )
         d_eff = float(tokens_for_loss_at_params(law, params, t))
         d = float(tokens_for_effective(d_eff, unique_tokens)) if unique_tokens else d_eff
         return _alloc(law, params, d, unique_tokens)
@@ -294,10 +319,15 @@ def plan_for_loss(law: ScalingLaw, target_loss: float, *, tokens_per_param: floa
     if tokens_per_param is not None:
         r = float(tokens_per_param)
         if unique_tokens is not None:
-            raise InputError("--tokens-per-param and --unique-tokens cannot be combined; "
-                             "use --unique-tokens alone or with --params")
-        ln_n = _bisect_increasing(lambda x: t - law.loss(np.exp(x), r * np.exp(x)),
-                                  np.array(_LN_N_LO), np.array(math.log(1e25)))
+            raise InputError(
+                "--tokens-per-param and --unique-tokens cannot be combined; "
+                "use --unique-tokens alone or with --params"
+            )
+        ln_n = _bisect_increasing(
+            lambda x: t - law.loss(np.exp(x), r * np.exp(x)),
+            np.array(_LN_N_LO),
+            np.array(math.log(1e25)),
+        )
         _check_bracket(ln_n, math.log(1e25), "parameters", t, law)
         n = float(np.exp(ln_n))
         return _alloc(law, n, r * n)
@@ -323,7 +353,9 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
             f"with {u:.3g} unique tokens no model reaches loss {t:.4g} under '{law.id}': "
             f"repeated data is worth at most U(1+R*) = {_max_effective(u):.3g} tokens "
             f"(Muennighoff et al. 2023), so the best reachable loss is {bound:.4g}. "
-            "Raise the target or add unique data.", bound=bound)
+            "Raise the target or add unique data.",
+            bound=bound,
+        )
     # Without the data limit, the optimum is the unconstrained frontier; keep it if it fits.
     c0 = compute_for_loss(law, t)
     n0, d0 = optimal_allocation(law, c0)
@@ -340,7 +372,8 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
     i = int(np.argmin(c))
     if not np.isfinite(c[i]):
         raise UnreachableTargetError(
-            f"with {u:.3g} unique tokens loss {t:.4g} is out of reach under '{law.id}'", bound=bound)
+            f"with {u:.3g} unique tokens loss {t:.4g} is out of reach under '{law.id}'", bound=bound
+        )
     # Refine around the grid minimum.
     lo, hi = ln_n[max(i - 1, 0)], ln_n[min(i + 1, len(ln_n) - 1)]
 
@@ -355,8 +388,14 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
     return _alloc(law, nn, dd, u)
 
 
-def plan_for_compute(law: ScalingLaw, compute_flops: float, *, tokens_per_param: float | None = None,
-                     params: float | None = None, unique_tokens: float | None = None) -> Allocation:
+def plan_for_compute(
+    law: ScalingLaw,
+    compute_flops: float,
+    *,
+    tokens_per_param: float | None = None,
+    params: float | None = None,
+    unique_tokens: float | None = None,
+) -> Allocation:
     """The lowest-loss (N, D) for a budget of ``compute_flops`` under at most one constraint."""
     _require_positive(compute_flops, "compute budget", "--compute")
     _require_positive(tokens_per_param, "tokens per parameter", "--tokens-per-param")
@@ -388,9 +427,14 @@ def plan_for_compute(law: ScalingLaw, compute_flops: float, *, tokens_per_param:
     return _alloc(law, nn, c / (FLOPS_PER_PARAM_TOKEN * nn), u)
 
 
-def plan_for_model(law: ScalingLaw, params: float, *, tokens: float | None = None,
-                   tokens_per_param: float | None = None,
-                   unique_tokens: float | None = None) -> Allocation:
+def plan_for_model(
+    law: ScalingLaw,
+    params: float,
+    *,
+    tokens: float | None = None,
+    tokens_per_param: float | None = None,
+    unique_tokens: float | None = None,
+) -> Allocation:
     """A given model: N parameters and D tokens (or D = R N)."""
     _require_positive(params, "model size", "--params")
     _require_positive(tokens, "tokens", "--tokens")
@@ -414,11 +458,15 @@ def extrapolation_factor(law: ScalingLaw, params, tokens):
     fr = law.fitted_range
     n = np.asarray(params, dtype=float)
     d = np.asarray(tokens, dtype=float)
-    f = np.maximum.reduce([
-        np.ones_like(n * d),
-        n / fr.params_max, fr.params_min / n,
-        d / fr.tokens_max, fr.tokens_min / d,
-    ])
+    f = np.maximum.reduce(
+        [
+            np.ones_like(n * d),
+            n / fr.params_max,
+            fr.params_min / n,
+            d / fr.tokens_max,
+            fr.tokens_min / d,
+        ]
+    )
     return f if f.ndim else float(f)
 
 
@@ -440,8 +488,14 @@ class LifetimePlan:
         return self.train_cost + self.inference_cost
 
 
-def lifetime_optimal(law: ScalingLaw, target_loss: float, *, train_cost_per_flop: float,
-                     inference_cost_per_token, inference_tokens: float) -> LifetimePlan:
+def lifetime_optimal(
+    law: ScalingLaw,
+    target_loss: float,
+    *,
+    train_cost_per_flop: float,
+    inference_cost_per_token,
+    inference_tokens: float,
+) -> LifetimePlan:
     """Sardana et al. 2023: minimise ``c_train * 6 N D(N) + D_inf * c_inf(N)`` subject to
     ``L(N, D(N)) = target``. ``inference_cost_per_token`` maps an array of N to the cost of one
     generated token (``2N`` FLOPs times a cost per FLOP, or dollars from a throughput model).
@@ -460,8 +514,9 @@ def lifetime_optimal(law: ScalingLaw, target_loss: float, *, train_cost_per_flop
     def total(ln_n):
         n = np.exp(ln_n)
         d = tokens_for_loss_at_params(law, n, t)
-        return (train_cost_per_flop * FLOPS_PER_PARAM_TOKEN * n * d
-                + inference_tokens * np.asarray(inference_cost_per_token(n), dtype=float))
+        return train_cost_per_flop * FLOPS_PER_PARAM_TOKEN * n * d + inference_tokens * np.asarray(
+            inference_cost_per_token(n), dtype=float
+        )
 
     with np.errstate(over="ignore", invalid="ignore"):
         vals = total(grid)

@@ -74,7 +74,9 @@ def attention_flops_ratio(params: float, shape: ModelShape, context_tokens: int)
 
 def gpu_hours(train_flops, peak_flops_per_s: float, mfu: float, goodput: float):
     """Accelerator-hours: ``train_flops / (peak * mfu * goodput * 3600)``."""
-    return np.asarray(train_flops, dtype=float) / (peak_flops_per_s * mfu * goodput * SECONDS_PER_HOUR)
+    return np.asarray(train_flops, dtype=float) / (
+        peak_flops_per_s * mfu * goodput * SECONDS_PER_HOUR
+    )
 
 
 def wall_clock_days(hours, gpus: int):
@@ -86,8 +88,13 @@ def energy_mwh(hours, power_w: float, pue: float):
     return np.asarray(hours, dtype=float) * power_w * pue / 1e6
 
 
-def activation_bytes_per_gpu(shape: ModelShape, seq_len: int, micro_batch: int,
-                             recompute: str = "full", tensor_parallel: int = 1) -> float:
+def activation_bytes_per_gpu(
+    shape: ModelShape,
+    seq_len: int,
+    micro_batch: int,
+    recompute: str = "full",
+    tensor_parallel: int = 1,
+) -> float:
     """Activation memory per GPU for one micro-batch (bf16), Korthikanti et al. 2022 eq. 1-2.
 
     ``none``: ``L s b h (34 + 5 a s / h)``; ``selective`` (attention recomputed, as with
@@ -115,7 +122,8 @@ def min_gpus_for_memory(params: float, memory_gb: float, activation_bytes: float
         raise InputError(
             f"activations of one micro-batch ({activation_bytes / 1e9:.1f} GB) exceed the "
             f"{memory_gb:g} GB accelerator: lower --micro-batch or --seq-len, or use "
-            "--recompute full")
+            "--recompute full"
+        )
     return max(1, math.ceil(TRAIN_BYTES_PER_PARAM * params / room))
 
 
@@ -132,8 +140,12 @@ class DecodeThroughput:
     kv_bytes_per_token: float
 
 
-def kv_bytes_per_token(params, shape: ModelShape | None = None, bytes_per_value: float = 2.0,
-                       kv_head_fraction: float = 0.125):
+def kv_bytes_per_token(
+    params,
+    shape: ModelShape | None = None,
+    bytes_per_value: float = 2.0,
+    kv_head_fraction: float = 0.125,
+):
     """KV cache per token of context: 2 (K and V) x layers x d_model x KV-head share x bytes.
 
     Without a shape, layers x d_model follows the derived shape (N = 12 L d^2, d = 102.4 L),
@@ -145,10 +157,18 @@ def kv_bytes_per_token(params, shape: ModelShape | None = None, bytes_per_value:
     return 2.0 * DEFAULT_ASPECT_RATIO * layers**2 * kv_head_fraction * bytes_per_value
 
 
-def decode_throughput(params, *, peak_flops_per_s: float, memory_bandwidth_tbps: float,
-                      memory_gb: float, utilization: float, weight_precision: str = "bf16",
-                      batch: int = 64, context_tokens: int = 2048,
-                      shape: ModelShape | None = None) -> DecodeThroughput:
+def decode_throughput(
+    params,
+    *,
+    peak_flops_per_s: float,
+    memory_bandwidth_tbps: float,
+    memory_gb: float,
+    utilization: float,
+    weight_precision: str = "bf16",
+    batch: int = 64,
+    context_tokens: int = 2048,
+    shape: ModelShape | None = None,
+) -> DecodeThroughput:
     """Tokens per second per chip when decoding a batch of ``batch`` sequences.
 
     Compute-bound: ``peak * util / (2N)``. Memory-bound: a decode step reads the weights once and
@@ -157,8 +177,10 @@ def decode_throughput(params, *, peak_flops_per_s: float, memory_bandwidth_tbps:
     ``batch * bandwidth * util / (W + batch * ctx * kv)`` tokens/s per chip. The replica spans
     the fewest chips whose memory holds weights and KV cache. Vectorised over ``params``."""
     if weight_precision not in INFERENCE_BYTES_PER_PARAM:
-        raise InputError(f"inference precision must be one of {list(INFERENCE_BYTES_PER_PARAM)}, "
-                         f"got {weight_precision!r}")
+        raise InputError(
+            f"inference precision must be one of {list(INFERENCE_BYTES_PER_PARAM)}, "
+            f"got {weight_precision!r}"
+        )
     if batch < 1 or context_tokens < 1:
         raise InputError("inference batch and context must be at least 1")
     if np.ndim(params) == 0:  # scalar fast path: the same arithmetic without array overhead
@@ -173,9 +195,15 @@ def decode_throughput(params, *, peak_flops_per_s: float, memory_bandwidth_tbps:
         chips = max(1, math.ceil(step_bytes / (memory_gb * 1e9 * USABLE_MEMORY_FRACTION)))
         compute_rate = peak_flops_per_s * utilization / (2.0 * n)
         memory_rate = batch * memory_bandwidth_tbps * 1e12 * utilization / step_bytes
-        return DecodeThroughput(min(compute_rate, memory_rate), compute_rate, memory_rate,
-                                "compute" if compute_rate <= memory_rate else "memory",
-                                chips, w_bytes, float(kv))
+        return DecodeThroughput(
+            min(compute_rate, memory_rate),
+            compute_rate,
+            memory_rate,
+            "compute" if compute_rate <= memory_rate else "memory",
+            chips,
+            w_bytes,
+            float(kv),
+        )
     n = np.asarray(params, dtype=float)
     w_bytes = INFERENCE_BYTES_PER_PARAM[weight_precision] * n
     kv = kv_bytes_per_token(n, shape)  # KV cache kept in bf16
@@ -184,18 +212,26 @@ def decode_throughput(params, *, peak_flops_per_s: float, memory_bandwidth_tbps:
     compute_rate = peak_flops_per_s * utilization / (2.0 * n)
     memory_rate = batch * memory_bandwidth_tbps * 1e12 * utilization / step_bytes
     rate = np.minimum(compute_rate, memory_rate)
-    first = (np.ravel(compute_rate)[0] <= np.ravel(memory_rate)[0])
+    first = np.ravel(compute_rate)[0] <= np.ravel(memory_rate)[0]
 
     def out(x):
         return x if np.ndim(x) else float(x)
 
-    return DecodeThroughput(out(rate), out(compute_rate), out(memory_rate),
-                            "compute" if first else "memory",
-                            int(np.ravel(chips)[0]) if np.ndim(chips) else int(chips),
-                            out(w_bytes), out(kv))
+    return DecodeThroughput(
+        out(rate),
+        out(compute_rate),
+        out(memory_rate),
+        "compute" if first else "memory",
+        int(np.ravel(chips)[0]) if np.ndim(chips) else int(chips),
+        out(w_bytes),
+        out(kv),
+    )
 
 
 def cost_per_million_tokens(price_usd_per_hour: float, tokens_per_s_per_chip):
     """Dollars per million generated tokens for one chip at the given decode rate."""
-    return price_usd_per_hour / (np.asarray(tokens_per_s_per_chip, dtype=float)
-                                 * SECONDS_PER_HOUR) * 1e6
+    return (
+        price_usd_per_hour
+        / (np.asarray(tokens_per_s_per_chip, dtype=float) * SECONDS_PER_HOUR)
+        * 1e6
+    )

@@ -180,21 +180,25 @@ class ParametricLaw(ScalingLaw):
         target is at or below L(N, infinity)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             room = np.asarray(target_loss, dtype=float) - self.loss_at_infinite_data(params)
-            return np.where(room > 0, (self.B / np.where(room > 0, room, 1.0)) ** (1.0 / self.beta),
-                            np.inf)
+            return np.where(
+                room > 0, (self.B / np.where(room > 0, room, 1.0)) ** (1.0 / self.beta), np.inf
+            )
 
     def params_for_loss(self, tokens: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
         """N with L(N, D) = target: N = (A / (L - E - B D^-beta))^(1/alpha); inf if unreachable."""
         with np.errstate(divide="ignore", invalid="ignore"):
             room = np.asarray(target_loss, dtype=float) - self.loss_at_infinite_params(tokens)
-            return np.where(room > 0, (self.A / np.where(room > 0, room, 1.0)) ** (1.0 / self.alpha),
-                            np.inf)
+            return np.where(
+                room > 0, (self.A / np.where(room > 0, room, 1.0)) ** (1.0 / self.alpha), np.inf
+            )
 
     def optimal_loss_closed_form(self, compute_flops: ArrayLike) -> ArrayLike:
         """Loss on the compute-optimal frontier. At the optimum alpha A N^-alpha = beta B D^-beta
-        (Hoffmann eq. 4), so L_opt(C) = E + (1 + alpha/beta) A G^-alpha (C/6)^(-alpha beta/(alpha+beta))."""
+        (Hoffmann eq. 4), so
+        L_opt(C) = E + (1 + alpha/beta) A G^-alpha (C/6)^(-alpha beta/(alpha+beta))."""
         return self.E + self._frontier_k() * (np.asarray(compute_flops, dtype=float) / 6.0) ** (
-            -self.alpha * self.beta / (self.alpha + self.beta))
+            -self.alpha * self.beta / (self.alpha + self.beta)
+        )
 
     def compute_for_loss_closed_form(self, target_loss: ArrayLike) -> ArrayLike:
         """Inverse of :meth:`optimal_loss_closed_form`: FLOPs whose optimal model reaches the
@@ -241,8 +245,15 @@ class ParametricLaw(ScalingLaw):
             return None
         from dataclasses import replace
 
-        return replace(self, E=arr[:, 0], A=arr[:, 1], B=arr[:, 2], alpha=arr[:, 3],
-                       beta=arr[:, 4], param_samples=None)
+        return replace(
+            self,
+            E=arr[:, 0],
+            A=arr[:, 1],
+            B=arr[:, 2],
+            alpha=arr[:, 3],
+            beta=arr[:, 4],
+            param_samples=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -292,16 +303,19 @@ class KaplanLaw(ScalingLaw):
         """D with L(N, D) = target: D = D_c / (L^(1/alpha_D) - (N_c/N)^p); inf if unreachable."""
         p = self.alpha_N / self.alpha_D
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            room = (np.asarray(target_loss, dtype=float) ** (1.0 / self.alpha_D)
-                    - (self.N_c / np.asarray(params, dtype=float)) ** p)
+            room = (
+                np.asarray(target_loss, dtype=float) ** (1.0 / self.alpha_D)
+                - (self.N_c / np.asarray(params, dtype=float)) ** p
+            )
             return np.where(room > 0, self.D_c / np.where(room > 0, room, 1.0), np.inf)
 
     def params_for_loss(self, tokens: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
         """N with L(N, D) = target: N = N_c / (L^(1/alpha_D) - D_c/D)^(1/p); inf if unreachable."""
         p = self.alpha_N / self.alpha_D
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            room = (np.asarray(target_loss, dtype=float) ** (1.0 / self.alpha_D)
-                    - self.D_c / np.asarray(tokens, dtype=float))
+            room = np.asarray(target_loss, dtype=float) ** (
+                1.0 / self.alpha_D
+            ) - self.D_c / np.asarray(tokens, dtype=float)
             return np.where(room > 0, self.N_c / np.where(room > 0, room, 1.0) ** (1.0 / p), np.inf)
 
     def optimal_allocation_closed_form(self, compute_flops: ArrayLike):
@@ -390,7 +404,9 @@ def _range(value: Any, where: str, field_name: str) -> tuple[float, float]:
     lo = _num(value[0], where, f"{field_name}[0]")
     hi = _num(value[1], where, f"{field_name}[1]")
     if not (0 < lo <= hi):
-        raise LawError(f"{where}: field '{field_name}' must satisfy 0 < min <= max, got [{lo}, {hi}]")
+        raise LawError(
+            f"{where}: field '{field_name}' must satisfy 0 < min <= max, got [{lo}, {hi}]"
+        )
     return lo, hi
 
 
@@ -400,8 +416,10 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     Raises :class:`LawError` naming ``where`` (a file or 'law') and the field at fault.
     """
     if not isinstance(data, dict):
-        raise LawError(f"{where}: expected a mapping with keys id, form, constants, ...; got "
-                       f"{type(data).__name__}")
+        raise LawError(
+            f"{where}: expected a mapping with keys id, form, constants, ...; got "
+            f"{type(data).__name__}"
+        )
     unknown = set(map(str, data)) - _TOP_KEYS
     if unknown:
         raise LawError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
@@ -417,8 +435,10 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
         raise LawError(f"{where}: field 'constants' must be a mapping of {list(_REQUIRED[form])}")
     extra = set(map(str, consts)) - set(_REQUIRED[form])
     if extra:
-        raise LawError(f"{where}: unknown constant(s) {sorted(extra)} for form '{form}'; "
-                       f"expected {list(_REQUIRED[form])}")
+        raise LawError(
+            f"{where}: unknown constant(s) {sorted(extra)} for form '{form}'; "
+            f"expected {list(_REQUIRED[form])}"
+        )
     values: dict[str, float] = {}
     for k in _REQUIRED[form]:
         if k not in consts:
@@ -431,8 +451,10 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
         values[k] = v
     fr = data.get("fitted_range")
     if not isinstance(fr, dict) or "params" not in fr or "tokens" not in fr:
-        raise LawError(f"{where}: field 'fitted_range' must give 'params: [min, max]' and "
-                       "'tokens: [min, max]' (the data the law was fitted on)")
+        raise LawError(
+            f"{where}: field 'fitted_range' must give 'params: [min, max]' and "
+            "'tokens: [min, max]' (the data the law was fitted on)"
+        )
     p_lo, p_hi = _range(fr["params"], where, "fitted_range.params")
     t_lo, t_hi = _range(fr["tokens"], where, "fitted_range.tokens")
     common = dict(
@@ -449,7 +471,9 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     if cb is not None:
         if not isinstance(cb, dict):
             raise LawError(f"{where}: field 'critical_batch' must map b_star_tokens and alpha_b")
-        common["b_star_tokens"] = _num(cb.get("b_star_tokens"), where, "critical_batch.b_star_tokens")
+        common["b_star_tokens"] = _num(
+            cb.get("b_star_tokens"), where, "critical_batch.b_star_tokens"
+        )
         common["alpha_b"] = _num(cb.get("alpha_b"), where, "critical_batch.alpha_b")
         if common["b_star_tokens"] <= 0 or not (0 < common["alpha_b"] <= 3):
             raise LawError(f"{where}: critical_batch needs b_star_tokens > 0 and 0 < alpha_b <= 3")
@@ -459,7 +483,9 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     if data.get("stderr") is not None:
         se = data["stderr"]
         if not isinstance(se, dict) or set(map(str, se)) - set(PARAM_NAMES):
-            raise LawError(f"{where}: field 'stderr' must map some of {list(PARAM_NAMES)} to numbers")
+            raise LawError(
+                f"{where}: field 'stderr' must map some of {list(PARAM_NAMES)} to numbers"
+            )
         stderr = {k: _num(v, where, f"stderr.{k}") for k, v in se.items()}
         if any(v < 0 for v in stderr.values()):
             raise LawError(f"{where}: field 'stderr' values must be >= 0")
@@ -468,18 +494,28 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     ps = data.get("param_samples")
     if ps is not None:
         if not isinstance(ps, dict) or list(ps.get("columns", [])) != list(PARAM_NAMES):
-            raise LawError(f"{where}: field 'param_samples' needs columns {list(PARAM_NAMES)} and values")
+            raise LawError(
+                f"{where}: field 'param_samples' needs columns {list(PARAM_NAMES)} and values"
+            )
         try:
             arr = np.asarray(ps.get("values"), dtype=float)
         except (TypeError, ValueError) as exc:
-            raise LawError(f"{where}: field 'param_samples.values' must be a list of 5-number rows") from exc
+            raise LawError(
+                f"{where}: field 'param_samples.values' must be a list of 5-number rows"
+            ) from exc
         if arr.ndim != 2 or arr.shape[1] != 5 or arr.shape[0] < 2 or not np.all(np.isfinite(arr)):
-            raise LawError(f"{where}: field 'param_samples.values' must be at least 2 rows of 5 finite numbers")
+            raise LawError(
+                f"{where}: field 'param_samples.values' must be at least 2 rows of 5 finite numbers"
+            )
         if np.any(arr[:, 1:] <= 0) or np.any(arr[:, 0] < 0):
-            raise LawError(f"{where}: field 'param_samples.values' must have E >= 0 and A, B, alpha, beta > 0")
+            raise LawError(
+                f"{where}: field 'param_samples.values' must have E >= 0 and A, B, alpha, beta > 0"
+            )
         samples = tuple(tuple(float(x) for x in row) for row in arr)
         note = str(ps.get("note", ""))
-    return ParametricLaw(**common, **values, stderr=stderr, param_samples=samples, samples_note=note)
+    return ParametricLaw(
+        **common, **values, stderr=stderr, param_samples=samples, samples_note=note
+    )
 
 
 def _safe_load_yaml(text: str, where: str, error=LawError) -> Any:
@@ -498,8 +534,10 @@ def load_law_file(path: str | Path) -> ScalingLaw:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise LawError(f"{p}: law file not found; check the path or use a built-in law "
-                       f"({', '.join(builtin_law_ids())})") from None
+        raise LawError(
+            f"{p}: law file not found; check the path or use a built-in law "
+            f"({', '.join(builtin_law_ids())})"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LawError(f"{p}: cannot read law file ({exc.__class__.__name__}: {exc})") from None
     return law_from_dict(_safe_load_yaml(text, str(p)), where=str(p))
@@ -512,8 +550,10 @@ def builtin_laws() -> dict[str, ScalingLaw]:
     folder = resources.files("estimator.data.laws")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            law = law_from_dict(_safe_load_yaml(entry.read_text(encoding="utf-8"), entry.name),
-                                where=f"built-in {entry.name}")
+            law = law_from_dict(
+                _safe_load_yaml(entry.read_text(encoding="utf-8"), entry.name),
+                where=f"built-in {entry.name}",
+            )
             laws[law.id] = law
     return laws
 
@@ -537,7 +577,9 @@ def get_law(name_or_path: str | Path | ScalingLaw | None = None) -> ScalingLaw:
         return laws[key]
     if key.endswith((".yaml", ".yml")) or Path(key).exists():
         return load_law_file(key)
-    raise LawError(f"unknown law '{key}': use one of {', '.join(laws)} or a path to a law .yaml file")
+    raise LawError(
+        f"unknown law '{key}': use one of {', '.join(laws)} or a path to a law .yaml file"
+    )
 
 
 def save_law_file(law: ScalingLaw, path: str | Path) -> None:

@@ -89,25 +89,38 @@ class Scenario:
         _pos(self.match_params, "match_params", "--match", upper=1e16)
         _pos(self.match_tokens, "match_tokens", "--match", upper=1e20)
         _pos(self.unique_tokens, "unique_tokens", "--unique-tokens", upper=1e20)
-        need = {"loss": ("target_loss", "--target-loss L"), "compute": ("compute_flops", "--compute C"),
-                "model": ("params", "--params N"), "match": ("match_params", "--match N,D")}[self.mode]
+        need = {
+            "loss": ("target_loss", "--target-loss L"),
+            "compute": ("compute_flops", "--compute C"),
+            "model": ("params", "--params N"),
+            "match": ("match_params", "--match N,D"),
+        }[self.mode]
         if getattr(self, need[0]) is None:
             raise InputError(f"mode '{self.mode}' needs {need[0]} ({need[1]})")
         if self.mode == "match" and self.match_tokens is None:
             raise InputError("mode 'match' needs match_tokens (--match N,D)")
         if self.mode == "model" and (self.tokens is None) == (self.tokens_per_param is None):
-            raise InputError("mode 'model' needs exactly one of tokens (--tokens) or "
-                             "tokens_per_param (--tokens-per-param)")
+            raise InputError(
+                "mode 'model' needs exactly one of tokens (--tokens) or "
+                "tokens_per_param (--tokens-per-param)"
+            )
         if self.mode != "model" and self.params is not None and self.tokens_per_param is not None:
-            raise InputError("constrain either params (--params) or tokens_per_param "
-                             "(--tokens-per-param), not both")
+            raise InputError(
+                "constrain either params (--params) or tokens_per_param "
+                "(--tokens-per-param), not both"
+            )
         _int(self.gpus, "gpus", "--gpus", 1, 10_000_000)
         _int(self.seq_len, "seq_len", "--seq-len", 1, 10_000_000)
         _int(self.micro_batch, "micro_batch", "--micro-batch", 1, 1_000_000)
         _int(self.model_parallel, "model_parallel", "--model-parallel", 1, 1_000_000)
         _int(self.inference_batch, "inference_batch", "--inference-batch", 1, 1_000_000)
-        _int(self.inference_context_tokens, "inference_context_tokens", "--inference-context", 1,
-             100_000_000)
+        _int(
+            self.inference_context_tokens,
+            "inference_context_tokens",
+            "--inference-context",
+            1,
+            100_000_000,
+        )
         for name in ("n_layers", "d_model"):
             if getattr(self, name) is not None:
                 _int(getattr(self, name), name, "--" + name.replace("_", "-"), 1, 1_000_000)
@@ -118,25 +131,36 @@ class Scenario:
             if v is not None and not (_finite(v) and 0 < v <= 1):
                 raise InputError(f"{name} must be a fraction in (0, 1] ({flag}), got {v!r}")
         _pos(self.price_per_hour, "price_per_hour", "--price-per-hour", upper=1e4)
-        _pos(self.inference_price_per_hour, "inference_price_per_hour",
-             "--inference-price-per-hour", upper=1e4)
+        _pos(
+            self.inference_price_per_hour,
+            "inference_price_per_hour",
+            "--inference-price-per-hour",
+            upper=1e4,
+        )
         if not (_finite(self.pue) and 1.0 <= self.pue <= 5.0):
             raise InputError(f"pue must be between 1.0 and 5.0 (--pue), got {self.pue!r}")
         if self.grid_kg_co2_per_kwh is not None and not (
-                _finite(self.grid_kg_co2_per_kwh) and 0 <= self.grid_kg_co2_per_kwh <= 5):
-            raise InputError("grid_kg_co2_per_kwh must be between 0 and 5 kg CO2e/kWh "
-                             f"(--grid-kg-co2-per-kwh), got {self.grid_kg_co2_per_kwh!r}")
+            _finite(self.grid_kg_co2_per_kwh) and 0 <= self.grid_kg_co2_per_kwh <= 5
+        ):
+            raise InputError(
+                "grid_kg_co2_per_kwh must be between 0 and 5 kg CO2e/kWh "
+                f"(--grid-kg-co2-per-kwh), got {self.grid_kg_co2_per_kwh!r}"
+            )
         for name in ("inference_tokens_per_day", "deployment_days"):
             v = getattr(self, name)
             if not (_finite(v) and 0 <= v <= 1e18):
                 raise InputError(f"{name} must be >= 0 (--{name.replace('_', '-')}), got {v!r}")
         if self.precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {', '.join(PRECISIONS)} (--precision), "
-                             f"got {self.precision!r}")
+            raise InputError(
+                f"precision must be one of {', '.join(PRECISIONS)} (--precision), "
+                f"got {self.precision!r}"
+            )
         if self.inference_precision not in costs.INFERENCE_BYTES_PER_PARAM:
-            raise InputError("inference_precision must be one of "
-                             f"{', '.join(costs.INFERENCE_BYTES_PER_PARAM)}, got "
-                             f"{self.inference_precision!r}")
+            raise InputError(
+                "inference_precision must be one of "
+                f"{', '.join(costs.INFERENCE_BYTES_PER_PARAM)}, got "
+                f"{self.inference_precision!r}"
+            )
         for name in ("price_tier", "inference_price_tier"):
             v = getattr(self, name)
             if v is not None and v not in PRICE_TIERS:
@@ -154,8 +178,9 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: Any, where: str = "scenario") -> Scenario:
         if not isinstance(data, dict):
-            raise ScenarioError(f"{where}: expected a mapping of scenario fields, got "
-                                f"{type(data).__name__}")
+            raise ScenarioError(
+                f"{where}: expected a mapping of scenario fields, got {type(data).__name__}"
+            )
         known = {f.name: f for f in fields(cls)}
         unknown = set(map(str, data)) - set(known) - {"schema_version", "name", "notes"}
         if unknown:
@@ -184,8 +209,11 @@ def _coerce(value: Any, f, where: str) -> Any:
             return value
         raise ScenarioError(f"{where}: field '{f.name}' must be true or false, got {value!r}")
     if typ.startswith("int"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                isinstance(value, float) and (not math.isfinite(value) or value != int(value))):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (isinstance(value, float) and (not math.isfinite(value) or value != int(value)))
+        ):
             raise ScenarioError(f"{where}: field '{f.name}' must be a whole number, got {value!r}")
         return int(value)
     if typ.startswith("float"):
@@ -193,7 +221,9 @@ def _coerce(value: Any, f, where: str) -> Any:
             try:
                 value = float(value)
             except ValueError:
-                raise ScenarioError(f"{where}: field '{f.name}' must be a number, got {value!r}") from None
+                raise ScenarioError(
+                    f"{where}: field '{f.name}' must be a number, got {value!r}"
+                ) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(f"{where}: field '{f.name}' must be a number, got {value!r}")
         return float(value)
@@ -230,8 +260,10 @@ def save_scenario(scenario: Scenario, path: str | Path) -> None:
     try:
         atomic_write_text(Path(path), text)
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot save scenario ({exc.strerror or exc}); "
-                            "choose another folder or free some disk space") from None
+        raise ScenarioError(
+            f"{path}: cannot save scenario ({exc.strerror or exc}); "
+            "choose another folder or free some disk space"
+        ) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -242,15 +274,17 @@ def load_scenario(path: str | Path) -> Scenario:
     except FileNotFoundError:
         raise ScenarioError(f"{p}: scenario file not found; check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{p}: cannot read scenario ({exc.__class__.__name__}); is it a "
-                            "scenario .yaml file?") from None
+        raise ScenarioError(
+            f"{p}: cannot read scenario ({exc.__class__.__name__}); is it a scenario .yaml file?"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f" at line {mark.line + 1}" if mark else ""
-        raise ScenarioError(f"{p}: not valid YAML{loc}: "
-                            f"{getattr(exc, 'problem', None) or 'parse error'}") from None
+        raise ScenarioError(
+            f"{p}: not valid YAML{loc}: {getattr(exc, 'problem', None) or 'parse error'}"
+        ) from None
     return Scenario.from_dict(data, where=str(p))
 
 
@@ -378,8 +412,13 @@ def _plan(s: Scenario, law: ScalingLaw) -> al.Allocation:
     if s.mode == "compute":
         return al.plan_for_compute(law, s.compute_flops, **cons)
     if s.mode == "model":
-        return al.plan_for_model(law, s.params, tokens=s.tokens, tokens_per_param=s.tokens_per_param,
-                                 unique_tokens=s.unique_tokens)
+        return al.plan_for_model(
+            law,
+            s.params,
+            tokens=s.tokens,
+            tokens_per_param=s.tokens_per_param,
+            unique_tokens=s.unique_tokens,
+        )
     target = float(law.loss(s.match_params, s.match_tokens))
     return al.plan_for_loss(law, target, **cons)
 
@@ -400,11 +439,17 @@ class _Hardware:
         self.peak = profile.peak_flops_per_s(s.precision)
         self.mfu = s.mfu if s.mfu is not None else profile.train_mfu
         self.goodput = s.goodput if s.goodput is not None else profile.train_goodput
-        self.price = (s.price_per_hour if s.price_per_hour is not None
-                      else profile.price_usd_per_hour(s.price_tier))
+        self.price = (
+            s.price_per_hour
+            if s.price_per_hour is not None
+            else profile.price_usd_per_hour(s.price_tier)
+        )
         tier = s.inference_price_tier or s.price_tier
-        self.inf_price = (s.inference_price_per_hour if s.inference_price_per_hour is not None
-                          else inference_profile.price_usd_per_hour(tier))
+        self.inf_price = (
+            s.inference_price_per_hour
+            if s.inference_price_per_hour is not None
+            else inference_profile.price_usd_per_hour(tier)
+        )
         inf_prec = s.inference_precision if s.inference_precision in ("fp8", "fp4") else "bf16"
         try:
             self.inf_peak = inference_profile.peak_flops_per_s(inf_prec)
@@ -416,14 +461,22 @@ class _Hardware:
 
     def decode(self, params, shape=None):
         return costs.decode_throughput(
-            params, peak_flops_per_s=self.inf_peak,
-            memory_bandwidth_tbps=self.ip.memory_bandwidth_tbps, memory_gb=self.ip.memory_gb,
-            utilization=self.ip.inference_utilization, weight_precision=self.s.inference_precision,
-            batch=self.s.inference_batch, context_tokens=self.s.inference_context_tokens,
-            shape=shape)
+            params,
+            peak_flops_per_s=self.inf_peak,
+            memory_bandwidth_tbps=self.ip.memory_bandwidth_tbps,
+            memory_gb=self.ip.memory_gb,
+            utilization=self.ip.inference_utilization,
+            weight_precision=self.s.inference_precision,
+            batch=self.s.inference_batch,
+            context_tokens=self.s.inference_context_tokens,
+            shape=shape,
+        )
 
     def inference_usd_per_token(self, params):
-        return costs.cost_per_million_tokens(self.inf_price, self.decode(params).tokens_per_s_per_chip) / 1e6
+        return (
+            costs.cost_per_million_tokens(self.inf_price, self.decode(params).tokens_per_s_per_chip)
+            / 1e6
+        )
 
 
 def _profile_set(profiles=None):
@@ -461,38 +514,50 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
     if s.optimize == "lifetime" or lifetime_tokens > 0:
         # The inference-aware optimum at this plan's loss (Sardana et al. 2023), in dollars.
         try:
-            lp = al.lifetime_optimal(law, plan.loss, train_cost_per_flop=hw.train_usd_per_flop(),
-                                     inference_cost_per_token=hw.inference_usd_per_token,
-                                     inference_tokens=lifetime_tokens)
+            lp = al.lifetime_optimal(
+                law,
+                plan.loss,
+                train_cost_per_flop=hw.train_usd_per_flop(),
+                inference_cost_per_token=hw.inference_usd_per_token,
+                inference_tokens=lifetime_tokens,
+            )
         except UnreachableTargetError:
             lp = None
         if lp is not None and s.unique_tokens is None:
             base_train = hw.train_usd_per_flop() * plan.train_flops
             base_inf = lifetime_tokens * float(hw.inference_usd_per_token(plan.params))
             lifetime_info = {
-                "params": lp.allocation.params, "tokens": lp.allocation.tokens,
+                "params": lp.allocation.params,
+                "tokens": lp.allocation.tokens,
                 "tokens_per_param": lp.allocation.tokens_per_param,
-                "train_flops": lp.allocation.train_flops, "loss": lp.allocation.loss,
-                "train_cost_usd": lp.train_cost, "lifetime_inference_cost_usd": lp.inference_cost,
+                "train_flops": lp.allocation.train_flops,
+                "loss": lp.allocation.loss,
+                "train_cost_usd": lp.train_cost,
+                "lifetime_inference_cost_usd": lp.inference_cost,
                 "lifetime_total_cost_usd": lp.total_cost,
                 "saving_usd": (base_train + base_inf) - lp.total_cost,
             }
             if s.optimize == "lifetime":
                 compute_opt_info = {
-                    "params": plan.params, "tokens": plan.tokens,
-                    "tokens_per_param": plan.tokens_per_param, "train_flops": plan.train_flops,
-                    "loss": plan.loss, "train_cost_usd": base_train,
+                    "params": plan.params,
+                    "tokens": plan.tokens,
+                    "tokens_per_param": plan.tokens_per_param,
+                    "train_flops": plan.train_flops,
+                    "loss": plan.loss,
+                    "train_cost_usd": base_train,
                     "lifetime_inference_cost_usd": base_inf,
                     "lifetime_total_cost_usd": base_train + base_inf,
                 }
                 plan = lp.allocation
         elif s.optimize == "lifetime":
-            warnings.append("lifetime optimisation is not available with limited unique data; "
-                            "showing the compute-optimal plan")
+            warnings.append(
+                "lifetime optimisation is not available with limited unique data; "
+                "showing the compute-optimal plan"
+            )
 
     shape = _shape(s, plan.params)
     flops_6nd = plan.train_flops
-    ratio = (costs.attention_flops_ratio(plan.params, shape, s.seq_len) if s.exact_flops else 1.0)
+    ratio = costs.attention_flops_ratio(plan.params, shape, s.seq_len) if s.exact_flops else 1.0
     train_flops = flops_6nd * ratio
     hours = float(costs.gpu_hours(train_flops, hw.peak, hw.mfu, hw.goodput))
     cost = hours * hw.price
@@ -500,12 +565,15 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
     energy = float(costs.energy_mwh(hours, profile.power_w, s.pue))
     co2 = energy * s.grid_kg_co2_per_kwh if s.grid_kg_co2_per_kwh is not None else None
 
-    act = costs.activation_bytes_per_gpu(shape, s.seq_len, s.micro_batch, s.recompute,
-                                         tensor_parallel=min(s.model_parallel, 8))
+    act = costs.activation_bytes_per_gpu(
+        shape, s.seq_len, s.micro_batch, s.recompute, tensor_parallel=min(s.model_parallel, 8)
+    )
     min_gpus = costs.min_gpus_for_memory(plan.params, profile.memory_gb, act)
     if s.gpus < min_gpus:
-        warnings.append(f"{s.gpus} GPUs cannot hold the model: training state needs at least "
-                        f"{min_gpus} {profile.display_name} (16 bytes/param, fully sharded)")
+        warnings.append(
+            f"{s.gpus} GPUs cannot hold the model: training state needs at least "
+            f"{min_gpus} {profile.display_name} (16 bytes/param, fully sharded)"
+        )
     b_crit = float(law.critical_batch_tokens(plan.loss))
     tokens_per_replica_step = s.micro_batch * s.seq_len
     max_useful = max(1, int(b_crit // tokens_per_replica_step) * s.model_parallel)
@@ -514,7 +582,8 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
             f"{s.gpus} GPUs imply a global batch of at least "
             f"{s.gpus // s.model_parallel * tokens_per_replica_step:,} tokens, beyond the critical "
             f"batch of about {b_crit:,.0f} tokens (Kaplan et al. 2020): past about {max_useful} "
-            "GPUs more GPUs add cost with little speed-up")
+            "GPUs more GPUs add cost with little speed-up"
+        )
 
     dec = hw.decode(plan.params, shape if (s.n_layers is not None) else None)
     per_m = float(costs.cost_per_million_tokens(hw.inf_price, dec.tokens_per_s_per_chip))
@@ -522,16 +591,22 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
 
     xf = float(al.extrapolation_factor(law, plan.params, plan.tokens))
     if xf > EXTRAPOLATION_WARN_FACTOR:
-        warnings.append(f"extrapolating {xf:.0f}x beyond the range law '{law.id}' was fitted on "
-                        f"({law.fitted_range.params_min:.2g}-{law.fitted_range.params_max:.2g} "
-                        f"params, {law.fitted_range.tokens_min:.2g}-"
-                        f"{law.fitted_range.tokens_max:.2g} tokens): treat the plan as a guide")
+        warnings.append(
+            f"extrapolating {xf:.0f}x beyond the range law '{law.id}' was fitted on "
+            f"({law.fitted_range.params_min:.2g}-{law.fitted_range.params_max:.2g} "
+            f"params, {law.fitted_range.tokens_min:.2g}-"
+            f"{law.fitted_range.tokens_max:.2g} tokens): treat the plan as a guide"
+        )
     if not law.comparable:
-        warnings.append(f"law '{law.id}' counts non-embedding parameters and uses another "
-                        "dataset/tokenizer: its losses are not comparable with the Chinchilla-family laws")
+        warnings.append(
+            f"law '{law.id}' counts non-embedding parameters and uses another "
+            "dataset/tokenizer: its losses are not comparable with the Chinchilla-family laws"
+        )
     if plan.epochs > 4.0:
-        warnings.append(f"{plan.epochs:.1f} epochs over the unique data: repeated tokens are worth "
-                        "less past about 4 epochs (Muennighoff et al. 2023)")
+        warnings.append(
+            f"{plan.epochs:.1f} epochs over the unique data: repeated tokens are worth "
+            "less past about 4 epochs (Muennighoff et al. 2023)"
+        )
 
     bands, source = ({}, "")
     if with_uncertainty:
@@ -539,21 +614,46 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
         warnings.extend(more)
 
     est = Estimate(
-        scenario=s, law_id=law.id, law_name=law.name, law_citation=law.citation,
-        loss=plan.loss, params=plan.params, tokens=plan.tokens, train_flops=train_flops,
-        train_flops_6nd=flops_6nd, flops_ratio_to_6nd=ratio, epochs=plan.epochs,
-        critical_batch_tokens=b_crit, extrapolation_factor=xf,
-        hardware=profile.id, hardware_name=profile.display_name, gpus=s.gpus,
-        precision=s.precision, mfu=hw.mfu, goodput=hw.goodput, price_usd_per_hour=hw.price,
-        gpu_hours=hours, cost_usd=cost, wall_clock_days=days, energy_mwh=energy, co2_tonnes=co2,
-        min_gpus_for_memory=min_gpus, max_useful_gpus=max_useful,
+        scenario=s,
+        law_id=law.id,
+        law_name=law.name,
+        law_citation=law.citation,
+        loss=plan.loss,
+        params=plan.params,
+        tokens=plan.tokens,
+        train_flops=train_flops,
+        train_flops_6nd=flops_6nd,
+        flops_ratio_to_6nd=ratio,
+        epochs=plan.epochs,
+        critical_batch_tokens=b_crit,
+        extrapolation_factor=xf,
+        hardware=profile.id,
+        hardware_name=profile.display_name,
+        gpus=s.gpus,
+        precision=s.precision,
+        mfu=hw.mfu,
+        goodput=hw.goodput,
+        price_usd_per_hour=hw.price,
+        gpu_hours=hours,
+        cost_usd=cost,
+        wall_clock_days=days,
+        energy_mwh=energy,
+        co2_tonnes=co2,
+        min_gpus_for_memory=min_gpus,
+        max_useful_gpus=max_useful,
         inference_hardware=inf_profile.id,
         inference_tokens_per_s_per_chip=float(dec.tokens_per_s_per_chip),
-        inference_bound=dec.bound, inference_chips_per_replica=dec.chips_per_replica,
-        inference_cost_per_million_tokens_usd=per_m, lifetime_inference_tokens=lifetime_tokens,
-        lifetime_inference_cost_usd=lifetime_inf, lifetime_total_cost_usd=cost + lifetime_inf,
-        bands=bands, uncertainty_source=source, compute_optimal=compute_opt_info,
-        lifetime_optimal=lifetime_info, warnings=tuple(warnings),
+        inference_bound=dec.bound,
+        inference_chips_per_replica=dec.chips_per_replica,
+        inference_cost_per_million_tokens_usd=per_m,
+        lifetime_inference_tokens=lifetime_tokens,
+        lifetime_inference_cost_usd=lifetime_inf,
+        lifetime_total_cost_usd=cost + lifetime_inf,
+        bands=bands,
+        uncertainty_source=source,
+        compute_optimal=compute_opt_info,
+        lifetime_optimal=lifetime_info,
+        warnings=tuple(warnings),
     )
     _check_finite(est)
     return est
@@ -563,13 +663,16 @@ def _check_finite(est: Estimate) -> None:
     """No NaN or infinity ever reaches a screen: fail with a message instead."""
     for k, v in est.to_dict().items():
         if isinstance(v, float) and not math.isfinite(v):
-            raise InputError(f"the estimate's {k} is not a finite number for these inputs; "
-                             "the inputs are outside what the law and cost model can represent")
+            raise InputError(
+                f"the estimate's {k} is not a finite number for these inputs; "
+                "the inputs are outside what the law and cost model can represent"
+            )
 
 
 # Standard-normal quantiles used to spread the utilisation band deterministically.
-_Z = np.array([-1.6449, -1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416,
-               1.2816, 1.6449])
+_Z = np.array(
+    [-1.6449, -1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816, 1.6449]
+)
 _Z90 = 1.2815515655446004
 
 
@@ -579,8 +682,14 @@ def _percentiles(x: np.ndarray) -> Band:
     return Band(float(p10), float(p50), float(p90))
 
 
-def _uncertainty(s: Scenario, law: ScalingLaw, plan: al.Allocation, hw: _Hardware, ratio: float,
-                 lifetime_tokens: float):
+def _uncertainty(
+    s: Scenario,
+    law: ScalingLaw,
+    plan: al.Allocation,
+    hw: _Hardware,
+    ratio: float,
+    lifetime_tokens: float,
+):
     """P10/P50/P90 bands. Two sources, combined: the law's parameter samples (when it has
     them), propagated through the same vectorised core, and the spread of real runs around the
     calibrated utilisation (log-normal fitted to the calibration band)."""
@@ -601,13 +710,16 @@ def _uncertainty(s: Scenario, law: ScalingLaw, plan: al.Allocation, hw: _Hardwar
             n_k, d_k, dropped = _sample_plan(s, sampled)
             sources.insert(0, f"{len(n_k)} parameter samples of law '{law.id}'")
             if dropped:
-                warnings.append(f"{dropped} of {dropped + len(n_k)} parameter samples of law "
-                                f"'{law.id}' cannot reach this target; bands use the rest")
+                warnings.append(
+                    f"{dropped} of {dropped + len(n_k)} parameter samples of law "
+                    f"'{law.id}' cannot reach this target; bands use the rest"
+                )
         except _NoSamples as exc:
             warnings.append(str(exc))
     flops = al.FLOPS_PER_PARAM_TOKEN * n_k * d_k * ratio
     hours = (flops[:, None] * util_factors[None, :]).ravel() / (
-        hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR)
+        hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR
+    )
     bands = {}
     if len(n_k) > 1:  # the plan itself is uncertain only under sampled law constants
         q = np.percentile(np.stack([n_k, d_k, flops]), [10, 50, 90], axis=1)  # one pass, 3 rows
@@ -618,11 +730,13 @@ def _uncertainty(s: Scenario, law: ScalingLaw, plan: al.Allocation, hw: _Hardwar
     h = _percentiles(hours)
     # cost and days are positive multiples of hours, so their percentiles are scaled ones
     day_scale = 1.0 / (s.gpus * costs.HOURS_PER_DAY)
-    bands.update({
-        "gpu_hours": h,
-        "cost_usd": Band(h.p10 * hw.price, h.p50 * hw.price, h.p90 * hw.price),
-        "wall_clock_days": Band(h.p10 * day_scale, h.p50 * day_scale, h.p90 * day_scale),
-    })
+    bands.update(
+        {
+            "gpu_hours": h,
+            "cost_usd": Band(h.p10 * hw.price, h.p50 * hw.price, h.p90 * hw.price),
+            "wall_clock_days": Band(h.p10 * day_scale, h.p50 * day_scale, h.p90 * day_scale),
+        }
+    )
     if lifetime_tokens > 0:
         inf_cost = lifetime_tokens * hw.inference_usd_per_token(n_k)
         tot = (hours.reshape(len(n_k), -1) * hw.price + np.asarray(inf_cost)[:, None]).ravel()
@@ -637,11 +751,15 @@ class _NoSamples(EstimatorError):
 def _sample_plan(s: Scenario, law: ParametricLaw):
     """(N_k, D_k) for every parameter sample, for the modes the vectorised core solves."""
     if s.unique_tokens is not None:
-        raise _NoSamples("law uncertainty is not propagated with limited unique data; bands "
-                         "show the utilisation spread only")
+        raise _NoSamples(
+            "law uncertainty is not propagated with limited unique data; bands "
+            "show the utilisation spread only"
+        )
     if s.mode == "model":
         n = np.full(np.shape(law.E), s.params)
-        d = np.full(np.shape(law.E), s.tokens if s.tokens is not None else s.tokens_per_param * s.params)
+        d = np.full(
+            np.shape(law.E), s.tokens if s.tokens is not None else s.tokens_per_param * s.params
+        )
         return n, d, 0
     if s.mode == "compute":
         c = s.compute_flops
@@ -654,8 +772,11 @@ def _sample_plan(s: Scenario, law: ParametricLaw):
         n, d = law.optimal_allocation_closed_form(np.full(np.shape(law.E), c))
         return n, d, 0
     # loss or match: target per sample (match: each sampled law's loss of the reference model)
-    target = (np.full(np.shape(law.E), s.target_loss) if s.mode == "loss"
-              else law.loss(s.match_params, s.match_tokens))
+    target = (
+        np.full(np.shape(law.E), s.target_loss)
+        if s.mode == "loss"
+        else law.loss(s.match_params, s.match_tokens)
+    )
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if s.params is not None:
             ok = target > law.loss_at_infinite_data(s.params)
@@ -666,7 +787,9 @@ def _sample_plan(s: Scenario, law: ParametricLaw):
             r = s.tokens_per_param
             ln_n = al._bisect_increasing(
                 lambda x: np.where(ok, target, 1e300) - law.loss(np.exp(x), r * np.exp(x)),
-                np.full(np.shape(law.E), math.log(1e2)), np.full(np.shape(law.E), math.log(1e25)))
+                np.full(np.shape(law.E), math.log(1e2)),
+                np.full(np.shape(law.E), math.log(1e25)),
+            )
             n = np.exp(ln_n)
             d = r * n
         else:
@@ -685,8 +808,7 @@ def compare(scenario: Scenario, *, profiles=None) -> list[Estimate]:
     profiles = _profile_set(profiles)
     out = []
     for pid in profiles.profiles:
-        sc = replace(scenario, hardware=pid,
-                     inference_hardware=scenario.inference_hardware or None)
+        sc = replace(scenario, hardware=pid, inference_hardware=scenario.inference_hardware or None)
         try:
             out.append(estimate(sc, profiles=profiles))
         except InputError:

@@ -147,7 +147,9 @@ def test_unique_data_constraint_reports_epochs_and_costs_more():
     assert limited.epochs == pytest.approx(limited.tokens / 1e11)
     assert limited.epochs > 1
     assert limited.loss == pytest.approx(2.0, rel=1e-8)
-    assert law.loss(limited.params, al.effective_tokens(limited.tokens, 1e11)) == pytest.approx(2.0, rel=1e-8)
+    assert law.loss(limited.params, al.effective_tokens(limited.tokens, 1e11)) == pytest.approx(
+        2.0, rel=1e-8
+    )
     assert limited.train_flops >= free.train_flops * (1 - 1e-9)
     # brute-force check of optimality over a grid of N
     n = np.logspace(10, 12.5, 4000)
@@ -184,9 +186,18 @@ def test_extrapolation_factor():
     assert al.extrapolation_factor(law, 5.73e6, 1e10) == pytest.approx(10.0)
 
 
-SARDANA = ParametricLaw(id="sardana", name="sardana", citation="Sardana et al. 2023 code",
-                        dataset="x", fitted_range=FittedRange(1, 1e13, 1, 1e13),
-                        E=1.69, A=406.4, B=410.7, alpha=0.336, beta=0.283)
+SARDANA = ParametricLaw(
+    id="sardana",
+    name="sardana",
+    citation="Sardana et al. 2023 code",
+    dataset="x",
+    fitted_range=FittedRange(1, 1e13, 1, 1e13),
+    E=1.69,
+    A=406.4,
+    B=410.7,
+    alpha=0.336,
+    beta=0.283,
+)
 
 
 def test_sardana_reference_model_loss():
@@ -202,19 +213,31 @@ def test_sardana_inference_aware_optimum_reference_numbers():
     assert chin.tokens == pytest.approx(1.810e12, rel=1e-3)
     assert chin.train_flops == pytest.approx(3.702e23, rel=1e-3)
     assert chin.train_flops + 2 * chin.params * 2e12 == pytest.approx(5.065e23, rel=1e-3)
-    lp = al.lifetime_optimal(SARDANA, 1.947, train_cost_per_flop=1.0,
-                             inference_cost_per_token=lambda n: 2 * n, inference_tokens=2e12)
+    lp = al.lifetime_optimal(
+        SARDANA,
+        1.947,
+        train_cost_per_flop=1.0,
+        inference_cost_per_token=lambda n: 2 * n,
+        inference_tokens=2e12,
+    )
     assert lp.allocation.params == pytest.approx(24.18e9, rel=1e-3)
     assert lp.allocation.tokens == pytest.approx(2.657e12, rel=1e-3)
     assert lp.train_cost == pytest.approx(3.855e23, rel=1e-3)
     assert lp.total_cost == pytest.approx(4.823e23, rel=1e-3)
-    assert lp.total_cost / (chin.train_flops + 4 * chin.params * 1e12) == pytest.approx(0.952, abs=1e-3)
+    assert lp.total_cost / (chin.train_flops + 4 * chin.params * 1e12) == pytest.approx(
+        0.952, abs=1e-3
+    )
 
 
 def test_lifetime_optimum_without_inference_is_compute_optimal():
     law = get_law("epoch-2024")
-    lp = al.lifetime_optimal(law, 2.0, train_cost_per_flop=1.0,
-                             inference_cost_per_token=lambda n: 2 * n, inference_tokens=0.0)
+    lp = al.lifetime_optimal(
+        law,
+        2.0,
+        train_cost_per_flop=1.0,
+        inference_cost_per_token=lambda n: 2 * n,
+        inference_tokens=0.0,
+    )
     chin = al.plan_for_loss(law, 2.0)
     assert lp.allocation.params == pytest.approx(chin.params, rel=1e-4)
 
@@ -227,7 +250,9 @@ def test_kaplan_closed_forms_agree_with_numeric_path():
     assert np.max(np.abs(n_num / n_cf - 1)) < 1e-9
     assert np.max(np.abs(d_num / d_cf - 1)) < 1e-9
     assert np.allclose(law.optimal_loss_closed_form(c), law.loss(n_num, d_num), rtol=1e-12)
-    assert np.allclose(law.compute_for_loss_closed_form(law.optimal_loss_closed_form(c)), c, rtol=1e-9)
+    assert np.allclose(
+        law.compute_for_loss_closed_form(law.optimal_loss_closed_form(c)), c, rtol=1e-9
+    )
     # inverses of L(N, D)
     assert law.loss(1e9, law.tokens_for_loss(1e9, 2.5)) == pytest.approx(2.5, rel=1e-12)
     assert law.loss(law.params_for_loss(1e11, 2.5), 1e11) == pytest.approx(2.5, rel=1e-12)

@@ -37,8 +37,8 @@ def test_core_modules_load_without_qt():
         " estimator.scenario, estimator.cli, estimator.units, estimator.calibration\n"
         "from estimator.scenario import Scenario, estimate\n"
         "estimate(Scenario())\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in %r]\n"
-        "print(bad)\n" % (QT,)
+        f"bad = [m for m in sys.modules if m.split('.')[0] in {QT!r}]\n"
+        "print(bad)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -23,11 +23,30 @@ def js(capsys, *args):
 
 
 REQUIRED_KEYS = {
-    "law", "loss", "params", "tokens", "tokens_per_param", "train_flops", "critical_batch_tokens",
-    "extrapolation_factor", "warnings", "hardware", "gpus", "mfu", "goodput", "gpu_hours",
-    "gpu_hours_p10", "gpu_hours_p90", "cost_usd", "wall_clock_days", "energy_mwh",
-    "min_gpus_for_memory", "max_useful_gpus", "inference_cost_per_million_tokens_usd",
-    "lifetime_inference_cost_usd", "lifetime_total_cost_usd",
+    "law",
+    "loss",
+    "params",
+    "tokens",
+    "tokens_per_param",
+    "train_flops",
+    "critical_batch_tokens",
+    "extrapolation_factor",
+    "warnings",
+    "hardware",
+    "gpus",
+    "mfu",
+    "goodput",
+    "gpu_hours",
+    "gpu_hours_p10",
+    "gpu_hours_p90",
+    "cost_usd",
+    "wall_clock_days",
+    "energy_mwh",
+    "min_gpus_for_memory",
+    "max_useful_gpus",
+    "inference_cost_per_million_tokens_usd",
+    "lifetime_inference_cost_usd",
+    "lifetime_total_cost_usd",
 }
 
 
@@ -71,8 +90,18 @@ def test_hardware_options_change_cost(capsys):
     assert more["wall_clock_days"] == pytest.approx(base["wall_clock_days"] / 2)
     mfu = js(capsys, "estimate", "--compute", "1e24", "--mfu", "0.58")
     assert mfu["gpu_hours"] == pytest.approx(base["gpu_hours"] * base["mfu"] / 0.58)
-    life = js(capsys, "estimate", "--target-loss", "2.0", "--inference-tokens-per-day", "1e11",
-              "--deployment-days", "730", "--optimize", "lifetime")
+    life = js(
+        capsys,
+        "estimate",
+        "--target-loss",
+        "2.0",
+        "--inference-tokens-per-day",
+        "1e11",
+        "--deployment-days",
+        "730",
+        "--optimize",
+        "lifetime",
+    )
     assert life["compute_optimal"]["lifetime_total_cost_usd"] > life["lifetime_total_cost_usd"]
 
 
@@ -103,22 +132,25 @@ def test_compare_sorted(capsys):
     assert costs == sorted(costs)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["estimate", "--target-loss", "1.5"], "irreducible loss E = 1.817"),
-    (["estimate", "--target-loss", "1.5", "--law", "chinchilla-2022"], "1.69"),
-    (["estimate", "--compute", "-5"], "compute"),
-    (["estimate", "--compute", "0"], "compute"),
-    (["estimate", "--compute", "abc"], "not a number"),
-    (["estimate", "--compute", "1e24", "--law", "nope"], "unknown law 'nope'"),
-    (["estimate", "--compute", "1e24", "--target-loss", "2"], "exactly one target"),
-    (["estimate", "--compute", "1e24", "--hardware", "tpu-v9"], "tpu-v9"),
-    (["estimate", "--compute", "1e24", "--gpus", "0"], "--gpus"),
-    (["estimate", "--compute", "1e24", "--mfu", "3"], "mfu"),
-    (["estimate", "--params", "7e9"], "--tokens"),
-    (["estimate", "--compute", "1e24", "--law", "/nonexistent/law.yaml"], "not found"),
-    (["estimate", "--scenario", "/nonexistent/s.yaml"], "not found"),
-    (["estimate", "--target-loss", "2.0", "--params", "1e8"], "cannot reach"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["estimate", "--target-loss", "1.5"], "irreducible loss E = 1.817"),
+        (["estimate", "--target-loss", "1.5", "--law", "chinchilla-2022"], "1.69"),
+        (["estimate", "--compute", "-5"], "compute"),
+        (["estimate", "--compute", "0"], "compute"),
+        (["estimate", "--compute", "abc"], "not a number"),
+        (["estimate", "--compute", "1e24", "--law", "nope"], "unknown law 'nope'"),
+        (["estimate", "--compute", "1e24", "--target-loss", "2"], "exactly one target"),
+        (["estimate", "--compute", "1e24", "--hardware", "tpu-v9"], "tpu-v9"),
+        (["estimate", "--compute", "1e24", "--gpus", "0"], "--gpus"),
+        (["estimate", "--compute", "1e24", "--mfu", "3"], "mfu"),
+        (["estimate", "--params", "7e9"], "--tokens"),
+        (["estimate", "--compute", "1e24", "--law", "/nonexistent/law.yaml"], "not found"),
+        (["estimate", "--scenario", "/nonexistent/s.yaml"], "not found"),
+        (["estimate", "--target-loss", "2.0", "--params", "1e8"], "cannot reach"),
+    ],
+)
 def test_errors_are_one_line_and_nonzero(capsys, args, fragment):
     code, out, err = run_catching(capsys, args)
     assert code != 0
@@ -138,8 +170,10 @@ def run_catching(capsys, args):
 
 def test_malformed_law_yaml(tmp_path, capsys):
     p = tmp_path / "law.yaml"
-    p.write_text("id: x\nform: parametric\nconstants: {E: 1.8}\ncitation: me\n"
-                 "fitted_range: {params: [1, 2], tokens: [1, 2]}\n")
+    p.write_text(
+        "id: x\nform: parametric\nconstants: {E: 1.8}\ncitation: me\n"
+        "fitted_range: {params: [1, 2], tokens: [1, 2]}\n"
+    )
     code, _, err = run_catching(capsys, ["estimate", "--compute", "1e24", "--law", str(p)])
     assert code == 2 and "constants.A" in err and str(p) in err
 
@@ -152,12 +186,20 @@ def test_scenario_file_and_save(tmp_path, capsys):
 
 
 def test_python_m_entry_point():
-    r = subprocess.run([sys.executable, "-m", "estimator", "estimate", "--compute", "1e24", "--json"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "estimator", "estimate", "--compute", "1e24", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["train_flops"] == pytest.approx(1e24)
-    r = subprocess.run([sys.executable, "-m", "estimator", "estimate", "--target-loss", "1"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "estimator", "estimate", "--target-loss", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and r.stderr.startswith("estimator: error:")
 
 
@@ -166,23 +208,39 @@ EPOCH_CSV = str(__import__("estimator.fitting", fromlist=["x"]).epoch_runs_path(
 
 def test_fit_json_reproduces_epoch_and_saves_usable_law(capsys, tmp_path):
     law_path = tmp_path / "fit.yaml"
-    d = js(capsys, "fit", EPOCH_CSV, "--exclude-flagged", "--bootstrap", "30", "--seed", "1",
-           "--save", str(law_path))
+    d = js(
+        capsys,
+        "fit",
+        EPOCH_CSV,
+        "--exclude-flagged",
+        "--bootstrap",
+        "30",
+        "--seed",
+        "1",
+        "--save",
+        str(law_path),
+    )
     for k in ("E", "A", "B", "alpha", "beta", "objective", "n_runs", "n_skipped", "intervals"):
         assert k in d
     assert d["n_runs"] == 240
-    assert d["E"] == pytest.approx(1.817, abs=0.002) and d["alpha"] == pytest.approx(0.347, abs=0.002)
+    assert d["E"] == pytest.approx(1.817, abs=0.002) and d["alpha"] == pytest.approx(
+        0.347, abs=0.002
+    )
     lo, hi = d["intervals"]["alpha"]
     assert lo < d["alpha"] < hi
     est = js(capsys, "estimate", "--law", str(law_path), "--compute", "1e24")
     assert est["law"] == "my-fit"
-    assert est["params_p10"] < est["params"] < est["params_p90"]  # the bootstrap travels with the law
+    assert (
+        est["params_p10"] < est["params"] < est["params_p90"]
+    )  # the bootstrap travels with the law
 
 
 def test_fit_reports_skipped_rows(capsys, tmp_path):
     p = tmp_path / "runs.csv"
-    rows = ["N,D,loss"] + [f"{n:.6g},{20 * n:.6g},{1.8 + 400 / n**0.34 + 2000 / (20 * n)**0.36:.6f}"
-                           for n in (1e7, 3e7, 1e8, 3e8, 1e9, 3e9, 1e10)]
+    rows = ["N,D,loss"] + [
+        f"{n:.6g},{20 * n:.6g},{1.8 + 400 / n**0.34 + 2000 / (20 * n) ** 0.36:.6f}"
+        for n in (1e7, 3e7, 1e8, 3e8, 1e9, 3e9, 1e10)
+    ]
     rows.insert(3, "1e8,-5,2.5")
     rows.insert(5, "3e8,,2.4")
     p.write_text("\n".join(rows) + "\n")

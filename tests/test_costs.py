@@ -41,10 +41,14 @@ def test_activation_memory_korthikanti():
     s, b, h, a, L = 2048, 2, 1024, 8, 10
     none = costs.activation_bytes_per_gpu(shape, s, b, "none")
     assert none == pytest.approx(L * s * b * h * (34 + 5 * a * s / h))
-    assert costs.activation_bytes_per_gpu(shape, s, b, "selective") == pytest.approx(34 * L * s * b * h)
+    assert costs.activation_bytes_per_gpu(shape, s, b, "selective") == pytest.approx(
+        34 * L * s * b * h
+    )
     full = costs.activation_bytes_per_gpu(shape, s, b, "full")
     assert full == pytest.approx(2 * L * s * b * h + s * b * h * (34 + 5 * a * s / h))
-    assert costs.activation_bytes_per_gpu(shape, s, b, "full", tensor_parallel=4) == pytest.approx(full / 4)
+    assert costs.activation_bytes_per_gpu(shape, s, b, "full", tensor_parallel=4) == pytest.approx(
+        full / 4
+    )
     with pytest.raises(InputError, match="recompute"):
         costs.activation_bytes_per_gpu(shape, s, b, "sometimes")
 
@@ -61,9 +65,16 @@ def test_decode_throughput_memory_and_compute_bounds():
     n = 7e9
     shape = costs.ModelShape(n_layers=32, d_model=4096, n_heads=32, kv_head_fraction=0.25)
     kv = 2 * 32 * 4096 * 0.25 * 2
-    dec = costs.decode_throughput(n, peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35,
-                                  memory_gb=80, utilization=0.5, batch=8, context_tokens=1000,
-                                  shape=shape)
+    dec = costs.decode_throughput(
+        n,
+        peak_flops_per_s=989.5e12,
+        memory_bandwidth_tbps=3.35,
+        memory_gb=80,
+        utilization=0.5,
+        batch=8,
+        context_tokens=1000,
+        shape=shape,
+    )
     step = 2 * n + 8 * 1000 * kv
     assert dec.kv_bytes_per_token == pytest.approx(kv)
     assert dec.memory_bound_tokens_per_s == pytest.approx(8 * 3.35e12 * 0.5 / step)
@@ -71,18 +82,34 @@ def test_decode_throughput_memory_and_compute_bounds():
     assert dec.bound == "memory"
     assert dec.tokens_per_s_per_chip == pytest.approx(dec.memory_bound_tokens_per_s)
     # a huge batch makes decode compute-bound only if KV traffic stays small: tiny context
-    big = costs.decode_throughput(n, peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35,
-                                  memory_gb=80, utilization=0.5, batch=4096, context_tokens=1,
-                                  shape=shape)
+    big = costs.decode_throughput(
+        n,
+        peak_flops_per_s=989.5e12,
+        memory_bandwidth_tbps=3.35,
+        memory_gb=80,
+        utilization=0.5,
+        batch=4096,
+        context_tokens=1,
+        shape=shape,
+    )
     assert big.bound == "compute"
     # fp8 weights halve weight bytes
-    fp8 = costs.decode_throughput(n, peak_flops_per_s=1979e12, memory_bandwidth_tbps=3.35,
-                                  memory_gb=80, utilization=0.5, batch=1, context_tokens=1,
-                                  weight_precision="fp8", shape=shape)
+    fp8 = costs.decode_throughput(
+        n,
+        peak_flops_per_s=1979e12,
+        memory_bandwidth_tbps=3.35,
+        memory_gb=80,
+        utilization=0.5,
+        batch=1,
+        context_tokens=1,
+        weight_precision="fp8",
+        shape=shape,
+    )
     assert fp8.weight_bytes == pytest.approx(n)
     # a 400B model in bf16 needs several 80 GB chips
-    large = costs.decode_throughput(400e9, peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35,
-                                    memory_gb=80, utilization=0.5)
+    large = costs.decode_throughput(
+        400e9, peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35, memory_gb=80, utilization=0.5
+    )
     assert large.chips_per_replica >= math.ceil(800e9 / 72e9)
 
 
@@ -91,7 +118,9 @@ def test_decode_vectorised_matches_scalar():
     kw = dict(peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35, memory_gb=80, utilization=0.5)
     vec = costs.decode_throughput(ns, **kw).tokens_per_s_per_chip
     for i, n in enumerate(ns):
-        assert vec[i] == pytest.approx(costs.decode_throughput(float(n), **kw).tokens_per_s_per_chip)
+        assert vec[i] == pytest.approx(
+            costs.decode_throughput(float(n), **kw).tokens_per_s_per_chip
+        )
 
 
 def test_cost_per_million_tokens():

@@ -22,7 +22,13 @@ def test_builtin_laws_and_constants_match_references():
     assert set(laws) >= {"epoch-2024", "chinchilla-2022", "kaplan-2020"}
     epoch = laws["epoch-2024"]
     # Besiroglu et al. 2024 Table 1 (scaling_laws.md section 2a)
-    assert epoch.constants() == {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+    assert epoch.constants() == {
+        "E": 1.8172,
+        "A": 482.01,
+        "B": 2085.43,
+        "alpha": 0.3478,
+        "beta": 0.3658,
+    }
     assert epoch.stderr["A"] == 124.58
     hoff = laws["chinchilla-2022"]
     assert hoff.constants() == {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
@@ -112,15 +118,24 @@ def test_user_law_file_round_trip(tmp_path):
     [
         ("just text", "expected a mapping"),
         (_law_dict(constants={"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 0.34}), "constants.beta"),
-        (_law_dict(constants={"E": 1.8, "A": "lots", "B": 2000.0, "alpha": 0.34, "beta": 0.3}),
-         "constants.A"),
-        (_law_dict(constants={"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": -0.3, "beta": 0.3}),
-         "constants.alpha"),
-        (_law_dict(constants={"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 1e9, "beta": 0.3}),
-         "constants.alpha"),
+        (
+            _law_dict(constants={"E": 1.8, "A": "lots", "B": 2000.0, "alpha": 0.34, "beta": 0.3}),
+            "constants.A",
+        ),
+        (
+            _law_dict(constants={"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": -0.3, "beta": 0.3}),
+            "constants.alpha",
+        ),
+        (
+            _law_dict(constants={"E": 1.8, "A": 400.0, "B": 2000.0, "alpha": 1e9, "beta": 0.3}),
+            "constants.alpha",
+        ),
         (_law_dict(form="quadratic"), "form"),
         (_law_dict(citation=""), "citation"),
-        (_law_dict(fitted_range={"params": [1e10, 1e8], "tokens": [1e9, 1e11]}), "fitted_range.params"),
+        (
+            _law_dict(fitted_range={"params": [1e10, 1e8], "tokens": [1e9, 1e11]}),
+            "fitted_range.params",
+        ),
         (_law_dict(fitted_range=None), "fitted_range"),
         (_law_dict(colour="blue"), "unknown field"),
     ],

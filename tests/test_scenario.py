@@ -27,8 +27,18 @@ def test_default_scenario_is_a_full_estimate():
 
 
 def test_hand_computed_training_cost():
-    s = Scenario(mode="model", params=7e9, tokens=1e12, hardware="a100-80gb", gpus=256,
-                 mfu=0.5, goodput=1.0, price_per_hour=2.0, pue=1.1, grid_kg_co2_per_kwh=0.4)
+    s = Scenario(
+        mode="model",
+        params=7e9,
+        tokens=1e12,
+        hardware="a100-80gb",
+        gpus=256,
+        mfu=0.5,
+        goodput=1.0,
+        price_per_hour=2.0,
+        pue=1.1,
+        grid_kg_co2_per_kwh=0.4,
+    )
     est = estimate(s)
     hours = 6 * 7e9 * 1e12 / (312e12 * 0.5 * 1.0 * 3600)
     assert est.train_flops == pytest.approx(4.2e22)
@@ -48,8 +58,9 @@ def test_profile_defaults_used_when_not_overridden():
     est = estimate(Scenario(mode="compute", compute_flops=1e24))
     assert est.mfu == p.train_mfu and est.goodput == p.train_goodput
     assert est.price_usd_per_hour == p.price_usd_per_hour("on_demand")
-    assert est.gpu_hours == pytest.approx(1e24 / (989.5e12 * p.train_mfu * p.train_goodput * 3600),
-                                          rel=1e-9)
+    assert est.gpu_hours == pytest.approx(
+        1e24 / (989.5e12 * p.train_mfu * p.train_goodput * 3600), rel=1e-9
+    )
     assert est.hardware == "h100-sxm" and est.gpus == 1024 and est.precision == "bf16"
 
 
@@ -63,8 +74,15 @@ def test_fp8_is_faster_and_unsupported_precision_is_an_error():
 
 
 def test_exact_flops_ratio():
-    s = Scenario(mode="model", params=7e9, tokens=1e12, exact_flops=True, n_layers=32,
-                 d_model=4096, seq_len=4096)
+    s = Scenario(
+        mode="model",
+        params=7e9,
+        tokens=1e12,
+        exact_flops=True,
+        n_layers=32,
+        d_model=4096,
+        seq_len=4096,
+    )
     est = estimate(s)
     assert est.flops_ratio_to_6nd == pytest.approx(1 + 32 * 4096 * 4096 / 7e9)
     assert est.train_flops == pytest.approx(4.2e22 * est.flops_ratio_to_6nd)
@@ -93,22 +111,29 @@ def test_lifetime_optimisation_is_cheaper_and_reports_both():
     assert life.params < comp.params and life.tokens > comp.tokens
     assert life.lifetime_total_cost_usd < comp.lifetime_total_cost_usd
     assert life.compute_optimal["lifetime_total_cost_usd"] == pytest.approx(
-        comp.lifetime_total_cost_usd, rel=1e-9)
+        comp.lifetime_total_cost_usd, rel=1e-9
+    )
     assert comp.lifetime_optimal["saving_usd"] == pytest.approx(
-        comp.lifetime_total_cost_usd - life.lifetime_total_cost_usd, rel=1e-6)
+        comp.lifetime_total_cost_usd - life.lifetime_total_cost_usd, rel=1e-6
+    )
 
 
 def test_lifetime_inference_cost_by_hand():
-    s = Scenario(mode="model", params=7e9, tokens=1e12, inference_tokens_per_day=1e9,
-                 deployment_days=100)
+    s = Scenario(
+        mode="model", params=7e9, tokens=1e12, inference_tokens_per_day=1e9, deployment_days=100
+    )
     est = estimate(s)
     assert est.lifetime_inference_tokens == 1e11
     assert est.lifetime_inference_cost_usd == pytest.approx(
-        1e11 * est.inference_cost_per_million_tokens_usd / 1e6, rel=1e-12)
-    assert est.lifetime_total_cost_usd == pytest.approx(est.cost_usd + est.lifetime_inference_cost_usd)
+        1e11 * est.inference_cost_per_million_tokens_usd / 1e6, rel=1e-12
+    )
+    assert est.lifetime_total_cost_usd == pytest.approx(
+        est.cost_usd + est.lifetime_inference_cost_usd
+    )
     p = get_profile("h100-sxm")
     assert est.inference_cost_per_million_tokens_usd == pytest.approx(
-        p.price_usd_per_hour("on_demand") / (est.inference_tokens_per_s_per_chip * 3600) * 1e6)
+        p.price_usd_per_hour("on_demand") / (est.inference_tokens_per_s_per_chip * 3600) * 1e6
+    )
 
 
 def test_unreachable_target_propagates_with_bound():
@@ -117,17 +142,20 @@ def test_unreachable_target_propagates_with_bound():
     assert err.value.bound == pytest.approx(1.8172)
 
 
-@pytest.mark.parametrize("field, value, fragment", [
-    ("gpus", 0, "gpus"),
-    ("gpus", -5, "gpus"),
-    ("mfu", 1.5, "mfu"),
-    ("pue", 0.5, "pue"),
-    ("compute_flops", -1.0, "compute_flops"),
-    ("precision", "fp2", "precision"),
-    ("price_tier", "free", "price_tier"),
-    ("mode", "dream", "mode"),
-    ("inference_tokens_per_day", -1.0, "inference_tokens_per_day"),
-])
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("gpus", 0, "gpus"),
+        ("gpus", -5, "gpus"),
+        ("mfu", 1.5, "mfu"),
+        ("pue", 0.5, "pue"),
+        ("compute_flops", -1.0, "compute_flops"),
+        ("precision", "fp2", "precision"),
+        ("price_tier", "free", "price_tier"),
+        ("mode", "dream", "mode"),
+        ("inference_tokens_per_day", -1.0, "inference_tokens_per_day"),
+    ],
+)
 def test_validation_names_the_field(field, value, fragment):
     s = replace(Scenario(mode="compute", compute_flops=1e24), **{field: value})
     with pytest.raises(InputError) as err:
@@ -143,8 +171,15 @@ def test_mode_needs_its_inputs():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    s = Scenario(mode="loss", target_loss=2.05, hardware="b200", gpus=2048, mfu=0.35,
-                 unique_tokens=5e12, optimize="lifetime")
+    s = Scenario(
+        mode="loss",
+        target_loss=2.05,
+        hardware="b200",
+        gpus=2048,
+        mfu=0.35,
+        unique_tokens=5e12,
+        optimize="lifetime",
+    )
     p = tmp_path / "plan.yaml"
     save_scenario(s, p)
     assert yaml.safe_load(p.read_text())["target_loss"] == 2.05
@@ -167,15 +202,18 @@ def test_save_failure_keeps_previous_file(tmp_path, monkeypatch):
     assert [f.name for f in tmp_path.iterdir()] == ["plan.yaml"]
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("gpus: many\n", "gpus"),
-    ("gpus: 1.5\n", "whole number"),
-    ("colour: red\n", "unknown field"),
-    ("- a\n- b\n", "mapping"),
-    ("mode: [\n", "not valid YAML"),
-    ("!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
-    ("mode: loss\n", "target_loss"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("gpus: many\n", "gpus"),
+        ("gpus: 1.5\n", "whole number"),
+        ("colour: red\n", "unknown field"),
+        ("- a\n- b\n", "mapping"),
+        ("mode: [\n", "not valid YAML"),
+        ("!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
+        ("mode: loss\n", "target_loss"),
+    ],
+)
 def test_bad_scenario_files(tmp_path, text, fragment):
     p = tmp_path / "bad.yaml"
     p.write_text(text)

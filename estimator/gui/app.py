@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
     if geometry is not None:
         window.restoreGeometry(geometry)
     window.show()
+    if os.environ.get("ESTIMATOR_EXIT_AFTER_PAINT"):  # start-up benchmark: quit on first paint
+        from estimator.gui.bench_hooks import quit_after_first_paint
+
+        quit_after_first_paint(app, window)
+        return app.exec()
     paths = [a for a in argv if not a.startswith("-")]
     if paths:
         window.load_file(paths[0])

@@ -908,9 +908,14 @@ class ChartWidget(QtWidgets.QWidget):
             if f"hw:{pid}" not in self.curve_items:
                 self._curve(p, f"hw:{pid}")
                 self._cost_ids.append(pid)
-        # legend in the current order
-        for pid in self._cost_ids:
-            self.legend.removeItem(self.curve_items[f"hw:{pid}"])
+        # legend in the current order, rebuilt only when the order or the plan's chip changes
+        # (re-adding 11 entries on every edit was the most expensive part of a redraw)
+        legend_key = (tuple(ids), c.plan_hardware)
+        rebuild = legend_key != getattr(self, "_cost_legend_key", None)
+        self._cost_legend_key = legend_key
+        if rebuild:
+            for pid in self._cost_ids:
+                self.legend.removeItem(self.curve_items[f"hw:{pid}"])
         for pid in self._cost_ids:
             if pid not in c.cost_by_hardware:
                 self.curve_items[f"hw:{pid}"].setData([], [])
@@ -921,9 +926,11 @@ class ChartWidget(QtWidgets.QWidget):
             item.setVisible(True)
             item.setZValue(10 if pid == c.plan_hardware else 0)
             self._style_cost_line(rank, pid)
-            name = hardware_short_name(c.hardware_names.get(pid, pid))
-            self.legend.addItem(item, name + (" (plan)" if pid == c.plan_hardware else ""))
-        self._restyle_legend()
+            if rebuild:
+                name = hardware_short_name(c.hardware_names.get(pid, pid))
+                self.legend.addItem(item, name + (" (plan)" if pid == c.plan_hardware else ""))
+        if rebuild:
+            self._restyle_legend()
         self.curve_items["plan"].setData([c.target_loss], [c.plan_cost_usd])
         self.curve_items["plan"].setZValue(20)
         self.plan_vline.setPos(c.target_loss)

@@ -28,8 +28,9 @@ class _FitWorker(QtCore.QThread):
     # payload: one-line message
     failed = QtCore.Signal(str)
 
-    def __init__(self, path: str, exclude_flagged: bool, bootstrap: int, holdout_above,
-                 parent=None):
+    def __init__(
+        self, path: str, exclude_flagged: bool, bootstrap: int, holdout_above, parent=None
+    ):
         super().__init__(parent)
         self.args = (path, exclude_flagged, bootstrap, holdout_above)
 
@@ -66,8 +67,9 @@ class FitDialog(QtWidgets.QDialog):
 
         # -- inputs ------------------------------------------------------------------------
         self.path_edit = QtWidgets.QLineEdit()
-        self.path_edit.setPlaceholderText("runs.csv with columns params (N), tokens (D) or "
-                                          "compute (C), and loss")
+        self.path_edit.setPlaceholderText(
+            "runs.csv with columns params (N), tokens (D) or compute (C), and loss"
+        )
         browse = QtWidgets.QPushButton("Import CSV…")
         browse.clicked.connect(self._browse)
         self.exclude = QtWidgets.QCheckBox("Drop rows flagged in an 'excluded…' column")
@@ -115,15 +117,27 @@ class FitDialog(QtWidgets.QDialog):
         self.fit_plot.setLabel("bottom", "fitted loss (nats/token)")
         self.fit_plot.setLabel("left", "observed loss (nats/token)")
         self.fit_plot.addLegend(offset=(10, 10), labelTextColor="k")
-        self.diag = self.fit_plot.plot([], [], pen=pg.mkPen(OKABE_GREY, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
-                                       name="observed = fitted")
-        self.fit_points = self.fit_plot.plot([], [], pen=None, symbol="o", symbolSize=6,
-                                             symbolBrush=pg.mkBrush(*OKABE_BLUE, 160),
-                                             symbolPen=None, name="runs (fit on all)")
+        self.diag = self.fit_plot.plot(
+            [],
+            [],
+            pen=pg.mkPen(OKABE_GREY, width=1.5, style=QtCore.Qt.PenStyle.DashLine),
+            name="observed = fitted",
+        )
+        self.fit_points = self.fit_plot.plot(
+            [],
+            [],
+            pen=None,
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=pg.mkBrush(*OKABE_BLUE, 160),
+            symbolPen=None,
+            name="runs (fit on all)",
+        )
         from estimator.gui.charts import SmartAxis  # readable log ticks ("1e21")
 
-        self.res_plot = pg.PlotWidget(background="w",
-                                      axisItems={"bottom": SmartAxis("bottom", fmt="flops")})
+        self.res_plot = pg.PlotWidget(
+            background="w", axisItems={"bottom": SmartAxis("bottom", fmt="flops")}
+        )
         self.res_plot.setTitle("Residuals vs training compute", color="k")
         self.res_plot.setLogMode(x=True, y=False)
         self.res_plot.setLabel("bottom", "training compute C = 6ND (FLOPs)")
@@ -131,13 +145,26 @@ class FitDialog(QtWidgets.QDialog):
         self.res_plot.getAxis("left").enableAutoSIPrefix(False)
         self.res_plot.addLegend(offset=(10, 10), labelTextColor="k")
         self.res_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen(OKABE_GREY, width=1)))
-        self.res_points = self.res_plot.plot([], [], pen=None, symbol="o", symbolSize=6,
-                                             symbolBrush=pg.mkBrush(*OKABE_BLUE, 160),
-                                             symbolPen=None, name="all-runs fit")
-        self.holdout_points = self.res_plot.plot([], [], pen=None, symbol="t", symbolSize=9,
-                                                 symbolBrush=pg.mkBrush(*OKABE_ORANGE, 220),
-                                                 symbolPen=None,
-                                                 name="held-out runs (fit on the rest)")
+        self.res_points = self.res_plot.plot(
+            [],
+            [],
+            pen=None,
+            symbol="o",
+            symbolSize=6,
+            symbolBrush=pg.mkBrush(*OKABE_BLUE, 160),
+            symbolPen=None,
+            name="all-runs fit",
+        )
+        self.holdout_points = self.res_plot.plot(
+            [],
+            [],
+            pen=None,
+            symbol="t",
+            symbolSize=9,
+            symbolBrush=pg.mkBrush(*OKABE_ORANGE, 220),
+            symbolPen=None,
+            name="held-out runs (fit on the rest)",
+        )
         for p in (self.fit_plot, self.res_plot):
             for ax in ("left", "bottom"):
                 p.getAxis(ax).setTextPen("k")
@@ -173,8 +200,9 @@ class FitDialog(QtWidgets.QDialog):
 
     # -- actions ---------------------------------------------------------------------------
     def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import runs", "",
-                                                        "CSV files (*.csv);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Import runs", "", "CSV files (*.csv);;All files (*)"
+        )
         if path:
             self.path_edit.setText(path)
 
@@ -187,8 +215,9 @@ class FitDialog(QtWidgets.QDialog):
         try:
             v = parse_number(text)
         except ValueError:
-            raise EstimatorError(f"hold-out threshold '{text}' is not a number of FLOPs "
-                                 "(e.g. 1e21)") from None
+            raise EstimatorError(
+                f"hold-out threshold '{text}' is not a number of FLOPs (e.g. 1e21)"
+            ) from None
         if v <= 0:
             raise EstimatorError("the hold-out threshold must be a positive number of FLOPs")
         return v
@@ -206,11 +235,14 @@ class FitDialog(QtWidgets.QDialog):
         self.fit_button.setEnabled(False)
         self.use_button.setEnabled(False)
         self.status.setStyleSheet("")
-        self.status.setText("Fitting: 4,500 L-BFGS starts"
-                            + (f" and {self.bootstrap.value()} bootstrap refits" if
-                               self.bootstrap.value() else "") + "…")
-        self._worker = _FitWorker(path, self.exclude.isChecked(), self.bootstrap.value(), holdout,
-                                  self)
+        self.status.setText(
+            "Fitting: 4,500 L-BFGS starts"
+            + (f" and {self.bootstrap.value()} bootstrap refits" if self.bootstrap.value() else "")
+            + "…"
+        )
+        self._worker = _FitWorker(
+            path, self.exclude.isChecked(), self.bootstrap.value(), holdout, self
+        )
         self._worker.done.connect(self._show)
         self._worker.failed.connect(self._error)
         self._worker.finished.connect(lambda: self.fit_button.setEnabled(True))
@@ -234,24 +266,37 @@ class FitDialog(QtWidgets.QDialog):
         se = result.stderr or {}
         for i, name in enumerate(("E", "A", "B", "alpha", "beta")):
             self.table.setItem(i, 1, QtWidgets.QTableWidgetItem(f"{getattr(result, name):.5g}"))
-            self.table.setItem(i, 2, QtWidgets.QTableWidgetItem(f"{se[name]:.3g}" if name in se else "—"))
-            self.table.setItem(i, 3, QtWidgets.QTableWidgetItem(
-                f"[{iv[name][0]:.4g}, {iv[name][1]:.4g}]" if name in iv else "—"))
+            self.table.setItem(
+                i, 2, QtWidgets.QTableWidgetItem(f"{se[name]:.3g}" if name in se else "—")
+            )
+            self.table.setItem(
+                i,
+                3,
+                QtWidgets.QTableWidgetItem(
+                    f"[{iv[name][0]:.4g}, {iv[name][1]:.4g}]" if name in iv else "—"
+                ),
+            )
         fr = result.fitted_range
-        lines = [f"<b>{result.n_runs} runs</b> fitted ({result.n_skipped} skipped, "
-                 f"{result.n_excluded} excluded); objective {result.objective:.6g} "
-                 f"(Huber δ = {result.delta:g} on log loss, best of {result.n_starts:,} starts)",
-                 f"Fitted range: N {fr.params_min:.3g}–{fr.params_max:.3g}, "
-                 f"D {fr.tokens_min:.3g}–{fr.tokens_max:.3g}. Estimates far outside it are "
-                 "flagged as extrapolation."]
+        lines = [
+            f"<b>{result.n_runs} runs</b> fitted ({result.n_skipped} skipped, "
+            f"{result.n_excluded} excluded); objective {result.objective:.6g} "
+            f"(Huber δ = {result.delta:g} on log loss, best of {result.n_starts:,} starts)",
+            f"Fitted range: N {fr.params_min:.3g}–{fr.params_max:.3g}, "
+            f"D {fr.tokens_min:.3g}–{fr.tokens_max:.3g}. Estimates far outside it are "
+            "flagged as extrapolation.",
+        ]
         if result.n_bootstrap:
-            lines.append(f"Bootstrap: {result.n_bootstrap} resamples (seed {result.bootstrap_seed}); "
-                         "the samples travel with the saved law and give P10–P90 bands.")
+            lines.append(
+                f"Bootstrap: {result.n_bootstrap} resamples (seed {result.bootstrap_seed}); "
+                "the samples travel with the saved law and give P10–P90 bands."
+            )
         if result.holdout is not None:
             h = result.holdout
-            lines.append(f"Held out {h.n_holdout} runs above {self._holdout_value():.3g} FLOPs: "
-                         f"mean abs error {h.mean_abs_error:.4f} nats, max relative error "
-                         f"{h.max_rel_error:.1%} (fit on {h.n_train}).")
+            lines.append(
+                f"Held out {h.n_holdout} runs above {self._holdout_value():.3g} FLOPs: "
+                f"mean abs error {h.mean_abs_error:.4f} nats, max relative error "
+                f"{h.max_rel_error:.1%} (fit on {h.n_train})."
+            )
         for line, reason in list(result.skipped)[:5]:
             lines.append(f"Skipped line {line}: {reason}")
         self.summary.setText("<br>".join(lines))
@@ -271,9 +316,11 @@ class FitDialog(QtWidgets.QDialog):
         else:
             self.holdout_points.setData([], [])
         self.status.setStyleSheet("")
-        self.status.setText(f"Fit done in {result.seconds:.2f} s"
-                            + (f" + bootstrap {result.bootstrap_seconds:.1f} s" if result.n_bootstrap else "")
-                            + ". Save the law to use it in estimates.")
+        self.status.setText(
+            f"Fit done in {result.seconds:.2f} s"
+            + (f" + bootstrap {result.bootstrap_seconds:.1f} s" if result.n_bootstrap else "")
+            + ". Save the law to use it in estimates."
+        )
         self.use_button.setEnabled(True)
 
     def save_and_use(self, path: str | None = None) -> str | None:
@@ -285,8 +332,9 @@ class FitDialog(QtWidgets.QDialog):
         law_id = self.law_id.text().strip() or "my-fit"
         if not path:
             start = str((self.save_dir or Path.home()) / f"{law_id}.yaml")
-            path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save fitted law", start,
-                                                            "Law files (*.yaml)")
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save fitted law", start, "Law files (*.yaml)"
+            )
             if not path:
                 return None
         try:

@@ -1,0 +1,61 @@
+"""Hooks the benchmark script (benchmarks/bench.py) uses to time the real window."""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+import numpy as np  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+
+class _FirstPaint(QtCore.QObject):
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+        self.done = False
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt API)
+        if not self.done and event.type() == QtCore.QEvent.Type.Paint:
+            self.done = True
+            QtCore.QTimer.singleShot(0, self.app.quit)
+        return False
+
+
+def quit_after_first_paint(app, window) -> None:
+    """Quit the event loop as soon as the window has painted once."""
+    f = _FirstPaint(app)
+    window._first_paint_filter = f  # keep a reference
+    window.installEventFilter(f)
+    QtCore.QTimer.singleShot(30_000, app.quit)  # never hang a benchmark
+
+
+def edit_to_redraw_ms(edits: int, size=(1600, 1000)) -> list[float]:
+    """Milliseconds from an input edit (the compute slider's session.update) to the window
+    repainted: recompute, cards, the visible chart, and a synchronous repaint."""
+    from estimator.gui.window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    w = MainWindow(theme="normal")
+    w.resize(*size)
+    w.show()
+    for _ in range(5):
+        app.processEvents()
+    s = w.session
+    values = np.logspace(22, 25, edits)
+    times = []
+    for i, v in enumerate(values):
+        t0 = time.perf_counter()
+        if i % 2:
+            s.update(mode="compute", compute_flops=float(v))
+        else:
+            s.update(gpus=int(256 + 16 * i))
+        s.flush()
+        w.repaint()
+        app.processEvents()
+        times.append((time.perf_counter() - t0) * 1e3)
+    s.dirty = False
+    w.close()
+    return times
