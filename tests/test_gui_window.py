@@ -295,6 +295,8 @@ def test_switching_hardware_updates_cost(window):
     settle(w)
     assert w.session.scenario.precision == "bf16"
     assert_cards_match(w, w.session.scenario)
+    # ... and says so in the status bar
+    assert "no FP8 throughput" in w.statusBar().currentMessage()
 
 
 def test_table_sorts_numerically_and_copies_tsv(window, qtbot):

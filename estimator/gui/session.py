@@ -156,6 +156,8 @@ class Session(QtCore.QObject):
     dirty_changed = QtCore.Signal(bool)
     # payload: Path or None, the file the scenario was last saved to or opened from
     path_changed = QtCore.Signal(object)
+    # payload: a one-line notice for the status bar (e.g. an automatic fallback)
+    notice = QtCore.Signal(str)
 
     def __init__(self, scenario: Scenario | None = None, parent=None, *, interval_ms: int = 0):
         super().__init__(parent)
@@ -246,10 +248,17 @@ class Session(QtCore.QObject):
         except EstimatorError as exc:
             self._set_error("hardware", friendly_message(exc))
             return False
+        notes = []
         if self.pending.precision not in profile.peak_tflops:
             upd["precision"] = "bf16"
+            notes.append(f"{profile.display_name} has no {self.pending.precision.upper()} "
+                         "throughput: precision set to BF16")
         if self.pending.price_tier not in profile.prices and "on_demand" in profile.prices:
             upd["price_tier"] = "on_demand"
+            notes.append(f"{profile.display_name} has no {self.pending.price_tier} price: "
+                         "using on-demand")
+        if notes:
+            self.notice.emit("; ".join(notes))
         self._clear_error("precision")
         self._clear_error("price_tier")
         return self.update(**upd)

@@ -209,6 +209,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _connect(self) -> None:
         s = self.session
         s.estimate_changed.connect(self._show_estimate)
+        s.notice.connect(lambda text: self.statusBar().showMessage(text, 8000))
         s.error_changed.connect(self._show_errors)
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.path_changed.connect(lambda _p: self._update_title())
