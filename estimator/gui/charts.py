@@ -1211,8 +1211,17 @@ def _ensure_app() -> QtWidgets.QApplication:
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
                                                   or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    QtCore.qInstallMessageHandler(_quiet_qt_messages)
     _APP = QtWidgets.QApplication(["estimator"])
     return _APP
+
+
+def _quiet_qt_messages(mode, context, message: str) -> None:
+    """Headless exports keep stderr for our one-line errors: drop the offscreen plugin's
+    harmless notice, pass everything else through."""
+    if "propagateSizeHints" in message:
+        return
+    sys.stderr.write(message + "\n")
 
 
 def export_chart(kind: str, scenario: Scenario, out, *, width_px: int = 1600,
