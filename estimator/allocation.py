@@ -152,7 +152,15 @@ def compute_for_loss(law: ScalingLaw, target_loss):
             bound=e,
         )
     if hasattr(law, "compute_for_loss_closed_form"):
-        c = law.compute_for_loss_closed_form(target)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            c = law.compute_for_loss_closed_form(target)
+        if not np.all(np.isfinite(c)) or np.any(c > math.exp(_LN_C_HI)):
+            raise UnreachableTargetError(
+                f"target loss {float(np.min(target)):.6g} needs more than "
+                f"{math.exp(_LN_C_HI):.0e} FLOPs under law '{law.id}' (its exponents make the "
+                "last stretch towards E astronomically expensive); choose a higher target",
+                bound=float(np.min(target)),
+            )
         return c if np.ndim(c) else float(c)
     ln_c = _bisect_increasing(
         lambda x: target - optimal_loss(law, np.exp(x)),
@@ -361,9 +369,10 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
     n0, d0 = optimal_allocation(law, c0)
     if d0 <= u:
         return _alloc(law, n0, d0, u)
-    # N must exceed the size whose infinite-data loss equals t.
-    n_min = float(params_for_loss_at_tokens(law, np.inf, t)) if law.irreducible_loss > 0 else 1.0
-    ln_n = np.linspace(math.log(max(n_min, 1.0)) + 1e-9, math.log(max(n0, n_min) * 1e4), 4001)
+    # N must exceed the size that reaches t with the most repeated data can be worth; near
+    # the bound that size is large, so the search starts there, not at the unconstrained plan.
+    n_min = max(float(params_for_loss_at_tokens(law, _max_effective(u), t)), 1.0)
+    ln_n = np.linspace(math.log(n_min) + 1e-9, math.log(max(n0, n_min) * 1e4), 4001)
     n = np.exp(ln_n)
     with np.errstate(invalid="ignore", over="ignore"):
         d_eff = tokens_for_loss_at_params(law, n, t)
@@ -372,7 +381,10 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
     i = int(np.argmin(c))
     if not np.isfinite(c[i]):
         raise UnreachableTargetError(
-            f"with {u:.3g} unique tokens loss {t:.4g} is out of reach under '{law.id}'", bound=bound
+            f"with {u:.3g} unique tokens loss {t:.4g} is out of reach under '{law.id}': it lies "
+            f"too close to the best reachable loss {bound:.4g}. Raise the target or add unique "
+            "data.",
+            bound=bound,
         )
     # Refine around the grid minimum.
     lo, hi = ln_n[max(i - 1, 0)], ln_n[min(i + 1, len(ln_n) - 1)]
@@ -506,7 +518,7 @@ def lifetime_optimal(
         raise InputError(f"lifetime inference tokens must be >= 0, got {inference_tokens!r}")
     t = float(target_loss)
     compute_plan = plan_for_loss(law, t)  # validates the target
-    n_floor = float(params_for_loss_at_tokens(law, np.inf, t))
+    n_floor = max(float(params_for_loss_at_tokens(law, np.inf, t)), 1.0)
     lo = math.log(n_floor) + 1e-6
     hi = max(math.log(compute_plan.params) + math.log(100.0), lo + 1.0)
     grid = np.linspace(lo, hi, 400)

@@ -22,11 +22,20 @@ EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
 
+def one_line(text: str, limit: int = 2000) -> str:
+    """A message as exactly one printable line: control characters (a newline in a user's
+    hardware name, say) are shown escaped, and a runaway message is cut."""
+    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line (and the subcommand's usage hint)."""
 
     def error(self, message: str):  # noqa: D401
-        sys.stderr.write(f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        sys.stderr.write(
+            one_line(f"{self.prog}: error: {message} (see '{self.prog} --help')") + "\n"
+        )
         raise SystemExit(EXIT_INPUT)
 
 
@@ -679,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except EstimatorError as exc:
-        sys.stderr.write(f"estimator: error: {exc}\n")
+        sys.stderr.write(one_line(f"estimator: error: {exc}") + "\n")
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130
@@ -689,7 +698,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("ESTIMATOR_DEBUG"):
             raise
         sys.stderr.write(
-            f"estimator: internal error: {exc.__class__.__name__}: {exc} "
-            "(please report; set ESTIMATOR_DEBUG=1 for details)\n"
+            one_line(
+                f"estimator: internal error: {exc.__class__.__name__}: {exc} "
+                "(please report; set ESTIMATOR_DEBUG=1 for details)"
+            )
+            + "\n"
         )
         return EXIT_INTERNAL

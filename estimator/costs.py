@@ -113,16 +113,20 @@ def activation_bytes_per_gpu(
     return total / max(tensor_parallel, 1)
 
 
-def min_gpus_for_memory(params: float, memory_gb: float, activation_bytes: float) -> int:
+def min_gpus_for_memory(
+    params: float, memory_gb: float, activation_bytes: float, recompute: str = "full"
+) -> int:
     """Least GPUs that hold 16 bytes/param of fully sharded (ZeRO-3/FSDP) model and optimizer
     state beside one micro-batch's activations. Raises when activations alone do not fit."""
     usable = memory_gb * 1e9 * USABLE_MEMORY_FRACTION
     room = usable - activation_bytes
     if room <= 0:
+        fixes = "lower --micro-batch or --seq-len, or raise --model-parallel"
+        if recompute != "full":
+            fixes += ", or use --recompute full"
         raise InputError(
-            f"activations of one micro-batch ({activation_bytes / 1e9:.1f} GB) exceed the "
-            f"{memory_gb:g} GB accelerator: lower --micro-batch or --seq-len, or use "
-            "--recompute full"
+            f"activations of one micro-batch ({activation_bytes / 1e9:.3g} GB) exceed the "
+            f"{memory_gb:g} GB accelerator for a {params:.3g}-parameter model: {fixes}"
         )
     return max(1, math.ceil(TRAIN_BYTES_PER_PARAM * params / room))
 

@@ -330,6 +330,11 @@ def _parse_runs_text(text: str, where: str, *, exclude_flagged: bool, flag_colum
             c_val = got["compute"]
             d_val = c_val / (6.0 * n_val)
             derived_any = True
+        if not (0.0 < d_val < math.inf and 0.0 < c_val < math.inf):
+            # D = C/(6N) underflowed to 0 or C = 6ND overflowed: not a run anyone trained
+            skipped.append((line_no, f"tokens {d_val:.3g} / compute {c_val:.3g} out of range "
+                                     "(check the units of params, tokens and compute)"))
+            continue
         vals["params"].append(n_val)
         vals["tokens"].append(d_val)
         vals["compute"].append(c_val)
@@ -927,8 +932,12 @@ def save_fitted_law(result: FitResult, path: str | Path, id: str, name: str | No
 
     from estimator.fileio import atomic_write_text
 
-    atomic_write_text(Path(path), yaml.safe_dump(result.law_dict(id, name, **kwargs),
-                                                 sort_keys=False))
+    try:
+        atomic_write_text(Path(path), yaml.safe_dump(result.law_dict(id, name, **kwargs),
+                                                     sort_keys=False))
+    except OSError as exc:
+        raise FitError(f"{path}: cannot save the law ({exc.strerror or exc}); choose another "
+                       "folder or free some disk space") from None
 
 
 # --------------------------------------------------------------------------------------
@@ -1012,7 +1021,13 @@ def _minimise_grid(runs: RunsData, starts_theta: np.ndarray, delta: float, n_pol
 
 def _theta_to_constants(theta: np.ndarray) -> dict[str, float]:
     a, b, e, al, be = (float(t) for t in theta)
-    return {"E": math.exp(e), "A": math.exp(a), "B": math.exp(b), "alpha": al, "beta": be}
+    try:
+        return {"E": math.exp(e), "A": math.exp(a), "B": math.exp(b), "alpha": al, "beta": be}
+    except OverflowError:
+        raise FitError(
+            "the fit diverged (a coefficient grew beyond floating point): the runs do not "
+            "pin down L = E + A/N^alpha + B/D^beta; add runs that vary N and D independently"
+        ) from None
 
 
 def fit_law(runs: RunsData | str | Path, *, delta: float = HUBER_DELTA,
@@ -1037,6 +1052,12 @@ def fit_law(runs: RunsData | str | Path, *, delta: float = HUBER_DELTA,
     starts = grid_starts(grid)
     theta, obj, best_starts, n_at_best = _minimise_grid(data, starts, delta, n_polish)
     seconds = time.perf_counter() - t0
+    if not (np.all(np.isfinite(theta)) and theta[3] > 0 and theta[4] > 0):
+        raise FitError(
+            f"{data.source}: the best fit has non-positive exponents (alpha {theta[3]:.3g}, "
+            f"beta {theta[4]:.3g}), so loss would not fall with more parameters or data: the "
+            "runs do not determine a scaling law; add runs that vary N and D independently "
+            "over a wider range")
     result = FitResult(
         **_theta_to_constants(theta), objective=obj, n_runs=data.n_runs,
         n_skipped=len(data.skipped), skipped=tuple(data.skipped), n_starts=int(starts.shape[0]),

@@ -28,9 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from estimator.errors import InputError, ProfileError
+from estimator.yamlio import load_yaml_text
 
 SCHEMA_VERSION = 1
 BUILTIN_ORIGIN = "built-in"
@@ -67,15 +66,17 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 # Bounds that catch typos and unit slips (TFLOP/s typed as FLOP/s, MB as GB), not physics.
 # (field, lower bound exclusive, upper bound inclusive, unit/expectation for the message)
 _BOUNDS: dict[str, tuple[float, float, str]] = {
-    "peak_tflops": (0.0, 1e5, "dense TFLOP/s per chip"),
-    "memory_gb": (0.0, 1e4, "GB of accelerator memory per chip"),
-    "memory_bandwidth_tbps": (0.0, 1e3, "TB/s of memory bandwidth per chip"),
+    # Lower bounds too: a figure like 1e-300 TFLOP/s or an MFU of 1e-308 is a slip, and it
+    # would overflow every estimate made with it.
+    "peak_tflops": (0.1, 1e5, "dense TFLOP/s per chip"),
+    "memory_gb": (0.1, 1e4, "GB of accelerator memory per chip"),
+    "memory_bandwidth_tbps": (0.001, 1e3, "TB/s of memory bandwidth per chip"),
     "interconnect_gbps": (0.0, 1e5, "GB/s of scale-up interconnect per chip"),
-    "power_w": (0.0, 2e4, "watts per chip"),
-    "usd_per_hour": (0.0, 1e3, "USD per chip-hour"),
-    "train_mfu": (0.0, 1.0, "a fraction of peak"),
-    "train_goodput": (0.0, 1.0, "a fraction of wall time"),
-    "inference_utilization": (0.0, 1.0, "a fraction of peak"),
+    "power_w": (1.0, 2e4, "watts per chip"),
+    "usd_per_hour": (0.0001, 1e3, "USD per chip-hour"),
+    "train_mfu": (0.01, 1.0, "a fraction of peak"),
+    "train_goodput": (0.01, 1.0, "a fraction of wall time"),
+    "inference_utilization": (0.01, 1.0, "a fraction of peak"),
 }
 
 
@@ -238,7 +239,11 @@ def _check_bounds(value: float, where: str, field_name: str, bound_key: str) -> 
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProfileError(f"{where}: field '{field_name}' must be a number ({unit}), "
                            f"got {value!r}")
-    if not math.isfinite(value) or not (lo < value <= hi):
+    try:
+        ok = math.isfinite(value) and lo < value <= hi
+    except OverflowError:  # an integer beyond the float range
+        ok = False
+    if not ok:
         raise ProfileError(f"{where}: field '{field_name}' = {value!r} is out of range; "
                            f"expected {unit} in ({lo:g}, {hi:g}]")
 
@@ -251,7 +256,7 @@ def _num(value: Any, where: str, field_name: str, bound_key: str) -> float:
         except ValueError:
             pass
     _check_bounds(value, where, field_name, bound_key)
-    return float(value)
+    return float(value)  # cannot overflow: bounds checked
 
 
 def _text(value: Any, where: str, field_name: str) -> str:
@@ -370,33 +375,6 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
 # --------------------------------------------------------------------------------------
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects duplicate keys (a silent last-wins is a typo trap)."""
-
-
-def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False):
-    loader.flatten_mapping(node)
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            dup = key in seen
-        except TypeError:
-            dup = False
-        if dup:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        try:
-            seen.add(key)
-        except TypeError:
-            pass
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictSafeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                                  _construct_mapping)
-
-
 def _parse_yaml(raw: bytes, where: str) -> Any:
     if not raw.strip():
         raise ProfileError(f"{where}: file is empty; expected a YAML mapping with fields "
@@ -406,16 +384,7 @@ def _parse_yaml(raw: bytes, where: str) -> Any:
     except UnicodeDecodeError as exc:
         raise ProfileError(f"{where}: not a UTF-8 text file (byte {exc.start}); expected a YAML "
                            "hardware profile") from None
-    try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
-            raise ProfileError(f"{where}: YAML tag not allowed{loc}: {problem}; a profile must be "
-                               "plain data (mappings, lists, strings, numbers)") from None
-        raise ProfileError(f"{where}: not valid YAML{loc}: {problem}") from None
+    return load_yaml_text(text, where, ProfileError, what="profile")
 
 
 def load_profile_file(path: str | Path) -> HardwareProfile:
@@ -517,6 +486,13 @@ def load_profiles(user_dir: Path | str | None = None) -> ProfileSet:
     return result
 
 
+def _is_file(key: str) -> bool:
+    try:
+        return bool(key) and Path(key).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+        return False
+
+
 def get_profile(id_or_path: str | Path | HardwareProfile,
                 profiles: ProfileSet | None = None) -> HardwareProfile:
     """A profile by id (built-in or user) or from a YAML path.
@@ -532,7 +508,7 @@ def get_profile(id_or_path: str | Path | HardwareProfile,
         return pset.profiles[key]
     if key.lower() in pset.profiles:
         return pset.profiles[key.lower()]
-    if key.endswith((".yaml", ".yml")) or (key and Path(key).is_file()):
+    if key.endswith((".yaml", ".yml")) or _is_file(key):
         return load_profile_file(key)
     msg = (f"unknown hardware '{key}': use one of {', '.join(pset.profiles)} "
            "or a path to a hardware profile .yaml file")

@@ -392,9 +392,14 @@ def _num(value: Any, where: str, field_name: str) -> float:
             except ValueError:
                 pass
         raise LawError(f"{where}: field '{field_name}' must be a number, got {value!r}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an integer beyond the float range
+        v = math.inf
     if not math.isfinite(v):
-        raise LawError(f"{where}: field '{field_name}' must be finite, got {value!r}")
+        raise LawError(
+            f"{where}: field '{field_name}' must be a finite number, got {str(value)[:40]}"
+        )
     return v
 
 
@@ -424,7 +429,7 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     if unknown:
         raise LawError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
     form = data.get("form", "parametric")
-    if form not in _REQUIRED:
+    if not isinstance(form, str) or form not in _REQUIRED:
         raise LawError(f"{where}: field 'form' must be 'parametric' or 'kaplan', got {form!r}")
     for key in ("id", "citation"):
         if not isinstance(data.get(key), str) or not data.get(key).strip():
@@ -493,13 +498,14 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     note = ""
     ps = data.get("param_samples")
     if ps is not None:
-        if not isinstance(ps, dict) or list(ps.get("columns", [])) != list(PARAM_NAMES):
+        columns = ps.get("columns") if isinstance(ps, dict) else None
+        if not isinstance(columns, list) or columns != list(PARAM_NAMES):
             raise LawError(
                 f"{where}: field 'param_samples' needs columns {list(PARAM_NAMES)} and values"
             )
         try:
             arr = np.asarray(ps.get("values"), dtype=float)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise LawError(
                 f"{where}: field 'param_samples.values' must be a list of 5-number rows"
             ) from exc
@@ -519,13 +525,9 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
 
 
 def _safe_load_yaml(text: str, where: str, error=LawError) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{where}: not valid YAML{loc}: {problem}") from None
+    from estimator.yamlio import load_yaml_text
+
+    return load_yaml_text(text, where, error, what="law")
 
 
 def load_law_file(path: str | Path) -> ScalingLaw:
@@ -565,6 +567,13 @@ def builtin_law_ids() -> list[str]:
     return list(builtin_laws())
 
 
+def _exists(key: str) -> bool:
+    try:
+        return Path(key).exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
+        return False
+
+
 def get_law(name_or_path: str | Path | ScalingLaw | None = None) -> ScalingLaw:
     """A built-in law by id, or a user law from a YAML path. ``None`` gives the default."""
     if isinstance(name_or_path, ScalingLaw):
@@ -575,7 +584,7 @@ def get_law(name_or_path: str | Path | ScalingLaw | None = None) -> ScalingLaw:
     laws = builtin_laws()
     if key in laws:
         return laws[key]
-    if key.endswith((".yaml", ".yml")) or Path(key).exists():
+    if key.endswith((".yaml", ".yml")) or _exists(key):
         return load_law_file(key)
     raise LawError(
         f"unknown law '{key}': use one of {', '.join(laws)} or a path to a law .yaml file"
@@ -586,4 +595,10 @@ def save_law_file(law: ScalingLaw, path: str | Path) -> None:
     """Write a law as YAML, atomically (see :func:`estimator.fileio.atomic_write_text`)."""
     from estimator.fileio import atomic_write_text
 
-    atomic_write_text(Path(path), yaml.safe_dump(law.to_dict(), sort_keys=False))
+    try:
+        atomic_write_text(Path(path), yaml.safe_dump(law.to_dict(), sort_keys=False))
+    except OSError as exc:
+        raise LawError(
+            f"{path}: cannot save the law ({exc.strerror or exc}); choose another "
+            "folder or free some disk space"
+        ) from None

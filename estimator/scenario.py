@@ -82,13 +82,13 @@ class Scenario:
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         _pos(self.target_loss, "target_loss", "--target-loss", upper=100.0)
-        _pos(self.compute_flops, "compute_flops", "--compute", upper=1e40)
-        _pos(self.params, "params", "--params", upper=1e16)
-        _pos(self.tokens, "tokens", "--tokens", upper=1e20)
-        _pos(self.tokens_per_param, "tokens_per_param", "--tokens-per-param", upper=1e8)
-        _pos(self.match_params, "match_params", "--match", upper=1e16)
-        _pos(self.match_tokens, "match_tokens", "--match", upper=1e20)
-        _pos(self.unique_tokens, "unique_tokens", "--unique-tokens", upper=1e20)
+        _pos(self.compute_flops, "compute_flops", "--compute", upper=1e40, lower=1.0)
+        _pos(self.params, "params", "--params", upper=1e16, lower=1.0)
+        _pos(self.tokens, "tokens", "--tokens", upper=1e20, lower=1.0)
+        _pos(self.tokens_per_param, "tokens_per_param", "--tokens-per-param", upper=1e8, lower=1e-3)
+        _pos(self.match_params, "match_params", "--match", upper=1e16, lower=1.0)
+        _pos(self.match_tokens, "match_tokens", "--match", upper=1e20, lower=1.0)
+        _pos(self.unique_tokens, "unique_tokens", "--unique-tokens", upper=1e20, lower=1.0)
         need = {
             "loss": ("target_loss", "--target-loss L"),
             "compute": ("compute_flops", "--compute C"),
@@ -128,14 +128,15 @@ class Scenario:
             raise InputError("give both n_layers and d_model (--n-layers, --d-model) or neither")
         for name, flag in (("mfu", "--mfu"), ("goodput", "--goodput")):
             v = getattr(self, name)
-            if v is not None and not (_finite(v) and 0 < v <= 1):
-                raise InputError(f"{name} must be a fraction in (0, 1] ({flag}), got {v!r}")
-        _pos(self.price_per_hour, "price_per_hour", "--price-per-hour", upper=1e4)
+            if v is not None and not (_finite(v) and 0.01 <= v <= 1):
+                raise InputError(f"{name} must be a fraction from 0.01 to 1 ({flag}), got {v!r}")
+        _pos(self.price_per_hour, "price_per_hour", "--price-per-hour", upper=1e4, lower=1e-4)
         _pos(
             self.inference_price_per_hour,
             "inference_price_per_hour",
             "--inference-price-per-hour",
             upper=1e4,
+            lower=1e-4,
         )
         if not (_finite(self.pue) and 1.0 <= self.pue <= 5.0):
             raise InputError(f"pue must be between 1.0 and 5.0 (--pue), got {self.pue!r}")
@@ -226,7 +227,10 @@ def _coerce(value: Any, f, where: str) -> Any:
                 ) from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(f"{where}: field '{f.name}' must be a number, got {value!r}")
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise ScenarioError(f"{where}: field '{f.name}' is too large a number") from None
     if typ.startswith("str"):
         if not isinstance(value, str):
             raise ScenarioError(f"{where}: field '{f.name}' must be text, got {value!r}")
@@ -238,11 +242,13 @@ def _finite(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _pos(v: Any, name: str, flag: str, upper: float) -> None:
+def _pos(v: Any, name: str, flag: str, upper: float, lower: float = 0.0) -> None:
     if v is None:
         return
     if not _finite(v) or v <= 0:
         raise InputError(f"{name} must be a positive number ({flag}), got {v!r}")
+    if v < lower:
+        raise InputError(f"{name} = {v:.3g} is absurdly small ({flag}); the least is {lower:g}")
     if v > upper:
         raise InputError(f"{name} = {v:.3g} is absurdly large ({flag}); the limit is {upper:.0e}")
 
@@ -277,14 +283,9 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(
             f"{p}: cannot read scenario ({exc.__class__.__name__}); is it a scenario .yaml file?"
         ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        loc = f" at line {mark.line + 1}" if mark else ""
-        raise ScenarioError(
-            f"{p}: not valid YAML{loc}: {getattr(exc, 'problem', None) or 'parse error'}"
-        ) from None
+    from estimator.yamlio import load_yaml_text
+
+    data = load_yaml_text(text, str(p), ScenarioError, what="scenario")
     return Scenario.from_dict(data, where=str(p))
 
 
@@ -500,6 +501,13 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
     """Run the whole engine on a scenario. Raises EstimatorError subclasses on bad input.
 
     ``profiles``: a ProfileSet or dict of HardwareProfile (default: built-in + user profiles)."""
+    # Overflow or a division by zero at an extreme input shows as inf/NaN in the result, which
+    # _check_finite reports as a clear error; numpy's warnings would only be noise on stderr.
+    with np.errstate(all="ignore"):
+        return _estimate(scenario, profiles, with_uncertainty)
+
+
+def _estimate(scenario: Scenario, profiles, with_uncertainty: bool) -> Estimate:
     s = scenario.validated()
     profiles = _profile_set(profiles)
     law = get_law(s.law)
@@ -568,7 +576,7 @@ def estimate(scenario: Scenario, *, profiles=None, with_uncertainty: bool = True
     act = costs.activation_bytes_per_gpu(
         shape, s.seq_len, s.micro_batch, s.recompute, tensor_parallel=min(s.model_parallel, 8)
     )
-    min_gpus = costs.min_gpus_for_memory(plan.params, profile.memory_gb, act)
+    min_gpus = costs.min_gpus_for_memory(plan.params, profile.memory_gb, act, s.recompute)
     if s.gpus < min_gpus:
         warnings.append(
             f"{s.gpus} GPUs cannot hold the model: training state needs at least "
@@ -678,6 +686,8 @@ _Z90 = 1.2815515655446004
 
 def _percentiles(x: np.ndarray) -> Band:
     x = x[np.isfinite(x)]
+    if x.size == 0:  # _check_finite turns this into a clear error
+        return Band(math.nan, math.nan, math.nan)
     p10, p50, p90 = np.percentile(x, [10, 50, 90])
     return Band(float(p10), float(p50), float(p90))
 

@@ -213,7 +213,7 @@ def test_profile_is_hashable_and_frozen():
 
 def test_construction_validates_values():
     p = builtin_profiles()["h100-sxm"]
-    with pytest.raises(ProfileError, match=r"h100-sxm.*train_mfu.*\(0, 1\]"):
+    with pytest.raises(ProfileError, match=r"h100-sxm.*train_mfu.*\(0.01, 1\]"):
         dataclasses.replace(p, train_mfu=1.5)
     q = dataclasses.replace(p, train_mfu=0.5)
     assert q.effective_train_fraction == pytest.approx(0.5 * p.train_goodput)
@@ -280,10 +280,10 @@ def test_error_zero_value(tmp_path):
 
 
 @pytest.mark.parametrize("field_name", ["train_mfu", "train_goodput", "inference_utilization"])
-@pytest.mark.parametrize("value", [0, 1.2, -0.3])
+@pytest.mark.parametrize("value", [0, 1.2, -0.3, 0.005, 1e-308])
 def test_error_fraction_outside_unit_interval(tmp_path, field_name, value):
     msg = load_error(tmp_path, valid_profile(**{field_name: value}))
-    assert f"'{field_name}'" in msg and "(0, 1]" in msg
+    assert f"'{field_name}'" in msg and "(0.01, 1]" in msg
 
 
 def test_mfu_of_exactly_one_is_allowed(tmp_path):

@@ -161,5 +161,5 @@ def test_malformed_yaml_and_missing_file(tmp_path):
 def test_yaml_object_tags_are_refused(tmp_path):
     evil = tmp_path / "evil.yaml"
     evil.write_text("!!python/object/apply:os.system ['echo hacked']\n")
-    with pytest.raises(LawError, match="not valid YAML"):
+    with pytest.raises(LawError, match="YAML tag not allowed"):
         load_law_file(evil)

@@ -210,7 +210,9 @@ def test_save_failure_keeps_previous_file(tmp_path, monkeypatch):
         ("colour: red\n", "unknown field"),
         ("- a\n- b\n", "mapping"),
         ("mode: [\n", "not valid YAML"),
-        ("!!python/object/apply:os.system ['echo hi']\n", "not valid YAML"),
+        ("!!python/object/apply:os.system ['echo hi']\n", "YAML tag not allowed"),
+        ("a: &x 1\nb: *x\n", "aliases"),
+        ("a: 2024-02-30\n", "not valid YAML"),
         ("mode: loss\n", "target_loss"),
     ],
 )
