@@ -257,16 +257,25 @@ def table(r: dict) -> str:
     if "fit" in r and "error" not in r["fit"]:
         x = r["fit"]
         ours = x.get("ours", {})
-        tk = x.get("toolkit", {})
+        tk = x.get("chinchilla", {})
+        secs = ours.get("seconds_median", float("nan"))
         val = (
-            f"ours {ours.get('median_s', float('nan')):.2f} s ({ours.get('n_starts', '?')} starts)"
+            f"ours {secs:.2f} s ({ours.get('n_starts', '?')} starts, objective "
+            f"{ours.get('objective', float('nan')):.10g})"
         )
         if tk.get("seconds"):
             val += (
-                f"; chinchilla toolkit {tk['seconds']:.1f} s ({tk.get('n_starts', '?')} starts), "
-                f"{x.get('ratio', float('nan')):.0f}x slower"
+                f"; chinchilla toolkit {tk['seconds']:.1f} s ({tk.get('n_starts', '?')} "
+                f"starts, objective {tk.get('objective', float('nan')):.10g}), "
+                f"{x.get('ratio_toolkit_over_ours', float('nan')):.0f}x slower"
             )
-        add("fit on Epoch's 240 runs", val, "~1 s", ours.get("median_s", 99) < 1.6)
+        elif tk:
+            val += (
+                "; chinchilla toolkit not measured ("
+                + str(tk.get("error", "unavailable"))[:80]
+                + ")"
+            )
+        add("fit on Epoch's 240 runs", val, "~1 s", secs < 1.6)
     width = [max(len(str(row[i])) for row in rows) for i in range(4)]
     lines = [" | ".join(str(c).ljust(width[i]) for i, c in enumerate(row)) for row in rows]
     lines.insert(1, "-+-".join("-" * w for w in width))

@@ -33,8 +33,9 @@ def quit_after_first_paint(app, window) -> None:
 
 
 def edit_to_redraw_ms(edits: int, size=(1600, 1000)) -> list[float]:
-    """Milliseconds from an input edit (the compute slider's session.update) to the window
-    repainted: recompute, cards, the visible chart, and a synchronous repaint."""
+    """Milliseconds from an input edit (alternately the compute slider and the GPUs field,
+    through session.update) to the window repainted: recompute, cards, the visible chart, and
+    the paint Qt schedules for the changed widgets."""
     from estimator.gui.window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -53,8 +54,7 @@ def edit_to_redraw_ms(edits: int, size=(1600, 1000)) -> list[float]:
         else:
             s.update(gpus=int(256 + 16 * i))
         s.flush()
-        w.repaint()
-        app.processEvents()
+        app.processEvents()  # the posted update requests: one paint, as on screen
         times.append((time.perf_counter() - t0) * 1e3)
     s.dirty = False
     w.close()

@@ -48,10 +48,13 @@ MAX_ISO_LEVELS = 8
 
 # Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion,
 # reddish purple, sky blue, yellow, black.
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-             "#000000")
-_DASHES = (QtCore.Qt.PenStyle.SolidLine, QtCore.Qt.PenStyle.DashLine,
-           QtCore.Qt.PenStyle.DotLine, QtCore.Qt.PenStyle.DashDotLine)
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+_DASHES = (
+    QtCore.Qt.PenStyle.SolidLine,
+    QtCore.Qt.PenStyle.DashLine,
+    QtCore.Qt.PenStyle.DotLine,
+    QtCore.Qt.PenStyle.DashDotLine,
+)
 
 TITLES = {
     "frontier": "Loss vs training compute on the compute-optimal frontier",
@@ -88,20 +91,53 @@ class Theme:
 
 THEMES: dict[str, Theme] = {
     "normal": Theme(
-        name="normal", background="#1e1f22", foreground="#e8e8e8", muted="#a0a4aa",
+        name="normal",
+        background="#1e1f22",
+        foreground="#e8e8e8",
+        muted="#a0a4aa",
         grid_alpha=0.18,
-        palette=("#56B4E9", "#E69F00", "#009E73", "#F0E442", "#CC79A7", "#D55E00", "#0072B2",
-                 "#BBBBBB"),
-        plan_color="#D55E00", optimum_color="#009E73",
-        title_px=17, subtitle_px=13, label_px=13, tick_px=12, legend_px=12, footnote_px=11,
-        annotation_px=12, line_width=2.0, marker_px=13, band_alpha=70,
+        palette=(
+            "#56B4E9",
+            "#E69F00",
+            "#009E73",
+            "#F0E442",
+            "#CC79A7",
+            "#D55E00",
+            "#0072B2",
+            "#BBBBBB",
+        ),
+        plan_color="#D55E00",
+        optimum_color="#009E73",
+        title_px=17,
+        subtitle_px=13,
+        label_px=13,
+        tick_px=12,
+        legend_px=12,
+        footnote_px=11,
+        annotation_px=12,
+        line_width=2.0,
+        marker_px=13,
+        band_alpha=70,
     ),
     "presentation": Theme(
-        name="presentation", background="#ffffff", foreground="#1a1a1a", muted="#5a5a5a",
-        grid_alpha=0.22, palette=OKABE_ITO[:6] + ("#000000", "#999999"),
-        plan_color="#D55E00", optimum_color="#009E73",
-        title_px=24, subtitle_px=16, label_px=17, tick_px=16, legend_px=15, footnote_px=12.5,
-        annotation_px=15, line_width=3.2, marker_px=17, band_alpha=60,
+        name="presentation",
+        background="#ffffff",
+        foreground="#1a1a1a",
+        muted="#5a5a5a",
+        grid_alpha=0.22,
+        palette=OKABE_ITO[:6] + ("#000000", "#999999"),
+        plan_color="#D55E00",
+        optimum_color="#009E73",
+        title_px=24,
+        subtitle_px=16,
+        label_px=17,
+        tick_px=16,
+        legend_px=15,
+        footnote_px=12.5,
+        annotation_px=15,
+        line_width=3.2,
+        marker_px=17,
+        band_alpha=60,
     ),
 }
 
@@ -123,8 +159,10 @@ def _check_kind(kind: str, allowed=CHART_KINDS) -> str:
 def _check_suffix(path: str | Path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in EXPORT_SUFFIXES:
-        raise InputError(f"{Path(path).name}: cannot export a chart as "
-                         f"'{suffix or '(no suffix)'}'; name the file .png, .svg or .pdf")
+        raise InputError(
+            f"{Path(path).name}: cannot export a chart as "
+            f"'{suffix or '(no suffix)'}'; name the file .png, .svg or .pdf"
+        )
     return suffix
 
 
@@ -224,8 +262,11 @@ def log_tick_values(lo: float, hi: float, max_labels: int = 6) -> tuple[list[flo
                 break
     if len(majors) < 3 and span < 3:
         for mant in ((1, 3), (1, 2, 5), (1, 2, 3, 5, 7), tuple(range(1, 10))):
-            v = [d + math.log10(m) for d in range(math.floor(lo) - 1, math.ceil(hi) + 1)
-                 for m in mant]
+            v = [
+                d + math.log10(m)
+                for d in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+                for m in mant
+            ]
             v = [x for x in v if lo - eps <= x <= hi + eps]
             if len(v) > max_labels + 1:
                 break
@@ -252,8 +293,11 @@ def log_tick_values(lo: float, hi: float, max_labels: int = 6) -> tuple[list[flo
                 if lo <= x <= hi and all(abs(x - y) > 1e-6 for y in majors):
                     minors.append(x)
     elif len(majors) >= 2 and majors[1] - majors[0] > 1.5:
-        minors = [float(d) for d in range(math.ceil(lo), math.floor(hi) + 1)
-                  if all(abs(d - y) > 1e-6 for y in majors)]
+        minors = [
+            float(d)
+            for d in range(math.ceil(lo), math.floor(hi) + 1)
+            if all(abs(d - y) > 1e-6 for y in majors)
+        ]
     return majors, minors
 
 
@@ -293,10 +337,9 @@ class SmartAxis(pg.AxisItem):
             return []
         step = _nice_step((hi - lo) / max(3, self._max_labels(size)))
         majors = list(np.arange(math.ceil(lo / step - 1e-9) * step, hi + step * 1e-9, step))
-        minor_step = step / 5
-        minors = [x for x in np.arange(math.ceil(lo / minor_step) * minor_step, hi, minor_step)
-                  if all(abs(x - y) > minor_step * 0.01 for y in majors)]
-        return [(step, majors), (None, minors)]
+        # No minor ticks on linear axes: their grid lines halved the redraw rate while a
+        # slider moves (each is a separate alpha-blended line) and add little to reading.
+        return [(step, majors)]
 
     def _tick_strings(self, values, spacing):
         if spacing is None:
@@ -364,8 +407,9 @@ class _Sample(pg.GraphicsWidget):
         if symbol is not None:
             so = item.scatter.opts
             p.translate(w / 2, h / 2)
-            drawSymbol(p, symbol, min(so["size"], h * 1.1), pg.mkPen(so["pen"]),
-                       pg.mkBrush(so["brush"]))
+            drawSymbol(
+                p, symbol, min(so["size"], h * 1.1), pg.mkPen(so["pen"]), pg.mkBrush(so["brush"])
+            )
 
 
 class _Legend(pg.LegendItem):
@@ -490,8 +534,15 @@ class ChartWidget(QtWidgets.QWidget):
         for print."""
         if self.curves is None or self.estimate is None:
             raise InputError("nothing to export yet: the chart has no estimate to show")
-        render_chart_file(self.kind, self.theme.name, self.curves, self.estimate, path,
-                          width_px=width_px, height_px=height_px)
+        render_chart_file(
+            self.kind,
+            self.theme.name,
+            self.curves,
+            self.estimate,
+            path,
+            width_px=width_px,
+            height_px=height_px,
+        )
 
     # -- sizes ---------------------------------------------------------------------------
     def _px(self, v: float) -> float:
@@ -506,8 +557,11 @@ class ChartWidget(QtWidgets.QWidget):
     def _pen(self, color, width: float = 1.0, style=QtCore.Qt.PenStyle.SolidLine):
         pen = pg.mkPen(color, width=self._px(self.theme.line_width * width))
         pen.setStyle(style)
-        pen.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap if style != QtCore.Qt.PenStyle.SolidLine
-                        else QtCore.Qt.PenCapStyle.RoundCap)
+        pen.setCapStyle(
+            QtCore.Qt.PenCapStyle.FlatCap
+            if style != QtCore.Qt.PenStyle.SolidLine
+            else QtCore.Qt.PenCapStyle.RoundCap
+        )
         return pen
 
     # -- building ------------------------------------------------------------------------
@@ -540,8 +594,7 @@ class ChartWidget(QtWidgets.QWidget):
         self.title_label = pg.LabelItem(justify="left")
         self.subtitle_label = pg.LabelItem(justify="left")
         self.footnote_label = pg.LabelItem(justify="left")
-        self.legend = _Legend(sampleType=_Sample,
-                              verSpacing=self._px(2), horSpacing=self._px(8))
+        self.legend = _Legend(sampleType=_Sample, verSpacing=self._px(2), horSpacing=self._px(8))
         getattr(self, f"_build_{self.kind}")()
         ncol = len(self.plot_items)
         ci.addItem(self.title_label, row=0, col=0, colspan=ncol)
@@ -656,11 +709,16 @@ class ChartWidget(QtWidgets.QWidget):
                 ax.setPen(pg.mkPen(t.foreground, width=max(1.0, self._px(1.0))))
                 ax.setTextPen(pg.mkPen(t.foreground))
                 ax.setTickFont(tick_font)
-                ax.setStyle(tickTextOffset=int(self._px(6)), tickLength=int(self._px(-6)),
-                            autoExpandTextSpace=True, maxTextLevel=0)
+                ax.setStyle(
+                    tickTextOffset=int(self._px(6)),
+                    tickLength=int(self._px(-6)),
+                    autoExpandTextSpace=True,
+                    maxTextLevel=0,
+                )
                 label = ax.labelText
-                ax.setLabel(label, **{"color": t.foreground,
-                                      "font-size": f"{self._px(t.label_px):.0f}px"})
+                ax.setLabel(
+                    label, **{"color": t.foreground, "font-size": f"{self._px(t.label_px):.0f}px"}
+                )
             p.showGrid(x=True, y=self.kind != "hardware", alpha=t.grid_alpha)
             p.getViewBox().setBorder(pg.mkPen(t.muted, width=max(1.0, self._px(0.8))))
         self.legend.setLabelTextSize(f"{self._px(t.legend_px):.0f}px")
@@ -752,8 +810,11 @@ class ChartWidget(QtWidgets.QWidget):
 
     # -- texts ---------------------------------------------------------------------------
     def _set_texts(self, est: Estimate) -> None:
-        self._texts = {"title": TITLES[self.kind], "subtitle": self._subtitle(est),
-                       "footnote": assumptions_line(est)}
+        self._texts = {
+            "title": TITLES[self.kind],
+            "subtitle": self._subtitle(est),
+            "footnote": assumptions_line(est),
+        }
         self._footnote_text = self._texts["footnote"]
         self._fit_texts()
 
@@ -766,9 +827,10 @@ class ChartWidget(QtWidgets.QWidget):
         t = self.theme
         avail = (width_px or self.view.width()) - self._px(36)
         for label, key, px, color, bold in (
-                (self.title_label, "title", t.title_px, t.foreground, True),
-                (self.subtitle_label, "subtitle", t.subtitle_px, t.muted, False),
-                (self.footnote_label, "footnote", t.footnote_px, t.muted, False)):
+            (self.title_label, "title", t.title_px, t.foreground, True),
+            (self.subtitle_label, "subtitle", t.subtitle_px, t.muted, False),
+            (self.footnote_label, "footnote", t.footnote_px, t.muted, False),
+        ):
             text = _wrap(texts[key], self._font(px, bold), avail)
             label.setText(text, color=color, size=f"{self._px(px):.0f}px", bold=bold)
             label.setMinimumWidth(0) if False else None
@@ -782,27 +844,37 @@ class ChartWidget(QtWidgets.QWidget):
 
     def _subtitle(self, est: Estimate) -> str:
         c = self.curves
-        plan = (f"{units.si(est.params)} params × {units.si(est.tokens)} tokens, "
-                f"{units.flops(est.train_flops_6nd)}")
+        plan = (
+            f"{units.si(est.params)} params × {units.si(est.tokens)} tokens, "
+            f"{units.flops(est.train_flops_6nd)}"
+        )
         if self.kind == "frontier":
             band = ""
             if c is not None and c.frontier_loss_p10 is not None:
                 band = " · shaded: P10–P90 of the frontier over the law's parameter samples"
             return f"Plan: loss {est.loss:.4f} nats/token with {plan}{band}"
         if self.kind == "isoloss":
-            return (f"Plan: {plan} ({est.tokens_per_param:.1f} tokens/param) · contours labelled "
-                    "with loss in nats/token")
+            return (
+                f"Plan: {plan} ({est.tokens_per_param:.1f} tokens/param) · contours labelled "
+                "with loss in nats/token"
+            )
         if self.kind == "cost":
             what = c.cost_constraint if c is not None else "compute-optimal"
-            return (f"Plan: loss {est.loss:.4f} for {units.usd(est.cost_usd)} on "
-                    f"{hardware_short_name(est.hardware_name)} · plans: {what} · "
-                    f"{est.gpus:,} chips, {est.precision}")
+            return (
+                f"Plan: loss {est.loss:.4f} for {units.usd(est.cost_usd)} on "
+                f"{hardware_short_name(est.hardware_name)} · plans: {what} · "
+                f"{est.gpus:,} chips, {est.precision}"
+            )
         if self.kind == "lifetime":
             tok = units.si(c.lifetime_inference_tokens) if c is not None else "0"
-            return (f"Loss {est.loss:.4f} nats/token · serving {tok} tokens on "
-                    f"{est.inference_hardware} · inference-aware optimum: Sardana et al. 2023")
-        return (f"Plan: {plan} · {est.gpus:,} chips each, {est.precision} · bars: median, "
-                "whiskers: P10–P90")
+            return (
+                f"Loss {est.loss:.4f} nats/token · serving {tok} tokens on "
+                f"{est.inference_hardware} · inference-aware optimum: Sardana et al. 2023"
+            )
+        return (
+            f"Plan: {plan} · {est.gpus:,} chips each, {est.precision} · bars: median, "
+            "whiskers: P10–P90"
+        )
 
     # -- updates -------------------------------------------------------------------------
     def _update_frontier(self, c: Curves, est: Estimate) -> None:
@@ -826,51 +898,67 @@ class ChartWidget(QtWidgets.QWidget):
         p = self.plot_item
         lo = np.concatenate([c.frontier_loss] + ([c.frontier_loss_p10] if has_band else []))
         hi = np.concatenate([c.frontier_loss] + ([c.frontier_loss_p90] if has_band else []))
-        p.setXRange(math.log10(c.frontier_compute_flops[0]),
-                    math.log10(c.frontier_compute_flops[-1]), padding=0.02)
+        p.setXRange(
+            math.log10(c.frontier_compute_flops[0]),
+            math.log10(c.frontier_compute_flops[-1]),
+            padding=0.02,
+        )
         p.setYRange(float(np.min(lo)), float(np.max(hi)), padding=0.05)
 
     def _update_isoloss(self, c: Curves, est: Estimate) -> None:
         items = self.curve_items
         x0, x1 = math.log10(c.iso_params[0]), math.log10(c.iso_params[-1])
         y0, y1 = math.log10(c.iso_tokens[0]), math.log10(c.iso_tokens[-1])
-        plan_k = int(np.argmin(np.abs(np.asarray(c.iso_levels) - c.target_loss))) \
-            if len(c.iso_levels) else -1
+        plan_k = (
+            int(np.argmin(np.abs(np.asarray(c.iso_levels) - c.target_loss)))
+            if len(c.iso_levels)
+            else -1
+        )
         for k in range(MAX_ISO_LEVELS):
             item, label = items[f"contour_{k}"], self.text_items[f"contour_{k}"]
             if k < len(c.iso_contours):
                 n, d = _finite_xy(*c.iso_contours[k], positive_x=True, positive_y=True)
                 item.setData(n, d)
-                item.setPen(self._pen(self.theme.plan_color if k == plan_k else self.theme.muted,
-                                      0.8 if k == plan_k else 0.55))
+                item.setPen(
+                    self._pen(
+                        self.theme.plan_color if k == plan_k else self.theme.muted,
+                        0.8 if k == plan_k else 0.55,
+                    )
+                )
                 item.setVisible(len(n) > 1)
                 label.setVisible(len(n) > 1)
                 if len(n) > 1:
                     # label where the contour crosses 86% of the height, kept off the edges
                     lx, ly = np.log10(n), np.log10(d)
-                    inner = ((lx > x0 + 0.04 * (x1 - x0)) & (lx < x1 - 0.05 * (x1 - x0))
-                             & (ly > y0 + 0.06 * (y1 - y0)) & (ly < y1 - 0.06 * (y1 - y0)))
+                    inner = (
+                        (lx > x0 + 0.04 * (x1 - x0))
+                        & (lx < x1 - 0.05 * (x1 - x0))
+                        & (ly > y0 + 0.06 * (y1 - y0))
+                        & (ly < y1 - 0.06 * (y1 - y0))
+                    )
                     if inner.any():
                         idx = np.flatnonzero(inner)
                         j = idx[int(np.argmin(np.abs(ly[idx] - (y0 + 0.86 * (y1 - y0)))))]
                         label.setText(f"{c.iso_levels[k]:.3f}")
-                        label.setColor(self.theme.plan_color if k == plan_k
-                                       else self.theme.muted)
+                        label.setColor(self.theme.plan_color if k == plan_k else self.theme.muted)
                         label.setPos(lx[j], ly[j])
                     label.setVisible(bool(inner.any()))
             else:
                 item.setData([], [])
                 item.setVisible(False)
                 label.setVisible(False)
-        items["optimal"].setData(*_finite_xy(c.optimal_params, c.optimal_tokens,
-                                             positive_x=True, positive_y=True))
+        items["optimal"].setData(
+            *_finite_xy(c.optimal_params, c.optimal_tokens, positive_x=True, positive_y=True)
+        )
         items["plan"].setData([c.plan_params], [c.plan_tokens])
         plan_txt = self.text_items["plan"]
-        plan_txt.setText(f"  plan: {units.si(c.plan_params)} params,\n"
-                         f"  {units.si(c.plan_tokens)} tokens")
+        plan_txt.setText(
+            f"  plan: {units.si(c.plan_params)} params,\n  {units.si(c.plan_tokens)} tokens"
+        )
         plan_txt.setPos(math.log10(c.plan_params), math.log10(c.plan_tokens))
-        show_opt = bool(c.lifetime_inference_tokens > 0
-                        and math.isfinite(c.lifetime_optimum_params))
+        show_opt = bool(
+            c.lifetime_inference_tokens > 0 and math.isfinite(c.lifetime_optimum_params)
+        )
         if show_opt:
             t_opt = est.lifetime_optimal["tokens"] if est.lifetime_optimal else None
             if est.compute_optimal is not None:  # the plan is the lifetime optimum
@@ -892,8 +980,9 @@ class ChartWidget(QtWidgets.QWidget):
         else:
             items["fitted_box"].setData([], [])
         items["fitted_box"].setVisible(box_visible)
-        self._legend_visible({"Inference-aware optimum": show_opt,
-                              "Law's fitted range": box_visible})
+        self._legend_visible(
+            {"Inference-aware optimum": show_opt, "Law's fitted range": box_visible}
+        )
         p = self.plot_item
         p.setXRange(x0, x1, padding=0)
         p.setYRange(y0, y1, padding=0)
@@ -902,8 +991,10 @@ class ChartWidget(QtWidgets.QWidget):
         p = self._cost_plot
         # one line per profile, plan's first, the rest cheapest first at the plan's loss
         i_plan = int(np.argmin(np.abs(c.cost_losses - c.target_loss)))
-        ids = sorted(c.cost_by_hardware, key=lambda k: (k != c.plan_hardware,
-                                                        float(c.cost_by_hardware[k][i_plan])))
+        ids = sorted(
+            c.cost_by_hardware,
+            key=lambda k: (k != c.plan_hardware, float(c.cost_by_hardware[k][i_plan])),
+        )
         for pid in ids:
             if f"hw:{pid}" not in self.curve_items:
                 self._curve(p, f"hw:{pid}")
@@ -944,13 +1035,16 @@ class ChartWidget(QtWidgets.QWidget):
 
     def _update_lifetime(self, c: Curves, est: Estimate) -> None:
         items = self.curve_items
-        items["total"].setData(*_finite_xy(c.lifetime_params, c.lifetime_total_usd,
-                                           positive_y=True))
-        items["train"].setData(*_finite_xy(c.lifetime_params, c.lifetime_train_usd,
-                                           positive_y=True))
+        items["total"].setData(
+            *_finite_xy(c.lifetime_params, c.lifetime_total_usd, positive_y=True)
+        )
+        items["train"].setData(
+            *_finite_xy(c.lifetime_params, c.lifetime_train_usd, positive_y=True)
+        )
         has_inf = bool(np.any(c.lifetime_inference_usd > 0))
-        items["inference"].setData(*_finite_xy(c.lifetime_params, c.lifetime_inference_usd,
-                                               positive_y=True))
+        items["inference"].setData(
+            *_finite_xy(c.lifetime_params, c.lifetime_inference_usd, positive_y=True)
+        )
         items["inference"].setVisible(has_inf)
         items["plan"].setData([c.plan_params], [c.plan_lifetime_usd])
         ptxt = self.text_items["plan"]
@@ -959,26 +1053,33 @@ class ChartWidget(QtWidgets.QWidget):
         items["optimum"].setData([c.lifetime_optimum_params], [c.lifetime_optimum_usd])
         distinct = bool(abs(c.lifetime_compute_optimal_params / c.plan_params - 1) > 1e-3)
         if distinct and math.isfinite(c.lifetime_compute_optimal_usd):
-            items["compute_optimal"].setData([c.lifetime_compute_optimal_params],
-                                             [c.lifetime_compute_optimal_usd])
+            items["compute_optimal"].setData(
+                [c.lifetime_compute_optimal_params], [c.lifetime_compute_optimal_usd]
+            )
         else:
             items["compute_optimal"].setData([], [])
         items["compute_optimal"].setVisible(distinct)
         saving = c.plan_lifetime_usd - c.lifetime_optimum_usd
         txt = self.text_items["optimum"]
         if saving > 1e-6 * c.plan_lifetime_usd:
-            txt.setText(f"optimum: {units.si(c.lifetime_optimum_params)} params, "
-                        f"{units.usd(c.lifetime_optimum_usd)}\n"
-                        f"saves {units.usd(saving)} "
-                        f"({saving / c.plan_lifetime_usd:.0%}) vs the plan")
+            txt.setText(
+                f"optimum: {units.si(c.lifetime_optimum_params)} params, "
+                f"{units.usd(c.lifetime_optimum_usd)}\n"
+                f"saves {units.usd(saving)} "
+                f"({saving / c.plan_lifetime_usd:.0%}) vs the plan"
+            )
         else:
-            txt.setText(f"optimum: {units.si(c.lifetime_optimum_params)} params, "
-                        f"{units.usd(c.lifetime_optimum_usd)}")
+            txt.setText(
+                f"optimum: {units.si(c.lifetime_optimum_params)} params, "
+                f"{units.usd(c.lifetime_optimum_usd)}"
+            )
         self._legend_visible({"Lifetime inference": has_inf, "Compute-optimal model": distinct})
         p = self.plot_item
         x = c.lifetime_params
-        ys = np.concatenate([c.lifetime_total_usd, c.lifetime_train_usd]
-                            + ([c.lifetime_inference_usd] if has_inf else []))
+        ys = np.concatenate(
+            [c.lifetime_total_usd, c.lifetime_train_usd]
+            + ([c.lifetime_inference_usd] if has_inf else [])
+        )
         ys = ys[np.isfinite(ys) & (ys > 0)]
         top = min(float(ys.max()), c.lifetime_optimum_usd * 30)
         bottom = max(float(ys.min()), c.lifetime_optimum_usd / 30)
@@ -996,16 +1097,29 @@ class ChartWidget(QtWidgets.QWidget):
         y = np.arange(n)[::-1].astype(float)  # cheapest on top
         brushes = [pg.mkBrush(t.plan_color if r["is_plan"] else t.palette[0]) for r in rows]
         pc, pd = self.plot_items
-        for name, key, fmt in (("cost", "cost_usd", units.usd), ("days", "wall_clock_days",
-                                                                  units.days)):
+        for name, key, fmt in (
+            ("cost", "cost_usd", units.usd),
+            ("days", "wall_clock_days", units.days),
+        ):
             v = np.array([r[key] for r in rows], dtype=float)
             lo = np.array([r[f"{key}_p10"] for r in rows], dtype=float)
             hi = np.array([r[f"{key}_p90"] for r in rows], dtype=float)
-            self.bar_items[name].setOpts(x0=np.zeros(n), y=y, height=np.full(n, 0.62), width=v,
-                                         brushes=brushes, pen=pg.mkPen(None))
-            self.error_items[name].setData(x=v, y=y, left=v - lo, right=hi - v,
-                                           beam=0.28, pen=pg.mkPen(t.foreground,
-                                                                   width=self._px(1.6)))
+            self.bar_items[name].setOpts(
+                x0=np.zeros(n),
+                y=y,
+                height=np.full(n, 0.62),
+                width=v,
+                brushes=brushes,
+                pen=pg.mkPen(None),
+            )
+            self.error_items[name].setData(
+                x=v,
+                y=y,
+                left=v - lo,
+                right=hi - v,
+                beam=0.28,
+                pen=pg.mkPen(t.foreground, width=self._px(1.6)),
+            )
             plot = pc if name == "cost" else pd
             texts = self._bar_texts[name]
             while len(texts) < n:
@@ -1024,8 +1138,10 @@ class ChartWidget(QtWidgets.QWidget):
             top = float(np.max(hi)) if n else 1.0
             plot.setXRange(0, top * 1.28, padding=0)
             plot.setYRange(-0.6, n - 0.4, padding=0)
-        ticks = [(float(y[i]), hardware_short_name(r["name"]) + ("  ◆" if r["is_plan"] else ""))
-                 for i, r in enumerate(rows)]
+        ticks = [
+            (float(y[i]), hardware_short_name(r["name"]) + ("  ◆" if r["is_plan"] else ""))
+            for i, r in enumerate(rows)
+        ]
         pc.getAxis("left").setTicks([ticks, []])
         pd.getAxis("left").setTicks([[(yy, "") for yy, _ in ticks], []])
 
@@ -1080,8 +1196,9 @@ def _layout_for_render(widget: ChartWidget, w: int, h: int) -> None:
     QtWidgets.QApplication.processEvents()
 
 
-def _paint(widget: ChartWidget, painter: QtGui.QPainter, target: QtCore.QRectF, w: int,
-           h: int) -> None:
+def _paint(
+    widget: ChartWidget, painter: QtGui.QPainter, target: QtCore.QRectF, w: int, h: int
+) -> None:
     painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
     painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
     painter.fillRect(target, QtGui.QColor(widget.theme.background))
@@ -1135,9 +1252,12 @@ def _pdf_bytes(widget: ChartWidget, w: int, h: int, title: str) -> bytes:
     pdf.setCreator("LLM cost estimator")
     width_in = 10.0  # a 10-inch wide page, height by the aspect ratio
     pdf.setResolution(max(30, round(w / width_in)))
-    size = QtGui.QPageSize(QtCore.QSizeF(width_in * 72, width_in * 72 * h / w),
-                           QtGui.QPageSize.Unit.Point, "chart",
-                           QtGui.QPageSize.SizeMatchPolicy.ExactMatch)
+    size = QtGui.QPageSize(
+        QtCore.QSizeF(width_in * 72, width_in * 72 * h / w),
+        QtGui.QPageSize.Unit.Point,
+        "chart",
+        QtGui.QPageSize.SizeMatchPolicy.ExactMatch,
+    )
     pdf.setPageSize(size)
     pdf.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
     painter = QtGui.QPainter(pdf)
@@ -1149,10 +1269,15 @@ def _pdf_bytes(widget: ChartWidget, w: int, h: int, title: str) -> bytes:
 
 def _check_size(width_px, height_px) -> tuple[int, int]:
     for name, v in (("width", width_px), ("height", height_px)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (
-                math.isfinite(v) and 16 <= v <= MAX_EXPORT_PX):
-            raise InputError(f"chart {name} must be a whole number of pixels from 16 to "
-                             f"{MAX_EXPORT_PX:,} (--{name}), got {v!r}")
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float))
+            or not (math.isfinite(v) and 16 <= v <= MAX_EXPORT_PX)
+        ):
+            raise InputError(
+                f"chart {name} must be a whole number of pixels from 16 to "
+                f"{MAX_EXPORT_PX:,} (--{name}), got {v!r}"
+            )
     return int(width_px), int(height_px)
 
 
@@ -1160,8 +1285,16 @@ def export_scale(width_px: int, height_px: int) -> float:
     return min(width_px / REFERENCE_SIZE_PX[0], height_px / REFERENCE_SIZE_PX[1])
 
 
-def render_chart_file(kind: str, theme: str, curves: Curves, estimate: Estimate,
-                      path: str | Path, *, width_px: int = 1600, height_px: int = 1000) -> None:
+def render_chart_file(
+    kind: str,
+    theme: str,
+    curves: Curves,
+    estimate: Estimate,
+    path: str | Path,
+    *,
+    width_px: int = 1600,
+    height_px: int = 1000,
+) -> None:
     """Draw a chart of ``kind`` offscreen at the export size and write it by suffix."""
     _check_kind(kind)
     suffix = _check_suffix(path)
@@ -1195,8 +1328,10 @@ def write_file(path: str | Path, data: bytes, what: str) -> None:
             os.umask(umask)
             os.chmod(p, 0o666 & ~umask)
     except OSError as exc:
-        raise InputError(f"{p}: cannot write {what} ({exc.strerror or exc}); check the "
-                         "folder exists and is writable") from None
+        raise InputError(
+            f"{p}: cannot write {what} ({exc.strerror or exc}); check the "
+            "folder exists and is writable"
+        ) from None
 
 
 _APP: QtWidgets.QApplication | None = None
@@ -1208,8 +1343,9 @@ def _ensure_app() -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance()
     if app is not None:
         return app
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                  or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     QtCore.qInstallMessageHandler(_quiet_qt_messages)
     _APP = QtWidgets.QApplication(["estimator"])
@@ -1224,8 +1360,15 @@ def _quiet_qt_messages(mode, context, message: str) -> None:
     sys.stderr.write(message + "\n")
 
 
-def export_chart(kind: str, scenario: Scenario, out, *, width_px: int = 1600,
-                 height_px: int = 1000, theme: str = "presentation") -> None:
+def export_chart(
+    kind: str,
+    scenario: Scenario,
+    out,
+    *,
+    width_px: int = 1600,
+    height_px: int = 1000,
+    theme: str = "presentation",
+) -> None:
     """Headless export: estimate the scenario, compute its curves and write chart ``kind`` to
     ``out`` (.png, .svg or .pdf). Raises InputError with the fix for a bad kind, suffix or
     size before doing any work."""
