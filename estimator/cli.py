@@ -266,23 +266,14 @@ def _band(est, name: str, fmt) -> str:
     return f"   (P10 {fmt(b.p10)} – P90 {fmt(b.p90)})" if b else ""
 
 
-def describe_target(s) -> str:
-    """One phrase for a scenario's target, e.g. 'as good as 70.0 B params on 1.40 T tokens'."""
-    if s.mode == "loss":
-        return f"target loss {s.target_loss:g} nats/token"
-    if s.mode == "compute":
-        return f"compute budget {units.flops(s.compute_flops)}"
-    if s.mode == "model":
-        return "a given model"
-    return f"as good as {units.si(s.match_params)} params on {units.si(s.match_tokens)} tokens"
-
-
 def format_estimate(est) -> str:
     s = est.scenario
     lines = []
 
     def row(label: str, value: str, extra: str = "") -> None:
         lines.append(f"  {label:<34}{value}{extra}")
+
+    from estimator.report import describe_target
 
     target = describe_target(s)
     lines.append(f"Scaling law: {est.law_name} [{est.law_id}]")

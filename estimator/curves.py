@@ -22,7 +22,7 @@ from estimator import allocation as al
 from estimator import costs
 from estimator.errors import EstimatorError, InputError
 from estimator.laws import ParametricLaw, ScalingLaw, get_law
-from estimator.scenario import Estimate, Scenario
+from estimator.scenario import Estimate, Scenario, _profile_set
 
 # Frontier span around the plan's compute, in decades below and above.
 FRONTIER_DECADES_BELOW = 3.0
@@ -94,17 +94,6 @@ def _finite_mask(*arrays) -> np.ndarray:
     for a in arrays:
         mask &= np.isfinite(a)
     return mask
-
-
-def _profile_set(profiles):
-    """Accept a ProfileSet, a dict of id -> HardwareProfile, or None (load them)."""
-    from estimator.hardware import ProfileSet, load_profiles
-
-    if profiles is None:
-        return load_profiles()
-    if isinstance(profiles, ProfileSet):
-        return profiles
-    return ProfileSet(profiles=dict(profiles))
 
 
 def _hardware(s: Scenario, profile, pset):
