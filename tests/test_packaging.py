@@ -58,6 +58,7 @@ def test_wheel_contains_runtime_data(wheel):
     ):
         assert f"estimator/hardware_profiles/{pid}.yaml" in names
     assert "estimator/data/published_runs.csv" in names
+    assert "estimator/resources/icon.svg" in names
     assert any(n.startswith("estimator/gui/") for n in names)
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()

@@ -51,6 +51,16 @@ def excepthook(exc_type, exc, tb) -> None:
         _showing_error = False
 
 
+def icon_path() -> Path | None:
+    """The app icon: shipped in the wheel as estimator/resources/icon.svg, or the source
+    checkout's top-level resources/icon.svg."""
+    for candidate in (Path(__file__).resolve().parents[1] / "resources" / "icon.svg",
+                      Path(__file__).resolve().parents[2] / "resources" / "icon.svg"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the window; ``argv`` may hold one scenario file to open. Returns the exit code."""
     global _window
@@ -64,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     QtCore.QCoreApplication.setApplicationName(settings.APPLICATION)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0], *argv])
     app.setApplicationDisplayName(settings.APPLICATION)
-    icon = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
-    if icon.is_file():
+    icon = icon_path()
+    if icon is not None:
         app.setWindowIcon(QtGui.QIcon(str(icon)))
     app.setStyle("Fusion")
     sys.excepthook = excepthook

@@ -157,8 +157,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(split)
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
-        icon = Path(__file__).resolve().parents[2] / "resources" / "icon.svg"
-        if icon.is_file():
+        from estimator.gui.app import icon_path
+
+        icon = icon_path()
+        if icon is not None:
             self.setWindowIcon(QtGui.QIcon(str(icon)))
 
     def _build_menus(self) -> None:
