@@ -47,29 +47,6 @@ def _bisect_increasing(fn, lo: np.ndarray, hi: np.ndarray, iters: int = _BISECT_
     return 0.5 * (lo + hi)
 
 
-def _golden_min(
-    fn, a: float, b: float, tol: float = 1e-10, max_iter: int = 200
-) -> tuple[float, float]:
-    """Golden-section search for the minimum of a unimodal scalar function on [a, b].
-
-    Used to refine a grid minimum; kept here (not scipy) so estimates never import scipy."""
-    inv_phi = (math.sqrt(5.0) - 1.0) / 2.0
-    c, d = b - inv_phi * (b - a), a + inv_phi * (b - a)
-    fc, fd = fn(c), fn(d)
-    for _ in range(max_iter):
-        if abs(b - a) <= tol * max(1.0, abs(a) + abs(b)):
-            break
-        if fc < fd:
-            b, d, fd = d, c, fc
-            c = b - inv_phi * (b - a)
-            fc = fn(c)
-        else:
-            a, c, fc = c, d, fd
-            d = a + inv_phi * (b - a)
-            fd = fn(d)
-    return (c, fc) if fc < fd else (d, fd)
-
-
 def _refine_grid_min(
     fn, grid: np.ndarray, vals: np.ndarray, passes: int = 3, points: int = 33
 ) -> tuple[float, float]:
@@ -386,16 +363,16 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
             "data.",
             bound=bound,
         )
-    # Refine around the grid minimum.
-    lo, hi = ln_n[max(i - 1, 0)], ln_n[min(i + 1, len(ln_n) - 1)]
 
-    def cost(x):
-        nn = math.exp(x)
-        dd = float(tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u))
-        return math.log(nn * dd) if math.isfinite(dd) else 1e300
+    # Refine around the grid minimum (log C, vectorised over N).
+    def log_cost(x):
+        nn = np.exp(x)
+        dd = tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u)
+        return np.where(np.isfinite(dd), np.log(nn * dd), np.inf)
 
-    x_best, f_best = _golden_min(cost, lo, hi)
-    nn = math.exp(x_best) if f_best <= math.log(c[i]) else float(n[i])
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        x_best, _ = _refine_grid_min(log_cost, ln_n, np.log(c))
+    nn = math.exp(x_best)
     dd = float(tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u))
     return _alloc(law, nn, dd, u)
 
@@ -429,12 +406,10 @@ def plan_for_compute(
     ln_c6 = math.log(c / FLOPS_PER_PARAM_TOKEN)
 
     def loss_at(x):
-        return float(law.loss(math.exp(x), effective_tokens(math.exp(ln_c6 - x), u)))
+        return law.loss(np.exp(x), effective_tokens(np.exp(ln_c6 - x), u))
 
     grid = np.linspace(_LN_N_LO, ln_c6, 2001)
-    vals = law.loss(np.exp(grid), effective_tokens(np.exp(ln_c6 - grid), u))
-    i = int(np.argmin(vals))
-    x_best, _ = _golden_min(loss_at, grid[max(i - 1, 0)], grid[min(i + 1, 2000)])
+    x_best, _ = _refine_grid_min(loss_at, grid, loss_at(grid))
     nn = math.exp(x_best)
     return _alloc(law, nn, c / (FLOPS_PER_PARAM_TOKEN * nn), u)
 

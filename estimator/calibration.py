@@ -68,9 +68,9 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from estimator.costs import SECONDS_PER_HOUR, gpu_hours
 from estimator.hardware import HardwareProfile, builtin_profiles
 
-SECONDS_PER_HOUR = 3600.0
 #: Peaks of chips with a published run but no profile, used only to report the run's u.
 #: TPU v3: 123 TFLOP/s bf16 per chip (Google Cloud TPU v3 docs, via hardware.md).
 REFERENCE_PEAK_TFLOPS = {"TPU v3": 123.0}
@@ -319,8 +319,9 @@ def calibration_table(
     rows = []
     for run in published_runs():
         prof = profs[run.profile_id]
-        est = run.train_flops / (prof.peak_flops_per_s("bf16") * prof.train_mfu
-                                 * prof.train_goodput * SECONDS_PER_HOUR)
+        # the cost model's own formula, so the calibration and the estimates cannot drift
+        est = float(gpu_hours(run.train_flops, prof.peak_flops_per_s("bf16"), prof.train_mfu,
+                              prof.train_goodput))
         rows.append(CalibrationRow(
             run=run.run,
             hardware=run.hardware,

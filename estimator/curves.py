@@ -418,9 +418,9 @@ def hardware_rows(scenario: Scenario, estimate: Estimate, *, profiles=None) -> l
             hw = _hardware(s, profile, pset)  # uses the policy fields, not s.hardware
         except EstimatorError:
             continue
-        hours = est.train_flops / (hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR)
+        hours = float(costs.gpu_hours(est.train_flops, hw.peak, hw.mfu, hw.goodput))
         cost = hours * hw.price
-        days = hours / (s.gpus * costs.HOURS_PER_DAY)
+        days = float(costs.wall_clock_days(hours, s.gpus))
         dec = hw.decode(est.params, shape)
         per_m = float(costs.cost_per_million_tokens(hw.inf_price, dec.tokens_per_s_per_chip))
         k_c = (band_c.p10 / est.cost_usd, band_c.p90 / est.cost_usd) if band_c else (1.0, 1.0)

@@ -727,8 +727,8 @@ def _uncertainty(
         except _NoSamples as exc:
             warnings.append(str(exc))
     flops = al.FLOPS_PER_PARAM_TOKEN * n_k * d_k * ratio
-    hours = (flops[:, None] * util_factors[None, :]).ravel() / (
-        hw.peak * hw.mfu * hw.goodput * costs.SECONDS_PER_HOUR
+    hours = costs.gpu_hours(
+        (flops[:, None] * util_factors[None, :]).ravel(), hw.peak, hw.mfu, hw.goodput
     )
     bands = {}
     if len(n_k) > 1:  # the plan itself is uncertain only under sampled law constants
@@ -739,7 +739,7 @@ def _uncertainty(
                 bands[name] = b
     h = _percentiles(hours)
     # cost and days are positive multiples of hours, so their percentiles are scaled ones
-    day_scale = 1.0 / (s.gpus * costs.HOURS_PER_DAY)
+    day_scale = float(costs.wall_clock_days(1.0, s.gpus))
     bands.update(
         {
             "gpu_hours": h,
