@@ -576,3 +576,53 @@ def test_a_fitted_law_file_becomes_the_scenario_law(window):
     assert w.inputs.law.current() == law
     assert "Hoffmann" in w.inputs.law_info.text()
     assert_cards_match(w, replace(Scenario(), law=law))
+
+
+# -- the window on a machine without the xcb libraries -------------------------------------------
+
+
+def test_missing_xcb_libraries_name_the_packages_to_install():
+    from estimator.gui.display import display_problem
+
+    msg = display_problem(environ={"DISPLAY": ":0"}, platform="linux",
+                          missing=["libxcb-icccm.so.4", "libxcb-keysyms.so.1"])
+    assert "libxcb-icccm.so.4" in msg and "sudo apt install libxcb-icccm4 libxcb-keysyms1" in msg
+    assert "xcb-util-wm" in msg and "xcb-util-keysyms" in msg  # the Fedora names too
+    assert display_problem(environ={"DISPLAY": ":0"}, platform="linux", missing=[]) is None
+    assert display_problem(environ={"QT_QPA_PLATFORM": "offscreen"}, platform="linux") is None
+    assert display_problem(environ={}, platform="darwin") is None
+    assert "DISPLAY is not set" in display_problem(environ={}, platform="linux")
+
+
+def test_gui_command_exits_with_the_fix_instead_of_a_qt_abort(monkeypatch, capsys):
+    from estimator.gui import app, display
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(display, "missing_libraries", lambda names=None: ["libxcb-cursor.so.0"])
+    assert app.main([]) == 2
+    err = capsys.readouterr().err
+    assert "libxcb-cursor0" in err and err.count("\n") == 1
+
+
+def test_xcb_library_list_matches_the_installed_plugin():
+    """The soname list is what ldd says the installed PySide6's xcb plugin needs."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import PySide6
+
+    from estimator.gui.display import XCB_LIBRARIES
+
+    if shutil.which("ldd") is None:
+        pytest.skip("no ldd on this machine")
+    qt = Path(PySide6.__file__).parent / "Qt"
+    needed = set()
+    for lib in (qt / "plugins/platforms/libqxcb.so", qt / "lib/libQt6XcbQpa.so.6"):
+        if not lib.exists():
+            pytest.skip(f"{lib} not in this PySide6 build")
+        out = subprocess.run(["ldd", str(lib)], capture_output=True, text=True).stdout
+        needed |= {line.split()[0] for line in out.splitlines() if line.strip()}
+    system = {n for n in needed if n.startswith(("libxcb", "libX11", "libxkbcommon"))}
+    assert system <= set(XCB_LIBRARIES), sorted(system - set(XCB_LIBRARIES))

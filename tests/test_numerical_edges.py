@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from itertools import pairwise
 
 import numpy as np
 import pytest
+from guards import hang_guard
 
 from estimator import allocation as al
 from estimator.errors import EstimatorError, InputError, UnreachableTargetError
@@ -31,7 +31,6 @@ LAW_IDS = sorted(LAWS)
 PARAMETRIC_IDS = [i for i in LAW_IDS if LAWS[i].kind == "parametric"]
 PROFILES = load_profiles("/nonexistent-numerical-edges-user-dir")
 BUDGETS = [10.0**e for e in np.arange(15.0, 30.01, 0.5)]  # 1e15 .. 1e30 FLOPs
-TIME_LIMIT_S = 1.0
 
 
 def finite(*values) -> bool:
@@ -55,15 +54,13 @@ def assert_clear_unreachable(exc: UnreachableTargetError) -> None:
 
 def solve_or_unreachable(fn, target=None):
     """Run a solver: a finite plan that round-trips the target, or a clear
-    UnreachableTargetError, within TIME_LIMIT_S."""
-    t0 = time.perf_counter()
+    UnreachableTargetError, and never a hang."""
     try:
-        plan = fn()
+        with hang_guard("a solver"):
+            plan = fn()
     except UnreachableTargetError as exc:
         assert_clear_unreachable(exc)
         return None
-    finally:
-        assert time.perf_counter() - t0 < TIME_LIMIT_S
     assert_plan(plan, target)
     return plan
 
@@ -149,9 +146,8 @@ def test_kaplan_targets_towards_zero(target):
 @pytest.mark.parametrize("law_id", LAW_IDS)
 def test_compute_budgets_monotone_and_finite(law_id):
     law = LAWS[law_id]
-    t0 = time.perf_counter()
-    plans = [al.plan_for_compute(law, c) for c in BUDGETS]
-    assert time.perf_counter() - t0 < TIME_LIMIT_S
+    with hang_guard("plan_for_compute over 31 budgets"):
+        plans = [al.plan_for_compute(law, c) for c in BUDGETS]
     for c, plan in zip(BUDGETS, plans, strict=True):
         assert_plan(plan)
         assert plan.train_flops == pytest.approx(c, rel=1e-9)
@@ -285,13 +281,12 @@ def test_unique_tokens_near_bound(law_id, unique):
     assert_clear_unreachable(info.value)
     for rel in (0.5, 0.1, 0.01, 1e-3):
         target = bound * (1 + rel)
-        t0 = time.perf_counter()
         try:
-            plan = al.plan_for_loss(law, target, unique_tokens=unique)
+            with hang_guard("plan_for_loss near the unique-data bound"):
+                plan = al.plan_for_loss(law, target, unique_tokens=unique)
         except UnreachableTargetError as exc:  # the reason is missing: BUG-15
             assert "\n" not in str(exc) and math.isfinite(exc.bound)
             continue
-        assert time.perf_counter() - t0 < TIME_LIMIT_S
         assert_plan(plan, target)
         if plan is not None:
             assert plan.epochs >= 1.0 or plan.tokens <= unique

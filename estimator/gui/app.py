@@ -66,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     global _window
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from estimator.gui.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:  # Qt would abort the process with a cryptic message: say the fix
+        sys.stderr.write(f"estimator: error: {problem}\n")
+        return 2
     from PySide6 import QtCore, QtGui, QtWidgets
 
     from estimator.gui import settings
