@@ -75,6 +75,41 @@ def _refine_grid_min(
     return x, fx
 
 
+def refine_rows_min(fn, grid: np.ndarray, vals: np.ndarray, passes: int = 3, points: int = 33):
+    """:func:`_refine_grid_min` for many independent rows at once: ``grid`` and ``vals`` are
+    (M, P); ``fn`` maps an (M, Q) array of x to (M, Q) values (row i evaluated with row i's
+    parameters). Returns (x, f) of shape (M,). Row by row it takes exactly the steps of the
+    scalar search."""
+    rows = np.arange(grid.shape[0])
+    i = np.argmin(vals, axis=1)
+    x, fx = grid[rows, i].astype(float), vals[rows, i].astype(float)
+    step = grid[:, 1] - grid[:, 0] if grid.shape[1] > 1 else np.ones(len(rows))
+    for _ in range(passes):
+        sub = np.linspace(x - step, x + step, points, axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            fs = np.asarray(fn(sub), dtype=float)
+        fs = np.where(np.isfinite(fs), fs, np.inf)
+        j = np.argmin(fs, axis=1)
+        fj = fs[rows, j]
+        better = fj <= fx
+        x = np.where(better, sub[rows, j], x)
+        fx = np.where(better, fj, fx)
+        step = sub[:, 1] - sub[:, 0]
+        inner = (j > 0) & (j < points - 1)
+        jm, jp = np.clip(j - 1, 0, points - 1), np.clip(j + 1, 0, points - 1)
+        f0, f1, f2 = fs[rows, jm], fj, fs[rows, jp]
+        finite = np.isfinite(f0) & np.isfinite(f1) & np.isfinite(f2)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            denom = f0 - 2 * f1 + f2
+            ok = inner & finite & (denom > 0)
+            xp = sub[rows, j] + 0.5 * step * (f0 - f2) / np.where(ok, denom, 1.0)
+            fp = np.asarray(fn(np.where(ok, xp, x)[:, None]), dtype=float)[:, 0]
+        take = ok & np.isfinite(fp) & (fp <= fx)
+        x = np.where(take, xp, x)
+        fx = np.where(take, fp, fx)
+    return x, fx
+
+
 # --------------------------------------------------------------------------------------
 # Compute-optimal frontier
 # --------------------------------------------------------------------------------------
@@ -217,6 +252,69 @@ def params_for_loss_at_tokens(law: ScalingLaw, tokens, target_loss):
     return np.exp(ln_n)
 
 
+_LN_N_RATIO_HI = math.log(1e25)
+
+
+def params_at_ratio_for_loss(law: ScalingLaw, ratio: float, target_loss):
+    """N with L(N, ratio N) = target for a fixed tokens-per-parameter ratio, vectorised over
+    targets (and over a sampled law's constants); inf where no N up to 1e25 reaches it."""
+    t = np.asarray(target_loss, dtype=float)
+    e = np.asarray(law.irreducible_loss, dtype=float)
+    reach = t > e
+    tt = np.where(reach, t, 1e300)
+    shape = np.broadcast(tt, e).shape
+    r = float(ratio)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ln_n = _bisect_increasing(
+            lambda x: tt - law.loss(np.exp(x), r * np.exp(x)),
+            np.full(shape, _LN_N_LO), np.full(shape, _LN_N_RATIO_HI))
+    return np.where(reach & (ln_n < _LN_N_RATIO_HI - 1e-6), np.exp(ln_n), np.inf)
+
+
+def unique_data_plans(law: ScalingLaw, target_loss, unique_tokens: float, n0, d0, *,
+                      grid_points: int = 4001):
+    """Least-compute (N, D) reaching each target with ``unique_tokens`` of unique data
+    (Muennighoff et al. 2023: D tokens drawn from U unique are worth D'), vectorised over
+    targets. Where the unconstrained optimum (n0, d0) needs at most U tokens it is kept;
+    elsewhere N * D(N) is minimised over a log grid of N from the size that reaches the target
+    with the most repeated data can be worth, then refined (:func:`refine_rows_min`).
+    Unreachable targets give inf. The law's constants must be scalars."""
+    u = float(unique_tokens)
+    t = np.asarray(target_loss, dtype=float)
+    n = np.array(np.broadcast_to(n0, t.shape), dtype=float)
+    d = np.array(np.broadcast_to(d0, t.shape), dtype=float)
+    need = ~(d <= u)
+    if not need.any():
+        return n, d
+    tt = t[need]
+    with np.errstate(all="ignore"):
+        n_min = np.asarray(params_for_loss_at_tokens(law, _max_effective(u), tt), dtype=float)
+        n_min = np.where(np.isfinite(n_min), np.maximum(n_min, 1.0), np.nan)
+        top = np.maximum(np.where(np.isfinite(n[need]), n[need], n_min), n_min) * 1e4
+        lo = np.log(n_min) + 1e-9
+        hi = np.log(top)
+        good = np.isfinite(lo) & np.isfinite(hi) & (hi > lo)
+        lo, hi = np.where(good, lo, 0.0), np.where(good, hi, 1.0)
+        ln_n = np.linspace(lo, hi, grid_points, axis=1)
+
+        def log_cost(x):
+            nn = np.exp(x)
+            dd = tokens_for_effective(tokens_for_loss_at_params(law, nn, tt[:, None]), u)
+            return np.where(np.isfinite(dd), np.log(nn * dd), np.inf)
+
+        vals = log_cost(ln_n)
+        vals = np.where(good[:, None], vals, np.inf)
+        reach = np.isfinite(vals).any(axis=1)
+        x_best, _ = refine_rows_min(log_cost, ln_n, vals)
+        nn = np.exp(x_best)
+        dd = np.asarray(tokens_for_effective(tokens_for_loss_at_params(law, nn, tt), u),
+                        dtype=float)
+    ok = reach & np.isfinite(dd)
+    n[need] = np.where(ok, nn, np.inf)
+    d[need] = np.where(ok, dd, np.inf)
+    return n, d
+
+
 @dataclass(frozen=True)
 class Allocation:
     """A training plan: N parameters, D total tokens, C = 6ND FLOPs, and its loss.
@@ -308,13 +406,12 @@ def plan_for_loss(
                 "--tokens-per-param and --unique-tokens cannot be combined; "
                 "use --unique-tokens alone or with --params"
             )
-        ln_n = _bisect_increasing(
-            lambda x: t - law.loss(np.exp(x), r * np.exp(x)),
-            np.array(_LN_N_LO),
-            np.array(math.log(1e25)),
-        )
-        _check_bracket(ln_n, math.log(1e25), "parameters", t, law)
-        n = float(np.exp(ln_n))
+        n = float(params_at_ratio_for_loss(law, r, t))
+        if not math.isfinite(n):
+            raise UnreachableTargetError(
+                f"target loss {t:.6g} needs more than 1e+25 parameters at {r:g} tokens per "
+                f"parameter under law '{law.id}'; choose a higher target",
+                bound=t, field="target_loss")
         return _alloc(law, n, r * n)
 
     if unique_tokens is not None:
@@ -346,35 +443,15 @@ def _plan_unique_data(law: ScalingLaw, t: float, u: float) -> Allocation:
     n0, d0 = optimal_allocation(law, c0)
     if d0 <= u:
         return _alloc(law, n0, d0, u)
-    # N must exceed the size that reaches t with the most repeated data can be worth; near
-    # the bound that size is large, so the search starts there, not at the unconstrained plan.
-    n_min = max(float(params_for_loss_at_tokens(law, _max_effective(u), t)), 1.0)
-    ln_n = np.linspace(math.log(n_min) + 1e-9, math.log(max(n0, n_min) * 1e4), 4001)
-    n = np.exp(ln_n)
-    with np.errstate(invalid="ignore", over="ignore"):
-        d_eff = tokens_for_loss_at_params(law, n, t)
-        d = tokens_for_effective(d_eff, u)
-        c = np.where(np.isfinite(d), n * d, np.inf)
-    i = int(np.argmin(c))
-    if not np.isfinite(c[i]):
+    n, d = unique_data_plans(law, np.array([t]), u, np.array([n0]), np.array([d0]))
+    if not (np.isfinite(n[0]) and np.isfinite(d[0])):
         raise UnreachableTargetError(
             f"with {u:.3g} unique tokens loss {t:.4g} is out of reach under '{law.id}': it lies "
             f"too close to the best reachable loss {bound:.4g}. Raise the target or add unique "
             "data.",
             bound=bound,
         )
-
-    # Refine around the grid minimum (log C, vectorised over N).
-    def log_cost(x):
-        nn = np.exp(x)
-        dd = tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u)
-        return np.where(np.isfinite(dd), np.log(nn * dd), np.inf)
-
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        x_best, _ = _refine_grid_min(log_cost, ln_n, np.log(c))
-    nn = math.exp(x_best)
-    dd = float(tokens_for_effective(tokens_for_loss_at_params(law, nn, t), u))
-    return _alloc(law, nn, dd, u)
+    return _alloc(law, float(n[0]), float(d[0]), u)
 
 
 def plan_for_compute(

@@ -42,17 +42,15 @@ class _Parser(argparse.ArgumentParser):
 def _number(text: str) -> float:
     try:
         return units.parse_number(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a number (examples: 70e9, 70B, 1.4T, 5.76e23)"
-        ) from None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:
     try:
         v = units.parse_number(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     if v != int(v) or v < 1:
         raise argparse.ArgumentTypeError(f"'{text}' must be a whole number >= 1")
     return int(v)
@@ -67,192 +65,115 @@ def _pair(text: str) -> tuple[float, float]:
     return _number(parts[0]), _number(parts[1])
 
 
+def _field_type(spec):
+    """argparse type of a scenario field: its own grammar (bounds are checked with the
+    scenario, so a file and a flag get the same message)."""
+    from estimator.fields import parse_text
+
+    def parse(text: str):
+        try:
+            return parse_text(spec, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = spec.kind
+    return parse
+
+
+def flag_of(name: str) -> str:
+    """How the CLI names a scenario field in messages: its flag."""
+    from estimator.scenario import FIELDS
+
+    if name in ("match_params", "match_tokens"):
+        return "--match"
+    if name == "mode":
+        return "the target (--target-loss, --compute, --match or --params)"
+    spec = FIELDS.get(name)
+    return spec.flag if spec is not None and spec.flag else name
+
+
+#: Argument groups of the scenario options, by FieldSpec.group.
+_GROUP_TITLES = {
+    "target": "target (exactly one; default: match Chinchilla, 70 B params on 1.4 T tokens)",
+    "training": "training cluster (defaults: h100-sxm, 1024 GPUs, bf16, on-demand)",
+    "energy": "energy and emissions",
+    "advanced": "model shape and parallelism",
+    "serving": "serving",
+}
+
+
 def _add_scenario_args(p: argparse.ArgumentParser, hardware: bool = True) -> None:
-    t = p.add_argument_group(
-        "target (exactly one; default: match Chinchilla, 70 B params on 1.4 T tokens)"
-    )
-    t.add_argument("--target-loss", type=_number, metavar="L", help="target loss in nats/token")
-    t.add_argument("--compute", type=_number, metavar="C", help="compute budget in FLOPs")
-    t.add_argument(
-        "--match",
-        type=_pair,
-        metavar="N,D",
-        help="the loss of a reference model of N params trained on D tokens",
-    )
-    t.add_argument(
-        "--params",
-        type=_number,
-        metavar="N",
-        help="model size (with --tokens or --tokens-per-param: a given model; with "
-        "--target-loss/--compute/--match: a fixed-size constraint)",
-    )
-    t.add_argument("--tokens", type=_number, metavar="D", help="training tokens (with --params)")
-    t.add_argument(
-        "--tokens-per-param",
-        type=_number,
-        metavar="R",
-        help="tokens per parameter (a given ratio, e.g. over-training)",
-    )
-    t.add_argument(
-        "--unique-tokens",
-        type=_number,
-        metavar="U",
-        help="unique data available; repeated epochs valued per Muennighoff et al. 2023",
-    )
-    t.add_argument(
-        "--law",
-        default=None,
-        metavar="NAME|FILE",
-        help="scaling law: epoch-2024 (default), chinchilla-2022, kaplan-2020, or a law .yaml",
-    )
+    """Every scenario field with a flag, from its FieldSpec (label, unit, bounds, help)."""
+    from estimator.scenario import FIELDS
+
+    groups = {g: p.add_argument_group(t) for g, t in _GROUP_TITLES.items()
+              if hardware or g == "target"}
+    t = groups["target"]
+    t.add_argument("--match", type=_pair, metavar="N,D",
+                   help="the loss of a reference model of N params trained on D tokens")
+    for name, spec in FIELDS.items():
+        if spec.flag is None or spec.group not in groups:
+            continue
+        help_text = spec.help + (f" [{spec.unit}]" if spec.unit and spec.kind != "usd" else "")
+        help_text = help_text.replace("%", "%%")
+        kwargs: dict[str, Any] = {"help": help_text, "dest": name}
+        if spec.kind == "bool":
+            kwargs.update(action="store_true", default=None)
+        elif spec.kind == "choice":
+            kwargs.update(choices=list(spec.choices))
+        else:
+            kwargs.update(type=_field_type(spec), metavar=spec.metavar)
+        groups[spec.group].add_argument(spec.flag, **kwargs)
     t.add_argument("--scenario", metavar="FILE", help="start from a saved scenario .yaml")
-    if not hardware:
-        return
-    h = p.add_argument_group("training cluster (defaults: h100-sxm, 1024 GPUs, bf16, on-demand)")
-    h.add_argument(
-        "--hardware", metavar="ID", help="hardware profile id (see 'estimator profiles')"
-    )
-    h.add_argument("--gpus", type=_positive_int, metavar="K")
-    h.add_argument("--precision", choices=["bf16", "fp8", "fp4"])
-    h.add_argument("--mfu", type=_number, metavar="X", help="model FLOPs utilisation (0-1)")
-    h.add_argument(
-        "--goodput", type=_number, metavar="X", help="share of wall time doing useful steps (0-1)"
-    )
-    h.add_argument("--price-tier", choices=["on_demand", "reserved", "spot"])
-    h.add_argument("--price-per-hour", type=_number, metavar="USD", help="override $ per chip-hour")
-    h.add_argument("--pue", type=_number, help="data-centre PUE (default 1.2)")
-    h.add_argument(
-        "--grid-kg-co2-per-kwh",
-        type=_number,
-        metavar="KG",
-        help="grid carbon intensity, for co2_tonnes",
-    )
-    h.add_argument(
-        "--exact-flops",
-        action="store_true",
-        default=None,
-        help="count attention FLOPs (Kaplan 2020 eq. 2.2) instead of 6ND",
-    )
-    h.add_argument(
-        "--seq-len", type=_positive_int, metavar="S", help="training sequence length (4096)"
-    )
-    h.add_argument(
-        "--micro-batch", type=_positive_int, metavar="B", help="sequences per GPU per step (1)"
-    )
-    h.add_argument(
-        "--recompute", choices=["none", "selective", "full"], help="activation recomputation"
-    )
-    h.add_argument(
-        "--model-parallel",
-        type=_positive_int,
-        metavar="M",
-        help="GPUs per model replica (tensor x pipeline; default 8)",
-    )
-    h.add_argument("--n-layers", type=_positive_int, help="model depth (default: derived from N)")
-    h.add_argument("--d-model", type=_positive_int, help="model width (default: derived from N)")
-    s = p.add_argument_group("serving")
-    s.add_argument("--inference-hardware", metavar="ID", help="serving hardware (default: same)")
-    s.add_argument(
-        "--inference-precision", choices=["bf16", "fp8", "fp4"], help="weights when serving"
-    )
-    s.add_argument("--inference-batch", type=_positive_int, metavar="B", help="decode batch (64)")
-    s.add_argument(
-        "--inference-context",
-        type=_positive_int,
-        metavar="T",
-        help="average context per sequence in tokens (2048)",
-    )
-    s.add_argument(
-        "--inference-tokens-per-day",
-        type=_number,
-        metavar="T",
-        help="tokens generated per day (default 1e10)",
-    )
-    s.add_argument(
-        "--deployment-days", type=_number, metavar="DAYS", help="days in service (default 730)"
-    )
-    s.add_argument(
-        "--optimize",
-        choices=["compute", "lifetime"],
-        help="lifetime: minimise training + lifetime inference dollars (Sardana et al. 2023)",
-    )
+
+
+_TARGET_ARGS = ("target_loss", "compute_flops", "match")
 
 
 def scenario_from_args(args: argparse.Namespace):
     """Build a Scenario from CLI arguments (on top of --scenario FILE or the defaults)."""
     from estimator.errors import InputError
-    from estimator.scenario import Scenario, load_scenario
+    from estimator.scenario import FIELDS, Scenario, load_scenario
 
     base = load_scenario(args.scenario) if getattr(args, "scenario", None) else Scenario()
-    targets = [
-        name for name in ("target_loss", "compute", "match") if getattr(args, name) is not None
-    ]
+    targets = [name for name in _TARGET_ARGS if getattr(args, name, None) is not None]
     if len(targets) > 1:
-        flags = ", ".join("--" + t.replace("_", "-") for t in targets)
+        flags = ", ".join(flag_of(t) for t in targets)
         raise InputError(f"give exactly one target, got {flags}")
+    tokens = getattr(args, "tokens", None)
+    params = getattr(args, "params", None)
+    ratio = getattr(args, "tokens_per_param", None)
     upd: dict[str, Any] = {}
     if targets:
         target = targets[0]
-        if args.tokens is not None:
+        if tokens is not None:
             raise InputError(
                 "--tokens only applies to a given model (--params N --tokens D); "
-                "with a target, constrain with --params or --tokens-per-param"
-            )
+                "with a target, constrain with --params or --tokens-per-param", field="tokens")
         if target == "target_loss":
             upd.update(mode="loss", target_loss=args.target_loss)
-        elif target == "compute":
-            upd.update(mode="compute", compute_flops=args.compute)
+        elif target == "compute_flops":
+            upd.update(mode="compute", compute_flops=args.compute_flops)
         else:
             upd.update(mode="match", match_params=args.match[0], match_tokens=args.match[1])
-        upd.update(params=args.params, tokens_per_param=args.tokens_per_param, tokens=None)
-    elif args.params is not None:
-        if (args.tokens is None) == (args.tokens_per_param is None):
-            raise InputError(
-                "with --params N give exactly one of --tokens D or --tokens-per-param R"
-            )
-        upd.update(
-            mode="model",
-            params=args.params,
-            tokens=args.tokens,
-            tokens_per_param=args.tokens_per_param,
-        )
-    elif args.tokens is not None or args.tokens_per_param is not None:
-        if args.tokens is not None:
-            raise InputError("--tokens needs --params (a given model: --params N --tokens D)")
-        upd.update(tokens_per_param=args.tokens_per_param)
-    if args.unique_tokens is not None:
-        upd["unique_tokens"] = args.unique_tokens
-    if args.law is not None:
-        upd["law"] = args.law
-    mapping = {
-        "hardware": "hardware",
-        "gpus": "gpus",
-        "precision": "precision",
-        "mfu": "mfu",
-        "goodput": "goodput",
-        "price_tier": "price_tier",
-        "price_per_hour": "price_per_hour",
-        "pue": "pue",
-        "grid_kg_co2_per_kwh": "grid_kg_co2_per_kwh",
-        "exact_flops": "exact_flops",
-        "seq_len": "seq_len",
-        "micro_batch": "micro_batch",
-        "recompute": "recompute",
-        "model_parallel": "model_parallel",
-        "n_layers": "n_layers",
-        "d_model": "d_model",
-        "inference_hardware": "inference_hardware",
-        "inference_precision": "inference_precision",
-        "inference_batch": "inference_batch",
-        "inference_context": "inference_context_tokens",
-        "inference_tokens_per_day": "inference_tokens_per_day",
-        "deployment_days": "deployment_days",
-        "optimize": "optimize",
-    }
-    for arg, fld in mapping.items():
-        v = getattr(args, arg, None)
+        upd.update(params=params, tokens_per_param=ratio, tokens=None)
+    elif params is not None:
+        if (tokens is None) == (ratio is None):
+            raise InputError("with --params N give exactly one of --tokens D or "
+                             "--tokens-per-param R", field="tokens")
+        upd.update(mode="model", params=params, tokens=tokens, tokens_per_param=ratio)
+    elif tokens is not None or ratio is not None:
+        if tokens is not None:
+            raise InputError("--tokens needs --params (a given model: --params N --tokens D)",
+                             field="tokens")
+        upd.update(tokens_per_param=ratio)
+    handled = {"target_loss", "compute_flops", "params", "tokens", "tokens_per_param"}
+    for name in FIELDS:
+        if name in handled:
+            continue
+        v = getattr(args, name, None)
         if v is not None:
-            upd[fld] = v
+            upd[name] = v
     return replace(base, **upd).validated()
 
 
@@ -261,69 +182,35 @@ def scenario_from_args(args: argparse.Namespace):
 # --------------------------------------------------------------------------------------
 
 
-def _band(est, name: str, fmt) -> str:
-    b = est.bands.get(name)
-    return f"   (P10 {fmt(b.p10)} – P90 {fmt(b.p90)})" if b else ""
+def _band(est, q) -> str:
+    b = est.bands.get(q.key)
+    return f"   (P10 {q.short_text(b.p10)} – P90 {q.short_text(b.p90)})" if b else ""
 
 
 def format_estimate(est) -> str:
+    """The estimate as the CLI prints it: every quantity of :mod:`estimator.quantities` that
+    applies, by stage, with its P10–P90 band."""
+    from estimator.quantities import QUANTITIES
+    from estimator.report import describe_target, hardware_phrase, serving_phrase
+
     s = est.scenario
-    lines = []
-
-    def row(label: str, value: str, extra: str = "") -> None:
-        lines.append(f"  {label:<34}{value}{extra}")
-
-    from estimator.report import describe_target
-
-    target = describe_target(s)
-    lines.append(f"Scaling law: {est.law_name} [{est.law_id}]")
-    lines.append(
-        f"Target: {target}"
-        + (" (plan minimises lifetime cost)" if s.optimize == "lifetime" else "")
-    )
-    lines.append("")
-    lines.append("Training plan")
-    row("loss", f"{est.loss:.4f} nats/token")
-    row("parameters", units.si(est.params) + " params", _band(est, "params", units.si))
-    row("training tokens", units.si(est.tokens) + " tokens", _band(est, "tokens", units.si))
-    row("tokens per parameter", f"{est.tokens_per_param:.1f}")
-    row("training compute", units.flops(est.train_flops), _band(est, "train_flops", units.flops))
-    if est.flops_ratio_to_6nd != 1.0:
-        row("ratio to 6ND", f"{est.flops_ratio_to_6nd:.3f}")
-    if s.unique_tokens:
-        row("epochs over unique data", f"{est.epochs:.2f}")
-    row("critical batch (Kaplan 2020)", units.si(est.critical_batch_tokens) + " tokens")
-    row("extrapolation beyond fit", f"{est.extrapolation_factor:.1f}x")
-    lines.append("")
-    lines.append(
-        f"Training on {est.gpus:,} x {est.hardware_name} ({est.precision}, MFU "
-        f"{est.mfu:.0%}, goodput {est.goodput:.0%}, ${est.price_usd_per_hour:.2f}/GPU-h)"
-    )
-    row("GPU-hours", units.hours(est.gpu_hours), _band(est, "gpu_hours", units.hours))
-    row("cost", units.usd(est.cost_usd), _band(est, "cost_usd", units.usd))
-    row("wall-clock", units.days(est.wall_clock_days), _band(est, "wall_clock_days", units.days))
-    row(f"energy (PUE {s.pue:.2g})", units.energy(est.energy_mwh))
-    if est.co2_tonnes is not None:
-        row("emissions", f"{est.co2_tonnes:,.0f} t CO2e")
-    row("min GPUs for memory", f"{est.min_gpus_for_memory:,}")
-    row("max useful GPUs (critical batch)", f"{est.max_useful_gpus:,}")
-    lines.append("")
-    lines.append(
-        f"Serving on {est.inference_hardware} ({s.inference_precision} weights, batch "
-        f"{s.inference_batch}, {est.inference_bound}-bound)"
-    )
-    row("decode rate", f"{est.inference_tokens_per_s_per_chip:,.0f} tokens/s per chip")
-    row("cost per million tokens", units.usd(est.inference_cost_per_million_tokens_usd))
-    if est.lifetime_inference_tokens > 0:
-        row(
-            f"lifetime ({units.si(s.inference_tokens_per_day)} tok/day x {s.deployment_days:g} d)",
-            units.usd(est.lifetime_inference_cost_usd),
-        )
-    row(
-        "training + lifetime inference",
-        units.usd(est.lifetime_total_cost_usd),
-        _band(est, "lifetime_total_cost_usd", units.usd),
-    )
+    lines = [f"Scaling law: {est.law_name} [{est.law_id}]",
+             f"Target: {describe_target(s)}", ""]
+    headers = {
+        "plan": "Training plan",
+        "training": f"Training on {hardware_phrase(est)}",
+        "serving": f"Serving on {serving_phrase(est)}",
+    }
+    group = None
+    for q in QUANTITIES:
+        if not q.applies(est):
+            continue
+        if q.group != group and q.group in headers:
+            if group is not None:
+                lines.append("")
+            lines.append(headers[q.group])
+        group = q.group
+        lines.append(f"  {q.label_for(est):<36} {q.text(getattr(est, q.key))}{_band(est, q)}")
     other = est.compute_optimal if s.optimize == "lifetime" else est.lifetime_optimal
     if other:
         lines.append("")
@@ -331,14 +218,14 @@ def format_estimate(est) -> str:
             lines.append("Compared with the compute-optimal plan at the same loss")
             saving = other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
         else:
-            lines.append(
-                "Inference-aware optimum at the same loss "
-                "(Sardana et al. 2023; --optimize lifetime)"
-            )
+            lines.append("Inference-aware optimum at the same loss "
+                         "(Sardana et al. 2023; --optimize lifetime)")
             saving = other["saving_usd"]
-        row("parameters / tokens", f"{units.si(other['params'])} / {units.si(other['tokens'])}")
-        row("training + lifetime inference", units.usd(other["lifetime_total_cost_usd"]))
-        row("saving of the lifetime plan", units.usd(saving))
+        lines.append(f"  {'parameters / tokens':<34}{units.si(other['params'])} / "
+                     f"{units.si(other['tokens'])}")
+        lines.append(f"  {'training + lifetime inference':<34}"
+                     f"{units.usd(other['lifetime_total_cost_usd'])}")
+        lines.append(f"  {'saving of the lifetime plan':<34}{units.usd(saving)}")
     if est.uncertainty_source:
         lines.append("")
         lines.append(f"Bands: P10–P90 from {est.uncertainty_source}.")
@@ -373,7 +260,8 @@ def _clean(o: Any):
 
 
 def cmd_estimate(args) -> int:
-    from estimator.scenario import estimate, save_scenario
+    from estimator.engine import estimate
+    from estimator.scenario import save_scenario
 
     scenario = scenario_from_args(args)
     est = estimate(scenario)
@@ -384,7 +272,8 @@ def cmd_estimate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from estimator.scenario import compare
+    from estimator.engine import compare
+    from estimator.quantities import columns
 
     scenario = scenario_from_args(args)
     rows = compare(scenario)
@@ -395,63 +284,29 @@ def cmd_compare(args) -> int:
     }[args.sort]
     rows.sort(key=key)
     if args.json:
-        print(_dump([_compare_row(e) for e in rows]))
+        out = []
+        for e in rows:
+            d = e.to_dict()
+            d.pop("inputs", None)
+            d.pop("schema_version", None)
+            out.append(d)
+        print(_dump({"schema_version": 2, "inputs": scenario.relevant(), "estimates": out}))
         return 0
-    head = (
-        f"{'hardware':<26}{'GPU-hours':>14}{'cost':>12}{'P10–P90 cost':>22}{'days':>10}"
-        f"{'energy':>12}{'min GPUs':>10}{'$/M tok':>10}{'lifetime':>12}"
-    )
     if not rows:
         raise EstimatorError("no hardware profile can run this scenario (check --precision)")
+    cols = columns()
+    widths = [max(len(q.column), 11) + 2 for q in cols]
     first = rows[0]
-    print(
-        f"{units.si(first.params)} params, {units.si(first.tokens)} tokens, "
-        f"{units.flops(first.train_flops)}; {scenario.gpus:,} chips each; sorted by {args.sort}"
-    )
-    print(head)
+    print(f"{units.si(first.params)} params, {units.si(first.tokens)} tokens, "
+          f"{units.flops(first.train_flops)}; {scenario.gpus:,} chips each; sorted by {args.sort}")
+    print(f"{'hardware':<26}{'$/GPU-h':>9}{'MFU':>6}"
+          + "".join(f"{q.column:>{w}}" for q, w in zip(cols, widths, strict=True)))
     for e in rows:
-        b = e.bands.get("cost_usd")
-        band = f"{units.usd(b.p10)}–{units.usd(b.p90)}" if b else ""
-        print(
-            f"{e.hardware_name[:25]:<26}{units.si(e.gpu_hours):>14}{units.usd(e.cost_usd):>12}"
-            f"{band:>22}{units.days(e.wall_clock_days):>10}{units.energy(e.energy_mwh):>12}"
-            f"{e.min_gpus_for_memory:>10,}{units.usd(e.inference_cost_per_million_tokens_usd):>10}"
-            f"{units.usd(e.lifetime_total_cost_usd):>12}"
-        )
+        cells = "".join(f"{q.short_text(getattr(e, q.key)):>{w}}"
+                        for q, w in zip(cols, widths, strict=True))
+        print(f"{one_line(e.hardware_name)[:25]:<26}{units.usd_per_hour(e.price_usd_per_hour):>9}"
+              f"{units.percent(e.mfu):>6}{cells}")
     return 0
-
-
-def _compare_row(e) -> dict:
-    d = e.to_dict()
-    keep = (
-        "hardware",
-        "gpus",
-        "precision",
-        "mfu",
-        "goodput",
-        "price_usd_per_hour",
-        "gpu_hours",
-        "gpu_hours_p10",
-        "gpu_hours_p90",
-        "cost_usd",
-        "cost_usd_p10",
-        "cost_usd_p90",
-        "wall_clock_days",
-        "wall_clock_days_p10",
-        "wall_clock_days_p90",
-        "energy_mwh",
-        "min_gpus_for_memory",
-        "max_useful_gpus",
-        "inference_cost_per_million_tokens_usd",
-        "lifetime_inference_cost_usd",
-        "lifetime_total_cost_usd",
-        "params",
-        "tokens",
-        "train_flops",
-        "loss",
-        "warnings",
-    )
-    return {k: d[k] for k in keep if k in d}
 
 
 def cmd_laws(args) -> int:
@@ -679,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except EstimatorError as exc:
-        sys.stderr.write(one_line(f"estimator: error: {exc}") + "\n")
+        sys.stderr.write(one_line(f"estimator: error: {exc.render(flag_of)}") + "\n")
         return EXIT_INPUT
     except KeyboardInterrupt:
         return 130

@@ -239,3 +239,36 @@ def cost_per_million_tokens(price_usd_per_hour: float, tokens_per_s_per_chip):
         / (np.asarray(tokens_per_s_per_chip, dtype=float) * SECONDS_PER_HOUR)
         * 1e6
     )
+
+
+# --------------------------------------------------------------------------------------
+# Stage 4 of an estimate: dollars, energy, CO2 and lifetime totals
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostsResult:
+    """Dollars (USD), energy (MWh), emissions (tonnes CO2e) and the lifetime totals."""
+
+    cost_usd: float
+    energy_mwh: float
+    co2_tonnes: float | None
+    lifetime_inference_tokens: float
+    lifetime_inference_cost_usd: float
+    lifetime_total_cost_usd: float
+
+
+def costs_stage(gpu_hours: float, price_usd_per_hour: float, power_w: float, pue: float,
+                grid_kg_co2_per_kwh: float | None, lifetime_inference_tokens: float,
+                cost_per_million_tokens_usd: float) -> CostsResult:
+    """Stage 4: training dollars are GPU-hours x price; energy is chip power x hours x PUE
+    (facility energy); CO2 is energy x grid intensity (kg/kWh = t/MWh); lifetime inference is
+    tokens x cost per token."""
+    cost = gpu_hours * price_usd_per_hour
+    energy = float(energy_mwh(gpu_hours, power_w, pue))
+    co2 = energy * grid_kg_co2_per_kwh if grid_kg_co2_per_kwh is not None else None
+    lifetime_inf = lifetime_inference_tokens * cost_per_million_tokens_usd / 1e6
+    return CostsResult(cost_usd=cost, energy_mwh=energy, co2_tonnes=co2,
+                       lifetime_inference_tokens=lifetime_inference_tokens,
+                       lifetime_inference_cost_usd=lifetime_inf,
+                       lifetime_total_cost_usd=cost + lifetime_inf)

@@ -20,9 +20,14 @@ import numpy as np
 
 from estimator import allocation as al
 from estimator import costs
+from estimator.catalogue import Catalogue, resolve
+from estimator.engine import Estimate, compare, comparison_rows
 from estimator.errors import EstimatorError, InputError
-from estimator.laws import ParametricLaw, ScalingLaw, get_law
-from estimator.scenario import Estimate, Scenario, _profile_set
+from estimator.laws import ParametricLaw, ScalingLaw
+from estimator.plan import Rule, compute_for_losses, rule_of, shape_of, solve_for_loss
+from estimator.scenario import Scenario
+from estimator.serving.stage import serving_rates, usd_per_token
+from estimator.training.stage import cluster_rates
 
 # Frontier span around the plan's compute, in decades below and above.
 FRONTIER_DECADES_BELOW = 3.0
@@ -33,6 +38,9 @@ ISO_GRID = 81
 MAX_ISO_LEVELS = 7
 # Cost-vs-loss span: targets whose compute-optimal compute is within this many decades.
 COST_DECADES = 1.5
+# Grid of the unique-data search along a curve (the headline plan uses 4001 points; both are
+# refined, and the plan's own point is drawn exactly).
+CURVE_GRID_POINTS = 600
 
 
 @dataclass(frozen=True)
@@ -96,27 +104,13 @@ def _finite_mask(*arrays) -> np.ndarray:
     return mask
 
 
-def _hardware(s: Scenario, profile, pset):
-    """The scenario's cost policy on ``profile`` (raises InputError when the chip lacks the
-    precision or the price tier)."""
-    from estimator.hardware import get_profile
-    from estimator.scenario import _Hardware  # the same per-hardware arithmetic estimate() uses
-
-    inf_profile = get_profile(s.inference_hardware, pset) if s.inference_hardware else profile
-    return _Hardware(s, profile, inf_profile)
-
-
 def _flops_ratio(s: Scenario, params: np.ndarray) -> np.ndarray:
     """Exact-count / 6ND ratio per model size (1 unless ``exact_flops``), as estimate() does."""
     if not s.exact_flops:
         return np.ones_like(params)
     out = np.empty_like(params)
     for i, n in enumerate(params):
-        if s.n_layers is not None and s.d_model is not None:
-            shape = costs.ModelShape(s.n_layers, s.d_model, max(1, s.d_model // 128))
-        else:
-            shape = costs.shape_for_params(float(n))
-        out[i] = costs.attention_flops_ratio(float(n), shape, s.seq_len)
+        out[i] = costs.attention_flops_ratio(float(n), shape_of(s, float(n)), s.seq_len)
     return out
 
 
@@ -160,100 +154,17 @@ def _frontier(law: ScalingLaw, target_c: float, n_points: int):
     return c, loss, p10, p90
 
 
-def _compute_for_losses(law: ScalingLaw, t: np.ndarray, frontier=None) -> np.ndarray:
-    """Least compute reaching each loss (inf when unreachable). Closed form for the parametric
-    law; otherwise read off the frontier arrays (exact at their points) where they cover the
-    loss, and solved numerically elsewhere."""
-    t = np.asarray(t, dtype=float)
-    c = np.full(t.shape, np.inf)
-    reach = t > law.irreducible_loss
-    if not reach.any():
-        return c
-    if isinstance(law, ParametricLaw) or frontier is None:
-        c[reach] = al.compute_for_loss(law, t[reach])
-        return c
-    fc, fl = frontier
-    order = np.argsort(fl)
-    xs, ys = fl[order], np.log(fc[order])
-    covered = reach & (t >= xs[0]) & (t <= xs[-1])
-    c[covered] = np.exp(np.interp(t[covered], xs, ys))
-    rest = reach & ~covered
-    if rest.any():
-        c[rest] = al.compute_for_loss(law, t[rest])
-    return c
-
-
 def _plan_along_loss(s: Scenario, est: Estimate, law: ScalingLaw, losses: np.ndarray,
                      frontier=None):
-    """(N, D) the scenario's planning rule picks to reach each loss: compute-optimal, or the
-    same constraint the scenario sets (a fixed model size, a tokens-per-parameter ratio,
-    limited unique data). Lifetime-optimised plans follow the plan's tokens-per-parameter
-    ratio. Unreachable losses give inf."""
-    t = np.asarray(losses, dtype=float)
-    params = s.params
-    ratio = s.tokens_per_param
-    unique = s.unique_tokens
-    if s.mode == "model":
-        if s.tokens_per_param is not None:
-            params, ratio = None, s.tokens_per_param
-        else:
-            params, ratio = s.params, None
+    """(N, D) the scenario's planning rule picks to reach each loss (the plan's own solver,
+    :func:`estimator.plan.solve_for_loss`); a lifetime-optimised plan follows its
+    tokens-per-parameter ratio. Unreachable losses give inf."""
+    rule = rule_of(s)
     if s.optimize == "lifetime" and est.compute_optimal is not None:
-        params, ratio, unique = None, est.tokens / est.params, None
-    with np.errstate(all="ignore"):
-        if params is not None:
-            n = np.full_like(t, float(params))
-            d_eff = np.asarray(al.tokens_for_loss_at_params(law, n, t), dtype=float)
-            d = (np.asarray(al.tokens_for_effective(d_eff, unique), dtype=float)
-                 if unique is not None else d_eff)
-            what = f"fixed model size {params:.3g} params"
-        elif ratio is not None:
-            r = float(ratio)
-            reach = t > law.irreducible_loss
-            ln_n = al._bisect_increasing(
-                lambda x: np.where(reach, t, 1e300) - law.loss(np.exp(x), r * np.exp(x)),
-                np.full(t.shape, math.log(1e2)), np.full(t.shape, math.log(1e25)))
-            n = np.where(reach & (ln_n < math.log(1e25) - 1e-6), np.exp(ln_n), np.inf)
-            d = r * n
-            what = f"{r:.3g} tokens per parameter"
-        else:
-            c = _compute_for_losses(law, t, frontier)
-            n, d = (np.asarray(x, dtype=float) for x in al.optimal_allocation(law, c))
-            what = "compute-optimal"
-            if unique is not None:
-                n, d = _unique_data_plans(law, t, float(unique), n, d)
-                what = f"compute-optimal with {unique:.3g} unique tokens"
-    bad = ~(_finite_mask(n, d) & (n > 0) & (d > 0))
-    n = np.where(bad, np.inf, n)
-    d = np.where(bad, np.inf, d)
-    return n, d, what
-
-
-def _unique_data_plans(law, t, u, n0, d0):
-    """Vectorised least-compute plans under limited unique data (Muennighoff et al. 2023):
-    where the unconstrained optimum needs more than U tokens, minimise N * D(N) on a log grid
-    of N with D the tokens whose effective value D' reaches the target."""
-    n = n0.copy()
-    d = d0.copy()
-    need = ~(d0 <= u)
-    if not need.any():
-        return n, d
-    tt = t[need][:, None]
-    n_floor = np.asarray(al.params_for_loss_at_tokens(law, np.inf, t[need]), dtype=float)
-    n_floor = np.where(np.isfinite(n_floor) & (n_floor > 0), n_floor, 1.0)
-    top = np.maximum(np.where(np.isfinite(n0[need]), n0[need], n_floor), n_floor) * 1e4
-    x = np.linspace(0.0, 1.0, 600)[None, :]
-    ln_n = np.log(n_floor)[:, None] + 1e-9 + x * (np.log(top) - np.log(n_floor))[:, None]
-    nn = np.exp(ln_n)
-    dd = np.asarray(al.tokens_for_effective(al.tokens_for_loss_at_params(law, nn, tt), u),
-                    dtype=float)
-    c = np.where(np.isfinite(dd), nn * dd, np.inf)
-    i = np.argmin(c, axis=1)
-    rows = np.arange(len(i))
-    best_n, best_d = nn[rows, i], dd[rows, i]
-    n[need] = np.where(np.isfinite(c[rows, i]), best_n, np.inf)
-    d[need] = np.where(np.isfinite(c[rows, i]), best_d, np.inf)
-    return n, d
+        rule = Rule(tokens_per_param=est.tokens / est.params)
+    n, d = solve_for_loss(law, np.asarray(losses, dtype=float), rule, frontier,
+                          grid_points=CURVE_GRID_POINTS)
+    return n, d, rule.description
 
 
 def _iso(law: ScalingLaw, est: Estimate, frontier_loss_fn):
@@ -303,7 +214,7 @@ def _iso(law: ScalingLaw, est: Estimate, frontier_loss_fn):
     return iso_n, iso_d, grid, levels, tuple(contours), on[keep], od[keep]
 
 
-def _cost_curves(s, est, law, pset, frontier_c, frontier_loss):
+def _cost_curves(s, est, law, cat: Catalogue, frontier_c, frontier_loss):
     # Targets within 1.5 decades of compute either side of the plan: wide enough to see the
     # trend, narrow enough that the hardware lines do not collapse onto each other.
     near = np.abs(np.log10(frontier_c / est.train_flops_6nd)) <= COST_DECADES + 1e-9
@@ -320,13 +231,12 @@ def _cost_curves(s, est, law, pset, frontier_c, frontier_loss):
     flops = flops_6nd * _flops_ratio(s, n)
     by_hw: dict[str, np.ndarray] = {}
     names: dict[str, str] = {}
-    for pid, profile in pset.profiles.items():
+    for pid, profile in cat.profiles.profiles.items():
         try:
-            hw = _hardware(s, profile, pset)
+            rates = cluster_rates(s, profile)
         except (InputError, EstimatorError):
             continue  # the chip lacks this precision or price tier
-        usd = flops * hw.train_usd_per_flop()
-        by_hw[pid] = usd
+        by_hw[pid] = flops * rates.usd_per_flop
         names[pid] = profile.display_name
     return losses, by_hw, names, what
 
@@ -336,10 +246,13 @@ def _plan_is_compute_optimal(s: Scenario) -> bool:
             and s.tokens_per_param is None and s.unique_tokens is None)
 
 
-def _lifetime(s, est, law, hw, n_points, frontier):
+def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
     t = est.loss
     tokens_inf = s.inference_tokens_per_day * s.deployment_days
-    usd_per_flop = hw.train_usd_per_flop()
+    profile = cat.profile(est.hardware)
+    inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
+    usd_per_flop = cluster_rates(s, profile).usd_per_flop
+    inference_usd_per_token = usd_per_token(s, serving_rates(s, inf_profile))
     with np.errstate(all="ignore"):
         n_floor = float(al.params_for_loss_at_tokens(law, np.inf, t))
     if not (math.isfinite(n_floor) and n_floor > 0):
@@ -349,7 +262,7 @@ def _lifetime(s, est, law, hw, n_points, frontier):
         copt_n = est.compute_optimal["params"]
     elif not _plan_is_compute_optimal(s):
         try:
-            c = _compute_for_losses(law, np.array([t]), frontier)
+            c = compute_for_losses(law, np.array([t]), frontier)
             copt_n = float(np.asarray(al.optimal_allocation(law, c)[0])[0])
         except EstimatorError:
             pass
@@ -359,7 +272,7 @@ def _lifetime(s, est, law, hw, n_points, frontier):
         with np.errstate(all="ignore"):
             d = np.asarray(al.tokens_for_loss_at_params(law, n, t), dtype=float)
             train = usd_per_flop * 6.0 * n * d
-            inf = tokens_inf * np.asarray(hw.inference_usd_per_token(n), dtype=float)
+            inf = tokens_inf * np.asarray(inference_usd_per_token(n), dtype=float)
         return train, inf
 
     if est.lifetime_optimal is not None:
@@ -368,7 +281,7 @@ def _lifetime(s, est, law, hw, n_points, frontier):
     else:
         try:
             lp = al.lifetime_optimal(law, t, train_cost_per_flop=usd_per_flop,
-                                     inference_cost_per_token=hw.inference_usd_per_token,
+                                     inference_cost_per_token=inference_usd_per_token,
                                      inference_tokens=tokens_inf)
             opt_n, opt_usd = lp.allocation.params, lp.total_cost
         except EstimatorError:
@@ -391,74 +304,12 @@ def _lifetime(s, est, law, hw, n_points, frontier):
     )
 
 
-def hardware_rows(scenario: Scenario, estimate: Estimate, *, profiles=None) -> list[dict]:
-    """The scenario on every hardware profile (same GPUs, precision, MFU policy, price tier),
-    cheapest first. Profiles that cannot run it (no such precision or price tier) are
-    skipped. Equal to :func:`estimator.scenario.compare` row by row; vectorised when the plan
-    does not depend on the hardware (compute-optimal planning)."""
-    from estimator.scenario import estimate as run_estimate
-
-    s, est = scenario, estimate
-    pset = _profile_set(profiles)
-    rows = []
-    band_c = est.bands.get("cost_usd")
-    band_t = est.bands.get("wall_clock_days")
-    shape = None
-    if s.n_layers is not None and s.d_model is not None:
-        shape = costs.ModelShape(s.n_layers, s.d_model, max(1, s.d_model // 128))
-    for pid, profile in pset.profiles.items():
-        if s.optimize == "lifetime":
-            try:
-                e = run_estimate(replace(s, hardware=pid), profiles=pset)
-            except EstimatorError:
-                continue
-            rows.append(_row_from_estimate(e, profile, is_plan=pid == est.hardware))
-            continue
-        try:
-            hw = _hardware(s, profile, pset)  # uses the policy fields, not s.hardware
-        except EstimatorError:
-            continue
-        hours = float(costs.gpu_hours(est.train_flops, hw.peak, hw.mfu, hw.goodput))
-        cost = hours * hw.price
-        days = float(costs.wall_clock_days(hours, s.gpus))
-        dec = hw.decode(est.params, shape)
-        per_m = float(costs.cost_per_million_tokens(hw.inf_price, dec.tokens_per_s_per_chip))
-        k_c = (band_c.p10 / est.cost_usd, band_c.p90 / est.cost_usd) if band_c else (1.0, 1.0)
-        k_t = ((band_t.p10 / est.wall_clock_days, band_t.p90 / est.wall_clock_days)
-               if band_t else (1.0, 1.0))
-        rows.append({
-            "id": pid, "name": profile.display_name, "precision": s.precision,
-            "price_usd_per_hour": hw.price, "mfu": hw.mfu, "goodput": hw.goodput,
-            "cost_usd": cost, "cost_usd_p10": cost * k_c[0], "cost_usd_p90": cost * k_c[1],
-            "wall_clock_days": days, "wall_clock_days_p10": days * k_t[0],
-            "wall_clock_days_p90": days * k_t[1], "gpu_hours": hours,
-            "energy_mwh": float(costs.energy_mwh(hours, profile.power_w, s.pue)),
-            "inference_cost_per_million_tokens_usd": per_m,
-            "lifetime_total_cost_usd": cost + est.lifetime_inference_tokens * per_m / 1e6,
-            "is_plan": pid == est.hardware,
-        })
-    rows = [r for r in rows if all(math.isfinite(v) for v in r.values()
-                                   if isinstance(v, float))]
-    rows.sort(key=lambda r: r["cost_usd"])
-    return rows
-
-
-def _row_from_estimate(e: Estimate, profile, is_plan: bool) -> dict:
-    bc = e.bands.get("cost_usd")
-    bt = e.bands.get("wall_clock_days")
-    return {
-        "id": e.hardware, "name": profile.display_name, "precision": e.precision,
-        "price_usd_per_hour": e.price_usd_per_hour, "mfu": e.mfu, "goodput": e.goodput,
-        "cost_usd": e.cost_usd,
-        "cost_usd_p10": bc.p10 if bc else e.cost_usd,
-        "cost_usd_p90": bc.p90 if bc else e.cost_usd,
-        "wall_clock_days": e.wall_clock_days,
-        "wall_clock_days_p10": bt.p10 if bt else e.wall_clock_days,
-        "wall_clock_days_p90": bt.p90 if bt else e.wall_clock_days,
-        "gpu_hours": e.gpu_hours, "energy_mwh": e.energy_mwh,
-        "inference_cost_per_million_tokens_usd": e.inference_cost_per_million_tokens_usd,
-        "lifetime_total_cost_usd": e.lifetime_total_cost_usd, "is_plan": is_plan,
-    }
+def hardware_rows(scenario: Scenario, estimate: Estimate, *, catalogue: Catalogue | None = None,
+                  profiles=None) -> list[dict]:
+    """The scenario on every hardware profile (same GPUs, precision, utilisation policy, price
+    tier), cheapest first: :func:`estimator.engine.compare` (the one engine) as rows."""
+    cat = resolve(catalogue, profiles)
+    return comparison_rows(compare(scenario, catalogue=cat), estimate.hardware)
 
 
 # --------------------------------------------------------------------------------------
@@ -466,18 +317,17 @@ def _row_from_estimate(e: Estimate, profile, is_plan: bool) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def compute_curves(scenario: Scenario, estimate: Estimate, *, profiles=None,
-                   n_points: int = 120) -> Curves:
+def compute_curves(scenario: Scenario, estimate: Estimate, *, catalogue: Catalogue | None = None,
+                   profiles=None, n_points: int = 120, comparison: list[Estimate] | None = None
+                   ) -> Curves:
     """All chart data for ``scenario`` and its ``estimate`` (from
     :func:`estimator.scenario.estimate`). ``profiles``: a ProfileSet, a dict of id ->
     HardwareProfile, or None for the built-in and user profiles."""
-    from estimator.hardware import get_profile
-
     s = scenario.validated()
     est = estimate
     n_points = max(8, int(n_points))
-    law = get_law(s.law)
-    pset = _profile_set(profiles)
+    cat = resolve(catalogue, profiles)
+    law = cat.law(s.law)
 
     fc, fl, f10, f90 = _frontier(law, est.train_flops_6nd, n_points)
 
@@ -486,10 +336,11 @@ def compute_curves(scenario: Scenario, estimate: Estimate, *, profiles=None,
             return al.optimal_loss(law, c)
 
     iso_n, iso_d, grid, levels, contours, on, od = _iso(law, est, frontier_loss_fn)
-    cost_l, cost_hw, names, what = _cost_curves(s, est, law, pset, fc, fl)
-    hw = _hardware(s, get_profile(est.hardware, pset), pset)
-    life = _lifetime(s, est, law, hw, n_points, (fc, fl))
-    rows = hardware_rows(s, est, profiles=pset)
+    cost_l, cost_hw, names, what = _cost_curves(s, est, law, cat, fc, fl)
+    life = _lifetime(s, est, law, cat, n_points, (fc, fl))
+    if comparison is None:
+        comparison = compare(s, catalogue=cat)
+    rows = comparison_rows(comparison, est.hardware)
     fr = law.fitted_range
     return Curves(
         frontier_compute_flops=fc, frontier_loss=fl, frontier_loss_p10=f10, frontier_loss_p90=f90,

@@ -10,7 +10,18 @@ parses message text. Every error is also a ``ValueError`` where the input was a 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
+
+#: A reference to a scenario field inside a message: ``{f:target_loss}``. ``str(err)`` names the
+#: field by its name; the CLI renders it as the flag, the window as the field's label.
+FIELD_REF = re.compile(r"\{f:([a-z_][a-z0-9_]*)\}")
+
+
+def render(text: str, namer: Callable[[str], str] = lambda n: n) -> str:
+    """Replace every ``{f:name}`` in ``text`` by ``namer(name)`` (default: the field name)."""
+    return FIELD_REF.sub(lambda m: namer(m.group(1)), text)
 
 
 class EstimatorError(Exception):
@@ -28,8 +39,16 @@ class EstimatorError(Exception):
         self.hint = hint
 
     @property
-    def message(self) -> str:
+    def template(self) -> str:
+        """The message with its ``{f:name}`` field references unrendered."""
         return str(self.args[0]) if self.args else ""
+
+    def render(self, namer: Callable[[str], str]) -> str:
+        """The message with every referenced field named by ``namer``."""
+        return render(self.template, namer)
+
+    def __str__(self) -> str:
+        return render(self.template)
 
 
 class InputError(EstimatorError, ValueError):

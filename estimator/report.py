@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from estimator import units
+from estimator.engine import Estimate
+from estimator.engine import comparison_rows as _engine_rows
 from estimator.errors import InputError
-from estimator.scenario import Estimate, Scenario
+from estimator.quantities import QUANTITIES, columns, unit_of
+from estimator.scenario import FIELDS, Scenario
 
 REPORT_SUFFIXES = (".md", ".csv", ".json")
 REPORT_SCHEMA_VERSION = 1
@@ -74,6 +77,13 @@ def price_phrase(est: Estimate) -> str:
     return f"${est.price_usd_per_hour:,.2f}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
 
 
+def serving_phrase(est: Estimate) -> str:
+    """'h100-sxm (bf16 weights, batch 64, memory-bound)'."""
+    s = est.scenario
+    return (f"{est.inference_hardware} ({s.inference_precision} weights, batch "
+            f"{s.inference_batch}, {est.inference_bound}-bound)")
+
+
 def hardware_phrase(est: Estimate) -> str:
     """'1,024 × H100 SXM5 80GB, bf16, MFU 29%, goodput 84%, $2.50/h on-demand'."""
     return (f"{est.gpus:,} × {hardware_short_name(est.hardware_name)}, {est.precision}, "
@@ -116,45 +126,29 @@ def describe_target(s: Scenario) -> str:
 # Hardware comparison rows
 # --------------------------------------------------------------------------------------
 
-COMPARISON_FIELDS = (
-    ("id", ""), ("name", ""), ("precision", ""), ("price_usd_per_hour", "USD/GPU-hour"),
-    ("mfu", "fraction"), ("goodput", "fraction"), ("gpu_hours", "GPU-hours"),
-    ("cost_usd", "USD"), ("cost_usd_p10", "USD"), ("cost_usd_p90", "USD"),
-    ("wall_clock_days", "days"), ("wall_clock_days_p10", "days"), ("wall_clock_days_p90", "days"),
-    ("energy_mwh", "MWh"), ("inference_cost_per_million_tokens_usd", "USD per 1M tokens"),
-    ("lifetime_total_cost_usd", "USD"), ("is_plan", ""),
-)
+def _comparison_fields() -> tuple[tuple[str, str], ...]:
+    out = [("id", ""), ("name", ""), ("precision", ""), ("price_usd_per_hour", "USD/GPU-hour"),
+           ("mfu", "fraction"), ("goodput", "fraction")]
+    for q in columns():
+        out.append((q.key, q.unit))
+        if q.band:
+            out += [(f"{q.key}_p10", q.unit), (f"{q.key}_p90", q.unit)]
+    return (*out, ("is_plan", ""))
+
+
+#: (key, unit) of every field of a hardware comparison row (from the quantities registry).
+COMPARISON_FIELDS = _comparison_fields()
 
 
 def comparison_rows(scenario: Scenario, estimate: Estimate,
                     comparison: list[Estimate] | None = None) -> list[dict]:
-    """One row per hardware profile, cheapest first: from ``comparison`` (estimates of the same
-    scenario on other hardware, e.g. :func:`estimator.scenario.compare`) when given, otherwise
-    computed (:func:`estimator.curves.hardware_rows`)."""
+    """One row per hardware profile, cheapest first (:func:`estimator.engine.comparison_rows`)
+    from ``comparison`` (the scenario on every profile) or computed here."""
     if comparison is None:
-        from estimator.curves import hardware_rows
+        from estimator.engine import compare
 
-        rows = hardware_rows(scenario, estimate)
-    else:
-        rows = []
-        for e in comparison:
-            bc, bt = e.bands.get("cost_usd"), e.bands.get("wall_clock_days")
-            rows.append({
-                "id": e.hardware, "name": e.hardware_name, "precision": e.precision,
-                "price_usd_per_hour": e.price_usd_per_hour, "mfu": e.mfu, "goodput": e.goodput,
-                "gpu_hours": e.gpu_hours, "cost_usd": e.cost_usd,
-                "cost_usd_p10": bc.p10 if bc else e.cost_usd,
-                "cost_usd_p90": bc.p90 if bc else e.cost_usd,
-                "wall_clock_days": e.wall_clock_days,
-                "wall_clock_days_p10": bt.p10 if bt else e.wall_clock_days,
-                "wall_clock_days_p90": bt.p90 if bt else e.wall_clock_days,
-                "energy_mwh": e.energy_mwh,
-                "inference_cost_per_million_tokens_usd": e.inference_cost_per_million_tokens_usd,
-                "lifetime_total_cost_usd": e.lifetime_total_cost_usd,
-                "is_plan": e.hardware == estimate.hardware,
-            })
-        rows.sort(key=lambda r: r["cost_usd"])
-    return [{k: r.get(k) for k, _ in COMPARISON_FIELDS} for r in rows]
+        comparison = compare(scenario)
+    return _engine_rows(comparison, estimate.hardware)
 
 
 # --------------------------------------------------------------------------------------
@@ -180,34 +174,15 @@ def _table(head: list[str], rows: list[list[str]], align: str | None = None) -> 
 
 
 def key_results(est: Estimate) -> list[tuple[str, str, str]]:
-    """(quantity, value, P10–P90) rows shared by the Markdown and PDF reports."""
-    s = est.scenario
-    rows = [
-        ("Loss", f"{est.loss:.4f} nats/token", ""),
-        ("Parameters", f"{units.si(est.params)} params", _band_text(est, "params", units.si)),
-        ("Training tokens", f"{units.si(est.tokens)} tokens", _band_text(est, "tokens", units.si)),
-        ("Tokens per parameter", f"{est.tokens_per_param:.1f}", ""),
-        ("Training compute", units.flops(est.train_flops),
-         _band_text(est, "train_flops", units.flops)),
-        ("GPU-hours", units.hours(est.gpu_hours), _band_text(est, "gpu_hours", units.hours)),
-        ("Training cost", units.usd(est.cost_usd), _band_text(est, "cost_usd", units.usd)),
-        ("Wall-clock", units.days(est.wall_clock_days),
-         _band_text(est, "wall_clock_days", units.days)),
-        (f"Energy (PUE {s.pue:g})", units.energy(est.energy_mwh), ""),
-    ]
-    if est.co2_tonnes is not None:
-        rows.append(("Emissions", f"{est.co2_tonnes:,.0f} t CO2e", ""))
-    rows += [
-        ("Min GPUs for memory", f"{est.min_gpus_for_memory:,}", ""),
-        ("Max useful GPUs (critical batch)", f"{est.max_useful_gpus:,}", ""),
-        ("Inference cost", f"{units.usd(est.inference_cost_per_million_tokens_usd)} per 1M tokens",
-         ""),
-    ]
-    if est.lifetime_inference_tokens > 0:
-        rows.append((f"Lifetime inference ({units.si(est.lifetime_inference_tokens)} tokens)",
-                     units.usd(est.lifetime_inference_cost_usd), ""))
-    rows.append(("Training + lifetime inference", units.usd(est.lifetime_total_cost_usd),
-                 _band_text(est, "lifetime_total_cost_usd", units.usd)))
+    """(quantity, value, P10–P90) rows shared by the Markdown and PDF reports: every quantity
+    of :mod:`estimator.quantities` that applies."""
+    rows = []
+    for q in QUANTITIES:
+        if not q.applies(est):
+            continue
+        b = est.bands.get(q.key)
+        band = f"{q.short_text(b.p10)} – {q.short_text(b.p90)}" if b else ""
+        rows.append((q.label_for(est), q.text(getattr(est, q.key)), band))
     return rows
 
 
@@ -257,18 +232,21 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     if rows:
         out += [f"## Hardware comparison ({est.gpus:,} chips each, {est.precision}, "
                 f"{_TIER_WORDS.get(s.price_tier, s.price_tier)} prices)", ""]
-        out += _table(
-            ["Hardware", "$/GPU-h", "GPU-hours", "Training cost", "P10 – P90", "Wall-clock",
-             "Energy", "Inference $/1M tok", "Lifetime total"],
-            [[("**" + hardware_short_name(r["name"]) + "** (plan)") if r["is_plan"]
-              else hardware_short_name(r["name"]),
-              f"${r['price_usd_per_hour']:,.2f}", units.si(r["gpu_hours"]),
-              units.usd(r["cost_usd"]),
-              f"{units.usd(r['cost_usd_p10'])} – {units.usd(r['cost_usd_p90'])}",
-              units.days(r["wall_clock_days"]), units.energy(r["energy_mwh"]),
-              units.usd(r["inference_cost_per_million_tokens_usd"]),
-              units.usd(r["lifetime_total_cost_usd"])] for r in rows],
-            "lrrrrrrrr")
+        cols = columns()
+        body = []
+        for r in rows:
+            name = hardware_short_name(r["name"])
+            cells = [f"**{name}** (plan)" if r["is_plan"] else name,
+                     units.usd_per_hour(r["price_usd_per_hour"]), units.percent(r["mfu"])]
+            for q in cols:
+                text = q.short_text(r[q.key])
+                if q.band and q.key == "cost_usd":
+                    text += (f" ({q.short_text(r['cost_usd_p10'])} – "
+                             f"{q.short_text(r['cost_usd_p90'])})")
+                cells.append(text)
+            body.append(cells)
+        out += _table(["Hardware", "$/GPU-h", "MFU"] + [q.column for q in cols], body,
+                      "lrr" + "r" * len(cols))
         out += [""]
     out += ["## Assumptions", "",
             f"- Scaling law: {est.law_name} — {' '.join(est.law_citation.split())}",
@@ -283,51 +261,30 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
             f"{est.inference_tokens_per_s_per_chip:,.0f} tokens/s per chip); "
             f"{units.si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days",
             "", "## Inputs", ""]
-    out += _table(["Field", "Value"], [[k, _input_text(v)] for k, v in s.to_dict().items()])
+    out += _table(["Input", "Value", "Field"], input_rows(s))
     out += ["", f"_{assumptions_line(est, date)}_", ""]
     return "\n".join(out)
 
 
-def _input_text(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
+def input_rows(s: Scenario) -> list[list[str]]:
+    """(label, value with unit, field name) of every input the scenario's mode uses."""
+    from estimator.fields import format_value
+
+    rows = []
+    for name, value in s.relevant().items():
+        spec = FIELDS.get(name)
+        if spec is None:
+            continue
+        text = "—" if value is None else format_value(spec, value)
+        if value is not None and spec.unit and spec.kind not in ("count", "usd"):
+            text += f" {spec.unit}"
+        rows.append([spec.label, text, name])
+    return rows
 
 
 # --------------------------------------------------------------------------------------
 # CSV
 # --------------------------------------------------------------------------------------
-
-_ESTIMATE_UNITS = {
-    "loss": "nats/token", "params": "parameters", "tokens": "tokens", "tokens_per_param": "ratio",
-    "train_flops": "FLOPs", "train_flops_6nd": "FLOPs", "flops_ratio_to_6nd": "ratio",
-    "epochs": "epochs", "critical_batch_tokens": "tokens", "extrapolation_factor": "ratio",
-    "gpus": "chips", "mfu": "fraction", "goodput": "fraction",
-    "price_usd_per_hour": "USD/GPU-hour", "gpu_hours": "GPU-hours", "cost_usd": "USD",
-    "wall_clock_days": "days", "energy_mwh": "MWh", "co2_tonnes": "t CO2e",
-    "min_gpus_for_memory": "chips", "max_useful_gpus": "chips",
-    "inference_tokens_per_s_per_chip": "tokens/s per chip",
-    "inference_cost_per_million_tokens_usd": "USD per 1M tokens",
-    "lifetime_inference_tokens": "tokens", "lifetime_inference_cost_usd": "USD",
-    "lifetime_total_cost_usd": "USD",
-}
-_SCENARIO_UNITS = {
-    "target_loss": "nats/token", "compute_flops": "FLOPs", "params": "parameters",
-    "tokens": "tokens", "tokens_per_param": "ratio", "match_params": "parameters",
-    "match_tokens": "tokens", "unique_tokens": "tokens", "gpus": "chips", "mfu": "fraction",
-    "goodput": "fraction", "price_per_hour": "USD/GPU-hour", "pue": "ratio",
-    "grid_kg_co2_per_kwh": "kg CO2e/kWh", "seq_len": "tokens", "model_parallel": "chips",
-    "inference_context_tokens": "tokens", "inference_price_per_hour": "USD/GPU-hour",
-    "inference_tokens_per_day": "tokens/day", "deployment_days": "days",
-}
-
-
-def _unit_for(key: str) -> str:
-    base = re.sub(r"_p(10|50|90)$", "", key)
-    return _ESTIMATE_UNITS.get(base, "")
-
 
 def _csv_value(v: Any) -> str:
     if v is None:
@@ -349,16 +306,19 @@ def report_csv(scenario: Scenario, estimate: Estimate,
     w.writerow(["section", "field", "value", "unit"])
     w.writerow(["report", "generated", date or today(), "date"])
     w.writerow(["report", "assumptions", assumptions_line(estimate, date), ""])
-    for k, v in scenario.to_dict().items():
-        w.writerow(["scenario", k, _csv_value(v), _SCENARIO_UNITS.get(k, "")])
+    for k, v in scenario.relevant().items():
+        spec = FIELDS.get(k)
+        w.writerow(["scenario", k, _csv_value(v), spec.unit if spec else ""])
     d = estimate.to_dict()
     for k, v in d.items():
-        if k in ("warnings", "compute_optimal", "lifetime_optimal"):
+        if k in ("warnings", "compute_optimal", "lifetime_optimal", "inputs", "provenance"):
             continue
-        w.writerow(["estimate", k, _csv_value(v), _unit_for(k)])
+        w.writerow(["estimate", k, _csv_value(v), unit_of(k)])
     for name in ("compute_optimal", "lifetime_optimal"):
         for k, v in (d.get(name) or {}).items():
-            w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else _unit_for(k)])
+            w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])
+    for k, v in (d.get("provenance") or {}).items():
+        w.writerow(["provenance", k, v, ""])
     for i, msg in enumerate(estimate.warnings, 1):
         w.writerow(["warning", f"warning_{i}", msg, ""])
     units_of = dict(COMPARISON_FIELDS)
@@ -393,7 +353,7 @@ def report_dict(scenario: Scenario, estimate: Estimate,
         "report_schema_version": REPORT_SCHEMA_VERSION,
         "generated": date or today(),
         "assumptions": assumptions_line(estimate, date),
-        "scenario": scenario.to_dict(),
+        "scenario": scenario.relevant(),
         "estimate": estimate.to_dict(),
         "comparison": comparison_rows(scenario, estimate, comparison),
     })

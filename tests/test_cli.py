@@ -124,10 +124,10 @@ def test_laws_and_profiles(capsys):
 
 
 def test_compare_sorted(capsys):
-    rows = js(capsys, "compare", "--compute", "1e24", "--sort", "days")
+    rows = js(capsys, "compare", "--compute", "1e24", "--sort", "days")["estimates"]
     days = [r["wall_clock_days"] for r in rows]
     assert days == sorted(days) and len(rows) >= 10
-    rows = js(capsys, "compare", "--compute", "1e24")
+    rows = js(capsys, "compare", "--compute", "1e24")["estimates"]
     costs = [r["cost_usd"] for r in rows]
     assert costs == sorted(costs)
 

@@ -12,7 +12,9 @@ from estimator import allocation as al
 from estimator.curves import Curves, compute_curves
 from estimator.hardware import get_profile, load_profiles
 from estimator.laws import get_law
-from estimator.scenario import Scenario, _Hardware, estimate
+from estimator.scenario import Scenario, estimate
+from estimator.serving.stage import serving_rates, usd_per_token
+from estimator.training.stage import cluster_rates
 
 SCENARIOS = {
     "default": Scenario(),
@@ -207,9 +209,8 @@ def test_lifetime_optimum_is_the_core_optimum(profiles):
     c, e = _curves(s, profiles)
     law = get_law(s.law)
     p = get_profile(s.hardware, profiles)
-    hw = _Hardware(s, p, p)
-    lp = al.lifetime_optimal(law, e.loss, train_cost_per_flop=hw.train_usd_per_flop(),
-                             inference_cost_per_token=hw.inference_usd_per_token,
+    lp = al.lifetime_optimal(law, e.loss, train_cost_per_flop=cluster_rates(s, p).usd_per_flop,
+                             inference_cost_per_token=usd_per_token(s, serving_rates(s, p)),
                              inference_tokens=s.inference_tokens_per_day * s.deployment_days)
     assert c.lifetime_optimum_params == pytest.approx(lp.allocation.params, rel=1e-6)
     assert c.lifetime_optimum_usd == pytest.approx(lp.total_cost, rel=1e-9)

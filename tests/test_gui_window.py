@@ -76,7 +76,8 @@ def expected_cards(est) -> dict[str, str]:
     return {
         "params": units.si(est.params), "tokens": units.si(est.tokens),
         "tokens_per_param": f"{est.tokens_per_param:.1f}",
-        "train_flops": units.flops(est.train_flops), "gpu_hours": units.hours(est.gpu_hours),
+        "train_flops": f"{est.train_flops:.2e}".replace("e+", "e"),
+        "gpu_hours": units.si(est.gpu_hours),
         "cost_usd": units.usd(est.cost_usd), "wall_clock_days": units.days(est.wall_clock_days),
         "energy_mwh": units.energy(est.energy_mwh),
         "min_gpus_for_memory": f"{est.min_gpus_for_memory:,}",
@@ -241,7 +242,7 @@ def test_bad_input_is_inline_and_keeps_the_last_estimate(window):
 
     field.set_text_and_commit("-1")
     settle(w)
-    assert "greater than 0" in field.error_text()
+    assert "Target loss must be positive" in field.error_text()
 
     field.set_text_and_commit("1.5")
     settle(w)

@@ -14,17 +14,17 @@ the last valid scenario and estimate stay current.
 from __future__ import annotations
 
 import math
-import re
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore
 
-from estimator import units
+from estimator.engine import Estimate, compare, estimate
 from estimator.errors import EstimatorError, InputError, UnreachableTargetError
-from estimator.scenario import Estimate, Scenario, compare, estimate, load_scenario, save_scenario
+from estimator.fields import check_value, format_value, parse_text, ref
+from estimator.scenario import FIELDS, TARGET_FIELD, Scenario, load_scenario, save_scenario
 
 try:  # chart data: built by a sibling module; the window still runs without it
     from estimator.curves import Curves, compute_curves
@@ -33,109 +33,39 @@ except ImportError:  # pragma: no cover - only while curves.py is missing
     compute_curves = None
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """How a scenario field is typed in the window: its label, kind and whether it may be empty.
-
-    kind: ``count`` (70B, 1.4T), ``flops`` (5.76e23), ``loss``, ``int``, ``fraction`` (29%,
-    0.29), ``usd``, ``days``, ``choice``.
-    """
-
-    label: str
-    kind: str
-    optional: bool = False
+def label_of(name: str) -> str:
+    """How the window names a scenario field: its label (declared in the scenario's field
+    specs)."""
+    spec = FIELDS.get(name)
+    return spec.label if spec is not None else name.replace("_", " ")
 
 
-FIELD_SPECS: dict[str, FieldSpec] = {
-    "target_loss": FieldSpec("Target loss", "loss"),
-    "compute_flops": FieldSpec("Compute budget", "flops"),
-    "params": FieldSpec("Model size", "count", optional=True),
-    "tokens": FieldSpec("Training tokens", "count", optional=True),
-    "tokens_per_param": FieldSpec("Tokens per parameter", "ratio", optional=True),
-    "match_params": FieldSpec("Reference model size", "count"),
-    "match_tokens": FieldSpec("Reference training tokens", "count"),
-    "unique_tokens": FieldSpec("Unique tokens", "count", optional=True),
-    "gpus": FieldSpec("GPUs", "int"),
-    "mfu": FieldSpec("MFU", "fraction", optional=True),
-    "goodput": FieldSpec("Goodput", "fraction", optional=True),
-    "price_per_hour": FieldSpec("Price per GPU-hour", "usd", optional=True),
-    "inference_tokens_per_day": FieldSpec("Inference demand", "count"),
-    "deployment_days": FieldSpec("Deployment", "days"),
-    "pue": FieldSpec("PUE", "ratio"),
-}
-
-_FLAG_RE = re.compile(r"\s*\((?:--|[^()]*--)[^()]*\)")
-_SCENARIO_FIELDS = tuple(f.name for f in fields(Scenario))
-
-
-def friendly_message(message: str) -> str:
-    """The core's message without the CLI flag hints ('(--target-loss)'), for the window."""
-    return _FLAG_RE.sub("", str(message)).strip()
+def friendly_message(exc: BaseException | str) -> str:
+    """An error as the window words it: every field it refers to named by its label (the CLI
+    names the same fields by their flags)."""
+    if isinstance(exc, EstimatorError):
+        return exc.render(label_of)
+    return str(exc)
 
 
 def parse_field(name: str, text: str) -> Any:
-    """Parse what the user typed into field ``name``; raise InputError with a message for the
-    window. Empty text gives None for optional fields."""
-    spec = FIELD_SPECS[name]
-    t = str(text).strip()
-    if not t:
-        if spec.optional:
-            return None
-        raise InputError(f"{spec.label} is required: type a number")
-    percent = t.endswith("%")
-    if percent:
-        t = t[:-1].strip()
-    if spec.kind == "usd":
-        t = t.lstrip("$").strip()
+    """Parse what the user typed into field ``name`` with the scenario's one grammar
+    (:func:`estimator.fields.parse_text`) and check it against the field's bounds; raise
+    InputError (``field`` = name) with a message for the window. Empty text gives None for
+    optional fields."""
+    spec = FIELDS[name]
     try:
-        value = units.parse_number(t)
-    except ValueError:
-        examples = {"count": "70B, 1.4T or 5e11", "flops": "5.76e23 or 1e24",
-                    "int": "1024 or 2k", "fraction": "35% or 0.35", "loss": "2.1",
-                    "usd": "2.50", "days": "730", "ratio": "20"}[spec.kind]
-        raise InputError(f"'{text.strip()}' is not a number: type e.g. {examples}") from None
-    if spec.kind == "fraction":
-        if percent or value > 1:
-            value = value / 100.0
-        if not 0 < value <= 1:
-            raise InputError(f"{spec.label} must be between 0% and 100% (e.g. 35%); leave it "
-                             "empty for the calibrated default")
-        return value
-    if spec.kind == "int":
-        if value != int(value) or value < 1:
-            raise InputError(f"{spec.label} must be a whole number of at least 1, got "
-                             f"'{text.strip()}'")
-        return int(value)
-    if spec.kind == "days" or name == "inference_tokens_per_day":
-        if value < 0:
-            raise InputError(f"{spec.label} cannot be negative, got '{text.strip()}'")
-        return value
-    if value <= 0:
-        raise InputError(f"{spec.label} must be greater than 0, got '{text.strip()}'")
+        value = parse_text(spec, text)
+    except ValueError as exc:
+        raise InputError(f"{ref(name)}: {exc}", field=name, value=text,
+                         expected=spec.expected) from None
+    check_value(spec, value)
     return value
 
 
 def format_field(name: str, value: Any) -> str:
     """A scenario value as the user would type it: 70B, 1.4T, 5.76e23, 29%, 2.1."""
-    if value is None:
-        return ""
-    spec = FIELD_SPECS.get(name)
-    kind = spec.kind if spec else "ratio"
-    v = float(value)
-    if kind == "fraction":
-        return f"{v * 100:.4g}%"
-    if kind == "int":
-        return f"{int(v)}"
-    if kind == "flops":
-        return f"{v:.3g}".replace("e+", "e")
-    if kind == "count":
-        for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(v) >= scale:
-                return f"{v / scale:.4g}{suffix}"
-        return f"{v:.4g}"
-    if kind == "usd":
-        return f"{v:.2f}"
-    return f"{v:.6g}"
+    return format_value(FIELDS.get(name), value)
 
 
 class Session(QtCore.QObject):
@@ -184,14 +114,14 @@ class Session(QtCore.QObject):
         try:
             value = parse_field(name, text)
         except InputError as exc:
-            self._set_error(name, str(exc))
+            self._set_error(name, friendly_message(exc))
             return False
         return self.update(**{name: value})
 
     def update(self, **changes: Any) -> bool:
         """Apply typed values to the scenario and schedule a recompute (coalesced). Returns
         False when the inputs are rejected (the error goes to the named field)."""
-        unknown = set(changes) - set(_SCENARIO_FIELDS)
+        unknown = set(changes) - set(FIELDS)
         if unknown:
             raise TypeError(f"unknown scenario fields {sorted(unknown)}")
         base = self.pending
@@ -316,18 +246,17 @@ class Session(QtCore.QObject):
     def _reject(self, s: Scenario, exc: EstimatorError, changed: list[str]) -> None:
         """The core refused ``s``: report at the field, go back to the last valid scenario."""
         name = self._field_for(exc, changed)
-        if isinstance(exc, UnreachableTargetError) and name not in FIELD_SPECS:
-            name = {"loss": "target_loss", "compute": "compute_flops", "model": "params",
-                    "match": "match_params"}[s.mode]
+        if isinstance(exc, UnreachableTargetError) and name not in FIELDS:
+            name = TARGET_FIELD[s.mode]
         self.pending = self.scenario
         self._set_error(name, friendly_message(exc))
 
     def _field_for(self, exc: Exception, changed: list[str]) -> str:
-        msg = str(exc)
-        named = [f for f in _SCENARIO_FIELDS if msg.startswith(f + " ") or
-                 msg.startswith(f + "=") or msg.startswith(f + ":")]
-        if named:
-            return max(named, key=len)
+        """The field an error is about: the one it names (``exc.field``), else the target the
+        user just changed, else the last field changed."""
+        named = getattr(exc, "field", None)
+        if named in FIELDS:
+            return named
         if isinstance(exc, UnreachableTargetError):
             for f in ("target_loss", "compute_flops", "match_params", "match_tokens"):
                 if f in changed:

@@ -16,9 +16,11 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from estimator import units
+from estimator.engine import Estimate, estimate
 from estimator.errors import EstimatorError
-from estimator.gui.session import FIELD_SPECS, Session, format_field, friendly_message
-from estimator.scenario import Estimate, Scenario, estimate, load_scenario
+from estimator.gui.session import Session, format_field, friendly_message
+from estimator.quantities import QUANTITIES, Quantity, cards, columns
+from estimator.scenario import FIELDS, Scenario, load_scenario
 
 MODE_LABELS = (
     ("loss", "Target loss"),
@@ -28,7 +30,7 @@ MODE_LABELS = (
 )
 PRECISION_LABELS = (("bf16", "BF16"), ("fp8", "FP8"), ("fp4", "FP4"))
 TIER_LABELS = (("on_demand", "On-demand"), ("reserved", "Reserved"), ("spot", "Spot"))
-OPTIMIZE_LABELS = (("compute", "Compute-optimal plan (Hoffmann 2022)"),
+OPTIMIZE_LABELS = (("compute", "Compute-optimal plan"),
                    ("lifetime", "Minimise training + inference (Sardana 2023)"))
 SLIDER_STEPS = 1000
 
@@ -96,7 +98,7 @@ class NumberField(QtWidgets.QWidget):
         self.edit.setObjectName(f"field_{name}")
         self.edit.setPlaceholderText(placeholder)
         self.edit.setToolTip(tooltip)
-        self.edit.setClearButtonEnabled(FIELD_SPECS[name].optional)
+        self.edit.setClearButtonEnabled(FIELDS[name].optional)
         lay.addWidget(self.edit)
         self.slider: QtWidgets.QSlider | None = None
         if scale is not None:
@@ -318,29 +320,23 @@ class InputsPanel(QtWidgets.QWidget):
         self.pages: dict[str, QtWidgets.QWidget] = {}
 
         p_loss = self._page("loss")
-        self._number(p_loss, "target_loss", "Loss", "e.g. 2.05",
-                      LogScale(0.02, 2.5, offset=session.irreducible_loss, digits=0),
-                      "Final pre-training loss in nats/token")
+        self._number(p_loss, "target_loss", "e.g. 2.05",
+                     LogScale(0.02, 2.5, offset=session.irreducible_loss, digits=0))
         self.loss_hint = _hint()
         p_loss.addRow(self.loss_hint)
 
         p_comp = self._page("compute")
-        self._number(p_comp, "compute_flops", "FLOPs", "e.g. 5.76e23", LogScale(1e18, 1e28),
-                     "Training compute budget C = 6ND in FLOPs")
+        self._number(p_comp, "compute_flops", "e.g. 5.76e23", LogScale(1e18, 1e28))
         p_comp.addRow(_hint("Training FLOPs (6ND). Chinchilla used 5.76e23."))
 
         p_model = self._page("model")
-        self._number(p_model, "params", "Parameters", "e.g. 70B", LogScale(1e8, 1e13),
-                     "Model size in parameters: 70B, 405B, 1.2T")
-        self._number(p_model, "tokens", "Tokens", "or tokens/param below",
-                     tooltip="Training tokens: 1.4T, 15T")
+        self._number(p_model, "params", "e.g. 70B", LogScale(1e8, 1e13))
+        self._number(p_model, "tokens", "or tokens/param below")
         p_model.addRow(_hint("Give tokens, or leave empty and set tokens per parameter."))
 
         p_match = self._page("match")
-        self._number(p_match, "match_params", "Parameters", "e.g. 70B",
-                     tooltip="Size of the reference model")
-        self._number(p_match, "match_tokens", "Tokens", "e.g. 1.4T",
-                     tooltip="Tokens the reference model was trained on")
+        self._number(p_match, "match_params", "e.g. 70B")
+        self._number(p_match, "match_tokens", "e.g. 1.4T")
         p_match.addRow(_hint("Reach the loss of this model at the lowest cost. "
                              "Chinchilla: 70B on 1.4T."))
         for page in self.pages.values():
@@ -350,12 +346,9 @@ class InputsPanel(QtWidgets.QWidget):
         # -- constraints ----------------------------------------------------------------
         cons = _Form("Constraints")
         self.constraints = cons
-        self._number(cons, "params", "Fixed size", "free (optimal)",
-                     tooltip="Fix the model size; the tokens follow from the target")
-        self._number(cons, "tokens_per_param", "Tokens/param", "free (optimal)",
-                     tooltip="Fix the ratio, e.g. 20 (Chinchilla) or 200 (over-trained)")
-        self._number(cons, "unique_tokens", "Unique data", "unlimited",
-                     tooltip="Unique tokens available; repeats are valued per Muennighoff 2023")
+        self._number(cons, "params", "free (optimal)", label="Fixed model size")
+        self._number(cons, "tokens_per_param", "free (optimal)")
+        self._number(cons, "unique_tokens", "unlimited")
         lay.addWidget(cons)
 
         # -- law ------------------------------------------------------------------------
@@ -375,8 +368,7 @@ class InputsPanel(QtWidgets.QWidget):
             "hardware", [(pid, p.display_name) for pid, p in self.profiles.items()])
         self.hardware.picked.connect(session.set_hardware)
         hw.row("Hardware", self.hardware)
-        self._number(hw, "gpus", "GPUs", "e.g. 1024", LogScale(8, 131072, integer=True),
-                     "Accelerators in the training cluster")
+        self._number(hw, "gpus", "e.g. 1024", LogScale(8, 131072, integer=True))
         self.precision = self._choice("precision", list(PRECISION_LABELS))
         self.precision.picked.connect(lambda p: session.update(precision=p))
         self.precision.combo.setMinimumContentsLength(4)
@@ -385,22 +377,17 @@ class InputsPanel(QtWidgets.QWidget):
         self.price_tier.combo.setMinimumContentsLength(6)
         hw.row("Precision", _pair(self.precision, "Prices", self.price_tier,
                                   "Price tier of the profile"))
-        mfu_tip = ("Model FLOPs utilisation; empty = the profile's default calibrated on "
-                   "published runs")
-        good_tip = "Share of paid GPU-hours doing useful steps; empty = the calibrated default"
-        mfu = self._number(None, "mfu", "MFU", "default", tooltip=mfu_tip)
-        good = self._number(None, "goodput", "Goodput", "default", tooltip=good_tip)
-        hw.row("MFU", _pair(mfu, "Goodput", good, good_tip), mfu_tip)
-        self._number(hw, "price_per_hour", "$/GPU-hour", "profile price",
-                     tooltip="Override the profile's price per GPU-hour (USD)")
+        mfu = self._number(None, "mfu", "default")
+        good = self._number(None, "goodput", "default")
+        hw.row(FIELDS["mfu"].label, _pair(mfu, FIELDS["goodput"].label, good,
+                                          good.edit.toolTip()), mfu.edit.toolTip())
+        self._number(hw, "price_per_hour", "profile price")
         lay.addWidget(hw)
 
         # -- serving --------------------------------------------------------------------
         srv = _Form("Serving")
-        self._number(srv, "inference_tokens_per_day", "Tokens/day", "e.g. 10B",
-                     tooltip="Tokens generated per day in production")
-        self._number(srv, "deployment_days", "Days served", "e.g. 730",
-                     tooltip="How long the model serves traffic")
+        self._number(srv, "inference_tokens_per_day", "e.g. 10B")
+        self._number(srv, "deployment_days", "e.g. 730")
         self.optimize = self._choice("optimize", list(OPTIMIZE_LABELS))
         self.optimize.picked.connect(lambda o: session.update(optimize=o))
         srv.row("Optimise", self.optimize)
@@ -426,8 +413,12 @@ class InputsPanel(QtWidgets.QWidget):
         self.pages[mode] = w
         return form
 
-    def _number(self, form, name: str, label: str, placeholder: str,
-                scale: LogScale | None = None, tooltip: str = "") -> NumberField:
+    def _number(self, form, name: str, placeholder: str, scale: LogScale | None = None,
+                label: str | None = None) -> NumberField:
+        """An editor of field ``name``, labelled and explained by the field's spec."""
+        spec = FIELDS[name]
+        label = label or spec.label
+        tooltip = spec.help[:1].upper() + spec.help[1:] + (f" ({spec.unit})" if spec.unit else "")
         f = NumberField(name, placeholder, scale, tooltip)
         f.committed.connect(lambda text, n=name: self.session.set_text(n, text))
         f.slid.connect(lambda v, n=name: self.session.update(**{n: v}))
@@ -546,36 +537,8 @@ def _sci(v: float) -> str:
     return f"{v:.2e}".replace("e+", "e")
 
 
-# key, title, value formatter, band formatter (or None), tooltip
-CARD_SPECS: tuple[tuple[str, str, Callable, Callable | None, str], ...] = (
-    ("params", "PARAMETERS", lambda e: units.si(e.params), units.si,
-     "Model size N"),
-    ("tokens", "TRAINING TOKENS", lambda e: units.si(e.tokens), units.si,
-     "Training tokens D"),
-    ("tokens_per_param", "TOKENS / PARAM", lambda e: f"{e.tokens_per_param:.1f}", None,
-     "D / N; Chinchilla-optimal is about 20"),
-    ("train_flops", "TRAINING COMPUTE", lambda e: units.flops(e.train_flops), _sci,
-     "Training FLOPs (6ND unless exact counting is on)"),
-    ("gpu_hours", "GPU-HOURS", lambda e: units.hours(e.gpu_hours), units.si,
-     "Paid accelerator-hours, including lost time (goodput)"),
-    ("cost_usd", "TRAINING COST", lambda e: units.usd(e.cost_usd), units.usd,
-     "GPU-hours x price per GPU-hour"),
-    ("wall_clock_days", "WALL-CLOCK", lambda e: units.days(e.wall_clock_days), units.days,
-     "Calendar time on the chosen number of GPUs"),
-    ("energy_mwh", "ENERGY", lambda e: units.energy(e.energy_mwh), None,
-     "Accelerator energy times the data-centre PUE"),
-    ("min_gpus_for_memory", "MIN GPUS (MEMORY)", lambda e: f"{e.min_gpus_for_memory:,}", None,
-     "Fewest GPUs that hold the training state (16 bytes/param, fully sharded)"),
-    ("inference_cost_per_million_tokens_usd", "INFERENCE / 1M TOKENS",
-     lambda e: units.usd(e.inference_cost_per_million_tokens_usd), None,
-     "Serving cost per million generated tokens"),
-    ("lifetime_inference_cost_usd", "LIFETIME INFERENCE",
-     lambda e: units.usd(e.lifetime_inference_cost_usd), None,
-     "Tokens/day x days served x cost per token"),
-    ("lifetime_total_cost_usd", "TRAINING + INFERENCE",
-     lambda e: units.usd(e.lifetime_total_cost_usd), units.usd,
-     "Training cost plus lifetime inference cost"),
-)
+def _tooltip(q: Quantity) -> str:
+    return f"{q.definition} ({q.unit}).\nSource: {q.source}."
 
 
 class ResultCard(QtWidgets.QFrame):
@@ -622,8 +585,8 @@ class ResultCards(QtWidgets.QWidget):
         self.grid.setHorizontalSpacing(8)
         self.grid.setVerticalSpacing(8)
         self.cards: dict[str, ResultCard] = {}
-        for key, title, _fmt, _bfmt, tip in CARD_SPECS:
-            self.cards[key] = ResultCard(key, title, tip)
+        for q in cards():
+            self.cards[q.key] = ResultCard(q.key, q.card, _tooltip(q))
         self.columns = 0
         self.set_columns(columns)
 
@@ -640,8 +603,10 @@ class ResultCards(QtWidgets.QWidget):
         self.columns = columns
 
     def show_estimate(self, est: Estimate, _curves=None) -> None:
-        for key, _title, fmt, bfmt, _tip in CARD_SPECS:
-            self.cards[key].set(fmt(est), _band(est, key, bfmt) if bfmt else "")
+        for q in cards():
+            value = getattr(est, q.key)
+            self.cards[q.key].set(q.short_text(value), _band(est, q.key, q.short_text)
+                                  if q.band else "")
         if est.bands:
             tip = "P10–P90 from " + est.uncertainty_source
             for key in est.bands:
@@ -709,24 +674,22 @@ class CopyableTable(QtWidgets.QTableWidget):
         super().keyPressEvent(event)
 
 
-# header, unit for copying, raw value, display text
+def _column(q: Quantity) -> tuple[str, str, Callable, Callable]:
+    return (q.column, q.unit, lambda e: getattr(e, q.key),
+            lambda e: q.short_text(getattr(e, q.key)))
+
+
+# header, unit for copying, raw value, display text: the context columns, then every
+# per-hardware quantity of the registry
 TABLE_COLUMNS: tuple[tuple[str, str, Callable, Callable], ...] = (
     ("Hardware", "", lambda e: e.hardware_name, lambda e: e.hardware_name),
-    ("$/GPU-h", "USD", lambda e: e.price_usd_per_hour, lambda e: f"${e.price_usd_per_hour:.2f}"),
+    ("$/GPU-h", "USD", lambda e: e.price_usd_per_hour,
+     lambda e: units.usd_per_hour(e.price_usd_per_hour)),
     ("MFU", "fraction", lambda e: e.mfu, lambda e: f"{e.mfu:.0%}"),
     ("Goodput", "fraction", lambda e: e.goodput, lambda e: f"{e.goodput:.0%}"),
-    ("GPU-hours", "GPU-h", lambda e: e.gpu_hours, lambda e: units.si(e.gpu_hours)),
-    ("Training cost", "USD", lambda e: e.cost_usd, lambda e: units.usd(e.cost_usd)),
-    ("Wall-clock", "days", lambda e: e.wall_clock_days, lambda e: units.days(e.wall_clock_days)),
-    ("Energy", "MWh", lambda e: e.energy_mwh, lambda e: units.energy(e.energy_mwh)),
-    ("Min GPUs (memory)", "GPUs", lambda e: e.min_gpus_for_memory,
-     lambda e: f"{e.min_gpus_for_memory:,}"),
-    ("Inference /1M tok", "USD", lambda e: e.inference_cost_per_million_tokens_usd,
-     lambda e: units.usd(e.inference_cost_per_million_tokens_usd)),
-    ("Training + inference", "USD", lambda e: e.lifetime_total_cost_usd,
-     lambda e: units.usd(e.lifetime_total_cost_usd)),
+    *(_column(q) for q in columns()),
 )
-COST_COLUMN = 5
+COST_COLUMN = next(i for i, c in enumerate(TABLE_COLUMNS) if c[0] == "Training cost")
 
 
 def _raw(v: Any) -> str:
@@ -836,21 +799,10 @@ class ComparisonTable(QtWidgets.QWidget):
 # Compare two saved scenarios
 # ---------------------------------------------------------------------------------------
 
-RESULT_ROWS: tuple[tuple[str, str, Callable], ...] = (
-    ("Loss (nats/token)", "loss", lambda v: f"{v:.4f}"),
-    ("Parameters", "params", units.si),
-    ("Training tokens", "tokens", units.si),
-    ("Tokens per parameter", "tokens_per_param", lambda v: f"{v:.1f}"),
-    ("Training compute", "train_flops", units.flops),
-    ("GPU-hours", "gpu_hours", units.hours),
-    ("Training cost", "cost_usd", units.usd),
-    ("Wall-clock", "wall_clock_days", units.days),
-    ("Energy", "energy_mwh", units.energy),
-    ("Min GPUs for memory", "min_gpus_for_memory", lambda v: f"{v:,}"),
-    ("Inference per 1M tokens", "inference_cost_per_million_tokens_usd", units.usd),
-    ("Lifetime inference", "lifetime_inference_cost_usd", units.usd),
-    ("Training + lifetime inference", "lifetime_total_cost_usd", units.usd),
-)
+#: (label, key, formatter) of the compare dialog's result rows: every quantity.
+RESULT_ROWS: tuple[tuple[str, str, Callable], ...] = tuple(
+    (f"{q.label} ({q.unit})" if q.key == "loss" else q.label, q.key, q.text) for q in QUANTITIES
+    if q.key != "train_flops_6nd")
 
 
 def _input_text(name: str, v: Any) -> str:
@@ -858,7 +810,7 @@ def _input_text(name: str, v: Any) -> str:
         return "—"
     if isinstance(v, bool):
         return "yes" if v else "no"
-    if isinstance(v, (int, float)) and name in FIELD_SPECS:
+    if isinstance(v, (int, float)) and name in FIELDS:
         return format_field(name, v)
     if isinstance(v, float):
         return f"{v:g}"
@@ -948,11 +900,15 @@ class CompareScenariosDialog(QtWidgets.QDialog):
         self._section("Results")
         for label, key, fmt in RESULT_ROWS:
             va, vb = getattr(self.est_a, key), getattr(self.est_b, key)
+            if va is None or vb is None:  # e.g. emissions without a grid intensity
+                self._add(label, "—" if va is None else fmt(va), "—" if vb is None else fmt(vb),
+                          "" if va == vb else "changed", va != vb)
+                continue
             self._add(label, fmt(va), fmt(vb), _diff(va, vb, fmt), va != vb)
         self._section("Inputs")
         for f in fields(Scenario):
             va, vb = getattr(self.a, f.name), getattr(self.b, f.name)
-            label = FIELD_SPECS[f.name].label if f.name in FIELD_SPECS else f.name.replace(
+            label = FIELDS[f.name].label if f.name in FIELDS else f.name.replace(
                 "_", " ").capitalize()
             r = self._add(label, _input_text(f.name, va), _input_text(f.name, vb),
                           _diff(va, vb) if va is not None and vb is not None else

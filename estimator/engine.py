@@ -1,0 +1,286 @@
+"""The estimate: a scenario through five named stages, and the same on every hardware profile.
+
+:func:`estimate` runs
+
+1. **plan** (:mod:`estimator.plan`): what to train, and the inference-aware alternative;
+2. **training run** (:mod:`estimator.training.stage`): GPU-hours, days, memory and batch limits;
+3. **serving** (:mod:`estimator.serving.stage`): decode rate and cost per token;
+4. **costs** (:func:`estimator.costs.costs_stage`): dollars, energy, CO2, lifetime totals;
+5. **uncertainty** (:mod:`estimator.uncertainty`): P10/P50/P90 bands,
+
+each a function of the scenario and the earlier stages' frozen results, and returns one
+:class:`Estimate` whose quantities are declared in :mod:`estimator.quantities`.
+:func:`compare` is the one engine for "this scenario on every profile": the
+hardware-independent stages run once and are shared by every profile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from estimator import costs
+from estimator.catalogue import Catalogue, resolve
+from estimator.errors import EstimatorError, InputError
+from estimator.plan import CostRates, PlanResult, plan_stage, target_allocation
+from estimator.quantities import QUANTITIES
+from estimator.scenario import Scenario
+from estimator.serving.stage import ServingResult, serving_rates, serving_stage, usd_per_token
+from estimator.training.stage import TrainingResult, cluster_rates, training_stage
+from estimator.uncertainty import Band, LawSamples, law_samples, uncertainty_stage
+
+#: Version of the ``estimate --json`` object (and the report JSON's ``estimate``).
+ESTIMATE_SCHEMA_VERSION = 2
+
+__all__ = ["Band", "Estimate", "compare", "comparison_rows", "estimate"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Every result of a scenario. Units in the names; the quantities are declared (label, unit,
+    definition, source) in :mod:`estimator.quantities`; JSON via :meth:`to_dict`. The stage
+    results (``plan``, ``training``, ``serving``, ``costs``) are kept for the faces that need
+    more than the headline numbers."""
+
+    scenario: Scenario
+    law_id: str
+    law_name: str
+    law_citation: str
+    loss: float
+    params: float
+    tokens: float
+    train_flops: float
+    train_flops_6nd: float
+    flops_ratio_to_6nd: float
+    epochs: float
+    critical_batch_tokens: float
+    extrapolation_factor: float
+    hardware: str
+    hardware_name: str
+    gpus: int
+    precision: str
+    mfu: float
+    goodput: float
+    price_usd_per_hour: float
+    gpu_hours: float
+    cost_usd: float
+    wall_clock_days: float
+    energy_mwh: float
+    co2_tonnes: float | None
+    min_gpus_for_memory: int
+    max_useful_gpus: int
+    inference_hardware: str
+    inference_tokens_per_s_per_chip: float
+    inference_bound: str
+    inference_chips_per_replica: int
+    inference_cost_per_million_tokens_usd: float
+    lifetime_inference_tokens: float
+    lifetime_inference_cost_usd: float
+    lifetime_total_cost_usd: float
+    bands: dict[str, Band] = field(default_factory=dict)
+    uncertainty_source: str = ""
+    compute_optimal: dict[str, float] | None = None
+    lifetime_optimal: dict[str, float] | None = None
+    warnings: tuple[str, ...] = ()
+    plan: PlanResult | None = field(default=None, repr=False, compare=False)
+    training: TrainingResult | None = field(default=None, repr=False, compare=False)
+    serving: ServingResult | None = field(default=None, repr=False, compare=False)
+    costs: costs.CostsResult | None = field(default=None, repr=False, compare=False)
+    provenance: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.tokens / self.params
+
+    def value(self, key: str) -> Any:
+        return getattr(self, key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``estimator estimate --json`` (schema
+        :data:`ESTIMATE_SCHEMA_VERSION`): ``schema_version``, ``inputs`` (the validated
+        scenario's fields in use, with ``mode`` and the target), every result quantity with its
+        context, ``*_p10/_p50/_p90`` bands, the alternatives, ``warnings`` and where the law and
+        hardware came from (``provenance``)."""
+        q = {qq.key: getattr(self, qq.key) for qq in QUANTITIES}
+        d: dict[str, Any] = {
+            "schema_version": ESTIMATE_SCHEMA_VERSION,
+            "inputs": self.scenario.relevant(),
+            "law": self.law_id,
+            "law_name": self.law_name,
+        }
+        d.update({k: v for k, v in q.items() if _group(k) == "plan"})
+        d.update(hardware=self.hardware, gpus=self.gpus, precision=self.precision, mfu=self.mfu,
+                 goodput=self.goodput, price_usd_per_hour=self.price_usd_per_hour)
+        d.update({k: v for k, v in q.items() if _group(k) == "training"})
+        d.update(inference_hardware=self.inference_hardware, inference_bound=self.inference_bound)
+        d.update({k: v for k, v in q.items() if _group(k) == "serving"})
+        d["lifetime_inference_tokens"] = self.lifetime_inference_tokens
+        d.update({k: v for k, v in q.items() if _group(k) == "lifetime"})
+        for name, band in self.bands.items():
+            d[f"{name}_p10"] = band.p10
+            d[f"{name}_p50"] = band.p50
+            d[f"{name}_p90"] = band.p90
+        if self.uncertainty_source:
+            d["uncertainty_source"] = self.uncertainty_source
+        if self.compute_optimal is not None:
+            d["compute_optimal"] = self.compute_optimal
+        if self.lifetime_optimal is not None:
+            d["lifetime_optimal"] = self.lifetime_optimal
+        d["warnings"] = list(self.warnings)
+        if self.provenance:
+            d["provenance"] = dict(self.provenance)
+        return d
+
+
+_GROUP = {q.key: q.group for q in QUANTITIES}
+
+
+def _group(key: str) -> str:
+    return _GROUP[key]
+
+
+# --------------------------------------------------------------------------------------
+# The pipeline
+# --------------------------------------------------------------------------------------
+
+
+def estimate(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=None,
+             with_uncertainty: bool = True) -> Estimate:
+    """Run the five stages on a scenario. Raises :class:`~estimator.errors.EstimatorError`
+    subclasses on bad input.
+
+    ``catalogue``: the laws and profiles to use (default: built-in plus the user folders,
+    loaded once per process); ``profiles`` (a ProfileSet or dict) builds one around given
+    profiles."""
+    # Overflow or a division by zero at an extreme input shows as inf/NaN in the result, which
+    # _check_finite reports as a clear error; numpy's warnings would only be noise on stderr.
+    with np.errstate(all="ignore"):
+        return _run(scenario.validated(), resolve(catalogue, profiles), with_uncertainty)
+
+
+def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None,
+         samples: LawSamples | None = None) -> Estimate:
+    law = cat.law(s.law)
+    profile = cat.profile(s.hardware)
+    inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
+    crates = cluster_rates(s, profile)
+    srates = serving_rates(s, inf_profile)
+    inf_usd = usd_per_token(s, srates)
+    plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation)
+    train = training_stage(s, plan, profile, crates)
+    serve = serving_stage(s, plan, srates)
+    cst = costs.costs_stage(train.gpu_hours, crates.price_usd_per_hour, profile.power_w, s.pue,
+                            s.grid_kg_co2_per_kwh, plan.lifetime_inference_tokens,
+                            serve.cost_per_million_tokens_usd)
+    bands, source, unc_warnings = {}, "", ()
+    if with_uncertainty:
+        if samples is None or s.optimize != "compute":
+            samples = law_samples(s, law, plan.allocation)
+        unc = uncertainty_stage(s, plan, samples, peak_flops_per_s=crates.peak_flops_per_s,
+                                mfu=crates.mfu, goodput=crates.goodput,
+                                price_usd_per_hour=crates.price_usd_per_hour,
+                                inference_usd_per_token=inf_usd)
+        bands, source, unc_warnings = unc.bands, unc.source, unc.warnings
+    a = plan.allocation
+    est = Estimate(
+        scenario=s, law_id=law.id, law_name=law.name, law_citation=law.citation, loss=a.loss,
+        params=a.params, tokens=a.tokens, train_flops=plan.train_flops,
+        train_flops_6nd=plan.train_flops_6nd, flops_ratio_to_6nd=plan.flops_ratio_to_6nd,
+        epochs=a.epochs, critical_batch_tokens=plan.critical_batch_tokens,
+        extrapolation_factor=plan.extrapolation_factor, hardware=profile.id,
+        hardware_name=profile.display_name, gpus=s.gpus, precision=s.precision, mfu=crates.mfu,
+        goodput=crates.goodput, price_usd_per_hour=crates.price_usd_per_hour,
+        gpu_hours=train.gpu_hours, cost_usd=cst.cost_usd, wall_clock_days=train.wall_clock_days,
+        energy_mwh=cst.energy_mwh, co2_tonnes=cst.co2_tonnes,
+        min_gpus_for_memory=train.min_gpus_for_memory, max_useful_gpus=train.max_useful_gpus,
+        inference_hardware=serve.inference_hardware,
+        inference_tokens_per_s_per_chip=serve.tokens_per_s_per_chip,
+        inference_bound=serve.bound, inference_chips_per_replica=serve.chips_per_replica,
+        inference_cost_per_million_tokens_usd=serve.cost_per_million_tokens_usd,
+        lifetime_inference_tokens=cst.lifetime_inference_tokens,
+        lifetime_inference_cost_usd=cst.lifetime_inference_cost_usd,
+        lifetime_total_cost_usd=cst.lifetime_total_cost_usd, bands=bands,
+        uncertainty_source=source, compute_optimal=plan.compute_optimal,
+        lifetime_optimal=plan.lifetime_optimal,
+        warnings=plan.warnings + train.warnings + tuple(unc_warnings),
+        plan=plan, training=train, serving=serve, costs=cst,
+        provenance={"law": cat.law_origin.get(law.id, law.source), "hardware": profile.origin,
+                    "inference_hardware": inf_profile.origin},
+    )
+    _check_finite(est)
+    return est
+
+
+def _check_finite(est: Estimate) -> None:
+    """No NaN or infinity ever reaches a screen: fail with a message instead."""
+    for k, v in est.to_dict().items():
+        if isinstance(v, float) and not math.isfinite(v):
+            raise InputError(
+                f"the estimate's {k} is not a finite number for these inputs; "
+                "the inputs are outside what the law and cost model can represent"
+            )
+
+
+# --------------------------------------------------------------------------------------
+# This scenario on every hardware profile
+# --------------------------------------------------------------------------------------
+
+
+def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=None,
+            with_uncertainty: bool = True) -> list[Estimate]:
+    """The same scenario on every hardware profile (one estimate each, in catalogue order);
+    profiles that cannot run it (a precision or price tier the chip lacks) are skipped.
+
+    The plan and the law samples do not depend on the hardware unless the scenario optimises
+    lifetime cost, so they are computed once and shared."""
+    cat = resolve(catalogue, profiles)
+    with np.errstate(all="ignore"):
+        s = scenario.validated()
+        allocation = samples = None
+        if s.optimize == "compute":
+            try:
+                law = cat.law(s.law)
+                allocation = target_allocation(s, law)
+                if with_uncertainty:
+                    samples = law_samples(s, law, allocation)
+            except InputError:
+                return []
+        out = []
+        for pid in cat.profiles.profiles:
+            try:
+                out.append(_run(replace(s, hardware=pid).validated(), cat, with_uncertainty,
+                                allocation=allocation, samples=samples))
+            except InputError:
+                continue
+            except EstimatorError:
+                continue
+        return out
+
+
+def comparison_rows(estimates: list[Estimate], plan_hardware: str = "") -> list[dict]:
+    """One row per estimate (hardware profile), cheapest first: id, name, precision, price, MFU,
+    goodput and every per-hardware quantity of :mod:`estimator.quantities` (with ``_p10`` and
+    ``_p90`` where it has a band), and ``is_plan``."""
+    from estimator.quantities import columns
+
+    rows = []
+    for e in estimates:
+        row: dict[str, Any] = {"id": e.hardware, "name": e.hardware_name,
+                               "precision": e.precision,
+                               "price_usd_per_hour": e.price_usd_per_hour, "mfu": e.mfu,
+                               "goodput": e.goodput}
+        for q in columns():
+            v = getattr(e, q.key)
+            row[q.key] = v
+            if q.band:
+                b = e.bands.get(q.key)
+                row[f"{q.key}_p10"] = b.p10 if b else v
+                row[f"{q.key}_p90"] = b.p90 if b else v
+        row["is_plan"] = e.hardware == plan_hardware
+        rows.append(row)
+    rows = [r for r in rows if all(math.isfinite(v) for v in r.values() if isinstance(v, float))]
+    rows.sort(key=lambda r: r["cost_usd"])
+    return rows

@@ -1,0 +1,309 @@
+"""Stage 1 of an estimate: what to train. The law, the target and the constraints give the model
+size, the tokens, the loss and the compute; with serving demand, the inference-aware alternative.
+
+One planning path: :func:`solve_for_loss` (vectorised over targets and over a law's parameter
+samples) turns a loss into (N, D) under the scenario's planning rule, and
+:func:`solve_for_compute` does the same for a compute budget. The headline plan
+(:func:`plan_stage`, through :mod:`estimator.allocation`'s scalar solvers, which report why a
+target is unreachable), the chart curves (:mod:`estimator.curves`) and the uncertainty bands
+(:mod:`estimator.uncertainty`) all use them.
+
+Formulas: Hoffmann et al. 2022 (arXiv:2203.15556) eq. 4 for the compute-optimal frontier;
+Muennighoff et al. 2023 (arXiv:2305.16264) eq. 5 for repeated data; Sardana et al. 2023
+(arXiv:2401.00448) for the inference-aware optimum; Kaplan et al. 2020 (arXiv:2001.08361)
+eq. 2.2 for the exact FLOP count and eq. 1.4 for the critical batch size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from estimator import allocation as al
+from estimator import costs
+from estimator.errors import EstimatorError, UnreachableTargetError
+from estimator.laws import ScalingLaw
+from estimator.scenario import Scenario
+
+#: Extrapolation beyond the law's fitted box that earns a warning (a factor on N or D).
+EXTRAPOLATION_WARN_FACTOR = 10.0
+
+
+@dataclass(frozen=True)
+class CostRates:
+    """The dollar rates a plan trades off, from the training and serving stages.
+
+    ``train_usd_per_flop``: dollars per training FLOP on the cluster; ``inference_usd_per_token``
+    maps an array of model sizes N to dollars per generated token."""
+
+    train_usd_per_flop: float
+    inference_usd_per_token: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How a scenario turns a target into (N, D): a fixed size, a fixed tokens-per-parameter
+    ratio, limited unique data (alone or with a fixed size), or the compute-optimal frontier."""
+
+    params: float | None = None
+    tokens_per_param: float | None = None
+    unique_tokens: float | None = None
+
+    @property
+    def description(self) -> str:
+        if self.params is not None:
+            return f"fixed model size {self.params:.3g} params"
+        if self.tokens_per_param is not None:
+            return f"{self.tokens_per_param:.3g} tokens per parameter"
+        if self.unique_tokens is not None:
+            return f"compute-optimal with {self.unique_tokens:.3g} unique tokens"
+        return "compute-optimal"
+
+
+def rule_of(s: Scenario) -> Rule:
+    """The planning rule of a scenario (in 'model' mode the given size or ratio is the rule)."""
+    if s.mode == "model":
+        if s.tokens_per_param is not None:
+            return Rule(tokens_per_param=s.tokens_per_param)
+        return Rule(params=s.params, unique_tokens=s.unique_tokens)
+    return Rule(params=s.params, tokens_per_param=s.tokens_per_param,
+                unique_tokens=s.unique_tokens)
+
+
+# --------------------------------------------------------------------------------------
+# The one vectorised planning path
+# --------------------------------------------------------------------------------------
+
+
+def compute_for_losses(law: ScalingLaw, t, frontier=None) -> np.ndarray:
+    """Least compute reaching each loss (inf when unreachable). Closed form for laws that have
+    one; otherwise read off ``frontier`` = (compute, loss) arrays where they cover the loss, and
+    solved numerically elsewhere."""
+    t = np.asarray(t, dtype=float)
+    e = np.asarray(law.irreducible_loss, dtype=float)
+    reach = t > e
+    c = np.full(np.broadcast(t, e).shape, np.inf)
+    if not reach.any():
+        return c
+    if hasattr(law, "compute_for_loss_closed_form"):
+        with np.errstate(all="ignore"):
+            cc = np.asarray(law.compute_for_loss_closed_form(np.where(reach, t, e + 1.0)),
+                            dtype=float)
+        return np.where(reach & np.isfinite(cc), cc, np.inf)
+    tt = np.broadcast_to(t, c.shape)
+    if frontier is not None:
+        fc, fl = frontier
+        order = np.argsort(fl)
+        xs, ys = fl[order], np.log(fc[order])
+        covered = reach & (tt >= xs[0]) & (tt <= xs[-1])
+        c[covered] = np.exp(np.interp(tt[covered], xs, ys))
+        rest = reach & ~covered
+    else:
+        rest = reach
+    if rest.any():
+        c[rest] = al.compute_for_loss(law, tt[rest])
+    return c
+
+
+def solve_for_loss(law: ScalingLaw, t, rule: Rule, frontier=None, *, grid_points: int = 4001):
+    """(N, D) reaching loss ``t`` under ``rule``, vectorised: ``t`` may be an array and ``law`` a
+    sampled law whose constants are arrays (they broadcast). Unreachable entries are inf.
+    ``grid_points``: the unique-data search grid (refined either way)."""
+    t = np.asarray(t, dtype=float)
+    with np.errstate(all="ignore"):
+        if rule.params is not None:
+            shape = np.broadcast(t, np.asarray(law.irreducible_loss)).shape
+            n = np.full(shape, float(rule.params))
+            reach = t > np.asarray(law.loss_at_infinite_data(rule.params))
+            d_eff = np.asarray(al.tokens_for_loss_at_params(law, n, np.where(reach, t, np.inf)),
+                               dtype=float)
+            d_eff = np.where(reach, d_eff, np.inf)
+            d = (np.asarray(al.tokens_for_effective(d_eff, rule.unique_tokens), dtype=float)
+                 if rule.unique_tokens is not None else d_eff)
+        elif rule.tokens_per_param is not None:
+            n = al.params_at_ratio_for_loss(law, rule.tokens_per_param, t)
+            d = rule.tokens_per_param * n
+        else:
+            c = compute_for_losses(law, t, frontier)
+            n, d = (np.asarray(x, dtype=float) for x in al.optimal_allocation(law, c))
+            if rule.unique_tokens is not None:
+                n, d = al.unique_data_plans(law, t, float(rule.unique_tokens), n, d,
+                                            grid_points=grid_points)
+    bad = ~(np.isfinite(n) & np.isfinite(d) & (n > 0) & (d > 0))
+    return np.where(bad, np.inf, n), np.where(bad, np.inf, d)
+
+
+def solve_for_compute(law: ScalingLaw, c, rule: Rule):
+    """(N, D) spending compute ``c`` (6ND FLOPs) under ``rule`` (no unique-data limit here:
+    the scalar :func:`estimator.allocation.plan_for_compute` handles it), vectorised."""
+    c = np.asarray(c, dtype=float)
+    shape = np.broadcast(c, np.asarray(law.irreducible_loss)).shape
+    if rule.params is not None:
+        n = np.full(shape, float(rule.params))
+        return n, c / (al.FLOPS_PER_PARAM_TOKEN * n)
+    if rule.tokens_per_param is not None:
+        n = np.full(shape, 1.0) * np.sqrt(c / (al.FLOPS_PER_PARAM_TOKEN * rule.tokens_per_param))
+        return n, rule.tokens_per_param * n
+    n, d = law.optimal_allocation_closed_form(np.full(shape, 1.0) * c)
+    return np.asarray(n, dtype=float), np.asarray(d, dtype=float)
+
+
+# --------------------------------------------------------------------------------------
+# The headline plan
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """What to train: the allocation, the model shape, the compute and the alternatives.
+
+    ``train_flops_6nd`` is 6ND; ``train_flops`` adds attention when the scenario counts it
+    (``flops_ratio_to_6nd``). ``compute_optimal`` (when the plan minimises lifetime cost) and
+    ``lifetime_optimal`` (the inference-aware alternative) are mappings of params, tokens,
+    tokens_per_param, train_flops, loss and dollar totals."""
+
+    law: ScalingLaw
+    allocation: al.Allocation
+    shape: costs.ModelShape
+    train_flops_6nd: float
+    flops_ratio_to_6nd: float
+    train_flops: float
+    critical_batch_tokens: float
+    extrapolation_factor: float
+    lifetime_inference_tokens: float
+    compute_optimal: dict[str, float] | None
+    lifetime_optimal: dict[str, float] | None
+    warnings: tuple[str, ...]
+
+    @property
+    def params(self) -> float:
+        return self.allocation.params
+
+    @property
+    def tokens(self) -> float:
+        return self.allocation.tokens
+
+    @property
+    def loss(self) -> float:
+        return self.allocation.loss
+
+
+def target_allocation(s: Scenario, law: ScalingLaw) -> al.Allocation:
+    """The scenario's plan on the compute-optimal rule (or its constraints), scalar, with the
+    solvers' clear errors for unreachable targets."""
+    cons = dict(tokens_per_param=s.tokens_per_param, params=s.params,
+                unique_tokens=s.unique_tokens)
+    if s.mode == "loss":
+        return al.plan_for_loss(law, s.target_loss, **cons)
+    if s.mode == "compute":
+        return al.plan_for_compute(law, s.compute_flops, **cons)
+    if s.mode == "model":
+        return al.plan_for_model(law, s.params, tokens=s.tokens,
+                                 tokens_per_param=s.tokens_per_param,
+                                 unique_tokens=s.unique_tokens)
+    target = float(law.loss(s.match_params, s.match_tokens))
+    return al.plan_for_loss(law, target, **cons)
+
+
+def shape_of(s: Scenario, params: float) -> costs.ModelShape:
+    """The model shape: the scenario's layers and width when given, else derived from N."""
+    if s.n_layers is not None and s.d_model is not None:
+        return costs.ModelShape(s.n_layers, s.d_model, max(1, s.d_model // 128))
+    return costs.shape_for_params(params)
+
+
+def _summary(a: al.Allocation, train_usd: float, inference_usd: float) -> dict[str, float]:
+    return {
+        "params": a.params, "tokens": a.tokens, "tokens_per_param": a.tokens_per_param,
+        "train_flops": a.train_flops, "loss": a.loss, "train_cost_usd": train_usd,
+        "lifetime_inference_cost_usd": inference_usd,
+        "lifetime_total_cost_usd": train_usd + inference_usd,
+    }
+
+
+def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
+               allocation: al.Allocation | None = None) -> PlanResult:
+    """Stage 1: the allocation for the scenario's target and constraints (``allocation``, when
+    already computed: it does not depend on the hardware); with serving demand, the
+    inference-aware optimum at the same loss (Sardana et al. 2023), which becomes the plan
+    when the scenario optimises lifetime cost."""
+    warnings: list[str] = []
+    plan = allocation if allocation is not None else target_allocation(s, law)
+    lifetime_tokens = s.inference_tokens_per_day * s.deployment_days
+    compute_opt = lifetime_opt = None
+    if s.optimize == "lifetime" or lifetime_tokens > 0:
+        try:
+            lp = al.lifetime_optimal(law, plan.loss, train_cost_per_flop=rates.train_usd_per_flop,
+                                     inference_cost_per_token=rates.inference_usd_per_token,
+                                     inference_tokens=lifetime_tokens)
+        except UnreachableTargetError:
+            lp = None
+        if lp is not None and s.unique_tokens is None:
+            base_train = rates.train_usd_per_flop * plan.train_flops
+            base_inf = lifetime_tokens * float(rates.inference_usd_per_token(plan.params))
+            lifetime_opt = _summary(lp.allocation, lp.train_cost, lp.inference_cost)
+            lifetime_opt["saving_usd"] = (base_train + base_inf) - lp.total_cost
+            if s.optimize == "lifetime":
+                compute_opt = _summary(plan, base_train, base_inf)
+                plan = lp.allocation
+        elif s.optimize == "lifetime":
+            warnings.append("lifetime optimisation is not available with limited unique data; "
+                            "showing the compute-optimal plan")
+    shape = shape_of(s, plan.params)
+    ratio = costs.attention_flops_ratio(plan.params, shape, s.seq_len) if s.exact_flops else 1.0
+    xf = float(al.extrapolation_factor(law, plan.params, plan.tokens))
+    if xf > EXTRAPOLATION_WARN_FACTOR:
+        fr = law.fitted_range
+        warnings.append(
+            f"extrapolating {xf:.0f}x beyond the range law '{law.id}' was fitted on "
+            f"({fr.params_min:.2g}-{fr.params_max:.2g} params, {fr.tokens_min:.2g}-"
+            f"{fr.tokens_max:.2g} tokens): treat the plan as a guide")
+    if not law.comparable:
+        warnings.append(f"law '{law.id}' counts non-embedding parameters and uses another "
+                        "dataset/tokenizer: its losses are not comparable with the "
+                        "Chinchilla-family laws")
+    if plan.epochs > 4.0:
+        warnings.append(f"{plan.epochs:.1f} epochs over the unique data: repeated tokens are "
+                        "worth less past about 4 epochs (Muennighoff et al. 2023)")
+    return PlanResult(
+        law=law, allocation=plan, shape=shape, train_flops_6nd=plan.train_flops,
+        flops_ratio_to_6nd=ratio, train_flops=plan.train_flops * ratio,
+        critical_batch_tokens=float(law.critical_batch_tokens(plan.loss)),
+        extrapolation_factor=xf, lifetime_inference_tokens=lifetime_tokens,
+        compute_optimal=compute_opt, lifetime_optimal=lifetime_opt, warnings=tuple(warnings))
+
+
+# --------------------------------------------------------------------------------------
+# The plan under each of a law's parameter samples (for the uncertainty bands)
+# --------------------------------------------------------------------------------------
+
+
+class NoSamples(EstimatorError):
+    """The law's parameter samples cannot give a band for this scenario (the reason says why)."""
+
+
+def sample_plans(s: Scenario, sampled: ScalingLaw):
+    """(N_k, D_k, dropped) of the scenario's plan under every parameter sample of a law (a law
+    whose constants are (K,) arrays), through the same solvers as every other plan."""
+    if s.unique_tokens is not None:
+        raise NoSamples("law uncertainty is not propagated with limited unique data; bands "
+                        "show the utilisation spread only")
+    k = np.shape(sampled.E)
+    rule = rule_of(s)
+    if s.mode == "model":
+        n = np.full(k, s.params)
+        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.params)
+        return n, d, 0
+    if s.mode == "compute":
+        n, d = solve_for_compute(sampled, s.compute_flops, rule)
+        return n, d, 0
+    # loss or match: the target per sample (match: each sampled law's loss of the reference)
+    target = (np.full(k, s.target_loss) if s.mode == "loss"
+              else np.asarray(sampled.loss(s.match_params, s.match_tokens), dtype=float))
+    n, d = solve_for_loss(sampled, target, rule)
+    ok = np.isfinite(n) & np.isfinite(d)
+    if ok.sum() < 2:
+        raise NoSamples("too few of the law's parameter samples reach this target to give a band")
+    return n[ok], d[ok], int((~ok).sum())

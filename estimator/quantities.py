@@ -1,0 +1,170 @@
+"""Result quantities, declared once: key, label, unit, formatters, band, definition, source.
+
+Every face iterates :data:`QUANTITIES`: the CLI's table and ``--json``, the Markdown, CSV, JSON
+and PDF reports, the window's cards (with tooltips from the definitions), its hardware table and
+the compare dialog. Adding a result is one entry here and one computation in the engine.
+
+``fmt`` shows a value with its unit ("70.0 B params"); ``short`` is the compact form of cards
+and tables ("70.0 B"); bands (P10-P90) use ``short``. ``when`` hides a quantity that does not
+apply to an estimate (emissions without a grid intensity, epochs without limited data).
+``card`` is the window card's title (None: no card); ``column`` the hardware table's header
+(None: not a per-hardware column).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from estimator import units
+
+
+@dataclass(frozen=True)
+class Quantity:
+    key: str
+    label: str
+    unit: str
+    definition: str
+    source: str
+    group: str  # "plan", "training", "serving", "lifetime"
+    fmt: Callable[[Any], str] = str
+    short: Callable[[Any], str] | None = None
+    band: bool = False
+    card: str | None = None
+    column: str | None = None
+    when: Callable[[Any], bool] | None = None
+    label_of: Callable[[Any], str] | None = None  # a label that depends on the estimate
+
+    def applies(self, est) -> bool:
+        return self.when is None or bool(self.when(est))
+
+    def label_for(self, est) -> str:
+        return self.label_of(est) if self.label_of is not None else self.label
+
+    def text(self, value) -> str:
+        return self.fmt(value)
+
+    def short_text(self, value) -> str:
+        return (self.short or self.fmt)(value)
+
+
+def _sci(v: float) -> str:
+    return f"{v:.2e}".replace("e+", "e")
+
+
+def _int(v) -> str:
+    return f"{int(v):,}"
+
+
+GROUPS = {"plan": "Training plan", "training": "Training run", "serving": "Serving",
+          "lifetime": "Lifetime"}
+
+QUANTITIES: tuple[Quantity, ...] = (
+    # -- the plan ------------------------------------------------------------------------------
+    Quantity("loss", "Loss", "nats/token", "Final pre-training loss the plan reaches",
+             "the scaling law L(N, D)", "plan", fmt=lambda v: f"{v:.4f} nats/token",
+             short=lambda v: f"{v:.4f}"),
+    Quantity("params", "Parameters", "parameters", "Model size N",
+             "compute-optimal allocation (Hoffmann et al. 2022 eq. 4) or the constraint", "plan",
+             fmt=lambda v: units.si(v) + " params", short=units.si, band=True,
+             card="PARAMETERS"),
+    Quantity("tokens", "Training tokens", "tokens", "Training tokens D",
+             "compute-optimal allocation or the constraint", "plan",
+             fmt=lambda v: units.si(v) + " tokens", short=units.si, band=True,
+             card="TRAINING TOKENS"),
+    Quantity("tokens_per_param", "Tokens per parameter", "ratio",
+             "D / N; Chinchilla-optimal is about 20", "D / N", "plan",
+             fmt=lambda v: f"{v:.1f}", card="TOKENS / PARAM"),
+    Quantity("train_flops", "Training compute", "FLOPs",
+             "Training FLOPs (6ND unless exact counting is on)",
+             "Kaplan et al. 2020 eq. 2.2; Hoffmann et al. 2022", "plan", fmt=units.flops,
+             short=_sci, band=True, card="TRAINING COMPUTE (FLOPs)"),
+    Quantity("train_flops_6nd", "Training compute (6ND)", "FLOPs", "6 N D",
+             "Kaplan et al. 2020 Sec. 2.1", "plan", fmt=units.flops, short=_sci,
+             when=lambda e: False),
+    Quantity("flops_ratio_to_6nd", "Ratio to 6ND", "ratio",
+             "Exact training FLOPs (with attention) over 6ND", "Kaplan et al. 2020 eq. 2.2",
+             "plan", fmt=lambda v: f"{v:.3f}", when=lambda e: e.flops_ratio_to_6nd != 1.0),
+    Quantity("epochs", "Epochs over unique data", "epochs",
+             "Training tokens over the unique tokens available", "D / U (Muennighoff et al. 2023)",
+             "plan", fmt=lambda v: f"{v:.2f}", when=lambda e: bool(e.scenario.unique_tokens)),
+    Quantity("critical_batch_tokens", "Critical batch (Kaplan 2020)", "tokens",
+             "Batch size beyond which more data parallelism wastes compute",
+             "Kaplan et al. 2020 eq. 1.4 (WebText2 losses: an order-of-magnitude guide)", "plan",
+             fmt=lambda v: units.si(v) + " tokens", short=units.si),
+    Quantity("extrapolation_factor", "Extrapolation beyond fit", "ratio",
+             "How far the plan lies outside the law's fitted range (1 = inside)",
+             "the law's fitted range", "plan", fmt=lambda v: f"{v:.1f}x"),
+    # -- the training run ----------------------------------------------------------------------
+    Quantity("gpu_hours", "GPU-hours", "GPU-hours",
+             "Paid accelerator-hours, including lost time (goodput)",
+             "train_flops / (peak x MFU x goodput x 3600)", "training", fmt=units.hours,
+             short=units.si, band=True, card="GPU-HOURS", column="GPU-hours"),
+    Quantity("cost_usd", "Training cost", "USD", "GPU-hours x price per GPU-hour",
+             "the profile's dated price tier or your price", "training", fmt=units.usd,
+             band=True, card="TRAINING COST", column="Training cost"),
+    Quantity("wall_clock_days", "Wall-clock", "days",
+             "Calendar time on the chosen number of GPUs", "GPU-hours / GPUs / 24", "training",
+             fmt=units.days, band=True, card="WALL-CLOCK", column="Wall-clock"),
+    Quantity("energy_mwh", "Energy", "MWh", "Accelerator energy times the data-centre PUE",
+             "chip power x GPU-hours x PUE", "training", fmt=units.energy, card="ENERGY",
+             column="Energy", label_of=lambda e: f"Energy (PUE {e.scenario.pue:.2g})"),
+    Quantity("co2_tonnes", "Emissions", "t CO2e", "Energy times the grid's carbon intensity",
+             "energy x grid kg CO2e/kWh", "training", fmt=lambda v: f"{v:,.0f} t CO2e",
+             when=lambda e: e.co2_tonnes is not None),
+    Quantity("min_gpus_for_memory", "Min GPUs for memory", "chips",
+             "Fewest GPUs that hold the training state (16 bytes/param, fully sharded)",
+             "ZeRO (Rajbhandari et al. 2020); activations per Korthikanti et al. 2022",
+             "training", fmt=_int, card="MIN GPUS (MEMORY)", column="Min GPUs (memory)"),
+    Quantity("max_useful_gpus", "Max useful GPUs (critical batch)", "chips",
+             "GPUs beyond which the global batch passes the critical batch size",
+             "critical batch / tokens per replica step x model-parallel GPUs", "training",
+             fmt=_int),
+    # -- serving -------------------------------------------------------------------------------
+    Quantity("inference_tokens_per_s_per_chip", "Decode rate", "tokens/s per chip",
+             "Generated tokens per second per serving chip",
+             "decode roofline: compute vs memory bandwidth", "serving",
+             fmt=lambda v: f"{v:,.0f} tokens/s per chip", short=lambda v: f"{v:,.0f}"),
+    Quantity("inference_cost_per_million_tokens_usd", "Inference cost per 1M tokens",
+             "USD per 1M tokens", "Serving cost per million generated tokens",
+             "price per chip-hour / decode rate", "serving", fmt=units.usd,
+             card="INFERENCE / 1M TOKENS", column="Inference $/1M tok"),
+    # -- lifetime --------------------------------------------------------------------------------
+    Quantity("lifetime_inference_cost_usd", "Lifetime inference", "USD",
+             "Tokens/day x days served x cost per token", "the serving cost model", "lifetime",
+             fmt=units.usd, card="LIFETIME INFERENCE",
+             when=lambda e: e.lifetime_inference_tokens > 0,
+             label_of=lambda e: (f"Lifetime inference ({units.si(e.lifetime_inference_tokens)} "
+                                 "tokens)")),
+    Quantity("lifetime_total_cost_usd", "Training + lifetime inference", "USD",
+             "Training cost plus lifetime inference cost", "training + serving", "lifetime",
+             fmt=units.usd, band=True, card="TRAINING + INFERENCE", column="Lifetime total"),
+)
+
+BY_KEY: dict[str, Quantity] = {q.key: q for q in QUANTITIES}
+
+#: Values an estimate reports beside the quantities (context, not results): key -> unit.
+CONTEXT: dict[str, str] = {
+    "law": "", "law_name": "", "hardware": "", "gpus": "chips", "precision": "",
+    "mfu": "fraction", "goodput": "fraction", "price_usd_per_hour": "USD/GPU-hour",
+    "inference_hardware": "", "inference_bound": "", "lifetime_inference_tokens": "tokens",
+}
+
+
+def unit_of(key: str) -> str:
+    """The unit of a result key (a quantity, a context value or a ``*_p10/_p50/_p90`` band)."""
+    for suffix in ("_p10", "_p50", "_p90"):
+        if key.endswith(suffix):
+            key = key[: -len(suffix)]
+    if key in BY_KEY:
+        return BY_KEY[key].unit
+    return CONTEXT.get(key, "")
+
+
+def cards() -> tuple[Quantity, ...]:
+    return tuple(q for q in QUANTITIES if q.card)
+
+
+def columns() -> tuple[Quantity, ...]:
+    return tuple(q for q in QUANTITIES if q.column)

@@ -1,0 +1,123 @@
+"""Stage 5 of an estimate: P10 / P50 / P90 bands.
+
+Two sources, combined: the scaling law's parameter samples (when it has them: a bootstrap of
+its fit), each propagated through the same planning path as the headline plan
+(:func:`estimator.plan.sample_plans`), and the spread of published runs around the calibrated
+utilisation (a log-normal fitted to the calibration band, :data:`estimator.calibration.HOURS_BAND`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from estimator import allocation as al
+from estimator import costs
+from estimator.allocation import Allocation
+from estimator.laws import ParametricLaw, ScalingLaw
+from estimator.plan import NoSamples, PlanResult, sample_plans
+from estimator.scenario import Scenario
+
+#: Standard-normal quantiles used to spread the utilisation band deterministically.
+_Z = np.array(
+    [-1.6449, -1.2816, -0.8416, -0.5244, -0.2533, 0.0, 0.2533, 0.5244, 0.8416, 1.2816, 1.6449]
+)
+_Z90 = 1.2815515655446004
+
+
+@dataclass(frozen=True)
+class Band:
+    """P10 / P50 / P90 of a quantity."""
+
+    p10: float
+    p50: float
+    p90: float
+
+
+@dataclass(frozen=True)
+class LawSamples:
+    """The plan under each of the law's parameter samples (hardware-independent, so shared by
+    every profile of a comparison): model sizes, tokens, and a note for the band's source."""
+
+    params: np.ndarray
+    tokens: np.ndarray
+    source: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    bands: dict[str, Band] = field(default_factory=dict)
+    source: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def percentiles(x: np.ndarray) -> Band:
+    x = x[np.isfinite(x)]
+    if x.size == 0:  # the engine's finiteness check turns this into a clear error
+        return Band(math.nan, math.nan, math.nan)
+    p10, p50, p90 = np.percentile(x, [10, 50, 90])
+    return Band(float(p10), float(p50), float(p90))
+
+
+def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation) -> LawSamples:
+    """The plan under every parameter sample of the law (just the plan when it has none, or
+    when the scenario optimises lifetime cost: the bands then cover utilisation only)."""
+    n_k = np.array([allocation.params])
+    d_k = np.array([allocation.tokens])
+    sampled = law.sampled() if isinstance(law, ParametricLaw) else None
+    warnings: list[str] = []
+    source = ""
+    if sampled is not None and s.optimize == "compute":
+        try:
+            n_k, d_k, dropped = sample_plans(s, sampled)
+            source = f"{len(n_k)} parameter samples of law '{law.id}'"
+            if dropped:
+                warnings.append(f"{dropped} of {dropped + len(n_k)} parameter samples of law "
+                                f"'{law.id}' cannot reach this target; bands use the rest")
+        except NoSamples as exc:
+            warnings.append(str(exc))
+    return LawSamples(n_k, d_k, source, tuple(warnings))
+
+
+def uncertainty_stage(s: Scenario, plan: PlanResult, samples: LawSamples, *,
+                      peak_flops_per_s: float, mfu: float, goodput: float,
+                      price_usd_per_hour: float, inference_usd_per_token) -> UncertaintyResult:
+    """Stage 5: bands of params, tokens and compute (law samples), and of GPU-hours, cost,
+    days and lifetime cost (law samples x the utilisation spread of published runs)."""
+    from estimator.calibration import HOURS_BAND
+
+    lo, hi = HOURS_BAND
+    sigma = math.log(hi / lo) / (2 * _Z90)
+    mid = math.sqrt(lo * hi)
+    util_factors = mid * np.exp(sigma * _Z)  # spread of reported/estimated hours
+    sources = ["utilisation spread of published runs"]
+    if samples.source:
+        sources.insert(0, samples.source)
+    n_k, d_k = samples.params, samples.tokens
+    flops = al.FLOPS_PER_PARAM_TOKEN * n_k * d_k * plan.flops_ratio_to_6nd
+    hours = costs.gpu_hours((flops[:, None] * util_factors[None, :]).ravel(), peak_flops_per_s,
+                            mfu, goodput)
+    bands: dict[str, Band] = {}
+    if len(n_k) > 1:  # the plan itself is uncertain only under sampled law constants
+        q = np.percentile(np.stack([n_k, d_k, flops]), [10, 50, 90], axis=1)
+        for i, name in enumerate(("params", "tokens", "train_flops")):
+            b = Band(*(float(v) for v in q[:, i]))
+            if b.p90 > b.p10 * (1 + 1e-9):  # a fixed input (e.g. the compute budget) has no band
+                bands[name] = b
+    h = percentiles(hours)
+    # cost and days are positive multiples of hours, so their percentiles are scaled ones
+    day_scale = float(costs.wall_clock_days(1.0, s.gpus))
+    p = price_usd_per_hour
+    bands.update({
+        "gpu_hours": h,
+        "cost_usd": Band(h.p10 * p, h.p50 * p, h.p90 * p),
+        "wall_clock_days": Band(h.p10 * day_scale, h.p50 * day_scale, h.p90 * day_scale),
+    })
+    if plan.lifetime_inference_tokens > 0:
+        inf_cost = plan.lifetime_inference_tokens * inference_usd_per_token(n_k)
+        tot = (hours.reshape(len(n_k), -1) * p + np.asarray(inf_cost)[:, None]).ravel()
+        bands["lifetime_total_cost_usd"] = percentiles(tot)
+    return UncertaintyResult(bands, " and ".join(sources), samples.warnings)
