@@ -35,7 +35,8 @@ except ImportError:  # a source checkout without install
 import numpy as np  # noqa: E402
 
 from estimator.errors import EstimatorError  # noqa: E402
-from estimator.scenario import Scenario, estimate  # noqa: E402
+from estimator.scenario import Scenario  # noqa: E402
+from estimator.engine import estimate  # noqa: E402
 
 
 def _pct(xs, q):
@@ -128,15 +129,15 @@ def bench_cli(repeats: int) -> dict:
 
 
 def bench_app_start(repeats: int) -> dict:
-    """Start the app as a process that exits after its first paint (ESTIMATOR_EXIT_AFTER_PAINT)."""
+    """Start the app as a process that exits after its first paint (window_hooks.py)."""
     env = dict(
         os.environ,
         QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-        ESTIMATOR_EXIT_AFTER_PAINT="1",
         ESTIMATOR_AUTOSAVE_DIR=str(Path("/tmp") / "estimator-bench"),
     )
     numpy_s = _time_process([sys.executable, "-c", "import numpy"], repeats)
-    app_s = _time_process([sys.executable, "-m", "estimator", "gui"], repeats, env=env)
+    hooks = str(ROOT / "benchmarks" / "window_hooks.py")
+    app_s = _time_process([sys.executable, hooks, "first-paint"], repeats, env=env)
     return {
         "numpy_import_s": numpy_s,
         "first_paint_s": app_s,
@@ -150,7 +151,8 @@ def bench_window(edits: int) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     os.environ.setdefault("ESTIMATOR_AUTOSAVE_DIR", "/tmp/estimator-bench")
-    from estimator.gui.bench_hooks import edit_to_redraw_ms
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from window_hooks import edit_to_redraw_ms
 
     times = edit_to_redraw_ms(edits)
     return {

@@ -445,7 +445,16 @@ def format_fit(r) -> str:
     return "\n".join(lines)
 
 
+def _require_qt() -> None:
+    from estimator.gui.display import qt_problem
+
+    problem = qt_problem()
+    if problem is not None:
+        raise EstimatorError(problem)
+
+
 def cmd_chart(args) -> int:
+    _require_qt()
     from estimator.gui.charts import export_chart  # lazy: Qt only for charts
 
     scenario = scenario_from_args(args)

@@ -3,8 +3,7 @@
 Each field of :class:`Scenario` carries its :class:`~estimator.fields.FieldSpec` (label, unit,
 kind, bounds, CLI flag, help), which drives validation here, coercion of scenario files, the
 CLI's options and the window's fields (:data:`FIELDS`). The estimate itself is computed by
-:mod:`estimator.engine` (``estimate``, ``compare`` and ``Estimate`` are re-exported here for
-convenience). Scenarios save to and load from YAML (safe loader, atomic writes).
+:mod:`estimator.engine`. Scenarios save to and load from YAML (safe loader, atomic writes).
 """
 
 from __future__ import annotations
@@ -262,13 +261,3 @@ def load_scenario(path: str | Path) -> Scenario:
 
     data = load_yaml_text(text, str(p), ScenarioError, what="scenario")
     return Scenario.from_dict(data, where=str(p))
-
-
-def __getattr__(name: str):
-    """``estimate``, ``compare``, ``Estimate`` and ``Band`` live in :mod:`estimator.engine`;
-    they are reachable from here too (lazily: the engine imports this module)."""
-    if name in ("estimate", "compare", "Estimate", "Band"):
-        from estimator import engine
-
-        return getattr(engine, name)
-    raise AttributeError(f"module 'estimator.scenario' has no attribute {name!r}")

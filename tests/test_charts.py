@@ -30,7 +30,8 @@ from estimator.gui.charts import (  # noqa: E402
 )
 from estimator.gui.report_pdf import save_report_pdf  # noqa: E402
 from estimator.hardware import load_profiles  # noqa: E402
-from estimator.scenario import Scenario, estimate  # noqa: E402
+from estimator.scenario import Scenario  # noqa: E402
+from estimator.engine import estimate  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]

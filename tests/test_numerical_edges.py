@@ -24,7 +24,8 @@ from estimator import allocation as al
 from estimator.errors import EstimatorError, InputError, UnreachableTargetError
 from estimator.hardware import load_profiles
 from estimator.laws import builtin_laws, law_from_dict
-from estimator.scenario import Scenario, estimate
+from estimator.scenario import Scenario
+from estimator.engine import estimate
 
 LAWS = builtin_laws()
 LAW_IDS = sorted(LAWS)

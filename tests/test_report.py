@@ -22,7 +22,8 @@ from estimator.report import (
     report_markdown,
     save_report,
 )
-from estimator.scenario import Scenario, estimate
+from estimator.scenario import Scenario
+from estimator.engine import estimate
 
 
 @pytest.fixture(scope="module")

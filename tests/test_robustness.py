@@ -53,7 +53,8 @@ from estimator.hardware import (
     profile_from_dict,
 )
 from estimator.laws import builtin_laws, law_from_dict, load_law_file
-from estimator.scenario import MODES, Scenario, estimate, load_scenario
+from estimator.scenario import MODES, Scenario, load_scenario
+from estimator.engine import estimate
 
 # --------------------------------------------------------------------------------------
 # Hypothesis profiles and example counts

@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import traceback
-from pathlib import Path
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # before anything imports pyqtgraph
 
@@ -51,24 +50,17 @@ def excepthook(exc_type, exc, tb) -> None:
         _showing_error = False
 
 
-def icon_path() -> Path | None:
-    """The app icon: shipped in the wheel as estimator/resources/icon.svg, or the source
-    checkout's top-level resources/icon.svg."""
-    for candidate in (Path(__file__).resolve().parents[1] / "resources" / "icon.svg",
-                      Path(__file__).resolve().parents[2] / "resources" / "icon.svg"):
-        if candidate.is_file():
-            return candidate
-    return None
+def main(argv: list[str] | None = None, *, after_show=None) -> int:
+    """Open the window; ``argv`` may hold one scenario file to open. Returns the exit code.
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Open the window; ``argv`` may hold one scenario file to open. Returns the exit code."""
+    ``after_show(app, window)``, when given, is called once the window is shown, before the
+    event loop starts (the benchmarks use it to time the first paint)."""
     global _window
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from estimator.gui.display import display_problem
+    from estimator.gui.display import display_problem, qt_problem
 
-    problem = display_problem()
+    problem = qt_problem() or display_problem()
     if problem is not None:  # Qt would abort the process with a cryptic message: say the fix
         sys.stderr.write(f"estimator: error: {problem}\n")
         return 2
@@ -80,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     QtCore.QCoreApplication.setApplicationName(settings.APPLICATION)
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0], *argv])
     app.setApplicationDisplayName(settings.APPLICATION)
+    from estimator.gui.resources import icon_path
+
     icon = icon_path()
     if icon is not None:
         app.setWindowIcon(QtGui.QIcon(str(icon)))
@@ -94,11 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if geometry is not None:
         window.restoreGeometry(geometry)
     window.show()
-    if os.environ.get("ESTIMATOR_EXIT_AFTER_PAINT"):  # start-up benchmark: quit on first paint
-        from estimator.gui.bench_hooks import quit_after_first_paint
-
-        quit_after_first_paint(app, window)
-        return app.exec()
+    if after_show is not None:
+        after_show(app, window)
     paths = [a for a in argv if not a.startswith("-")]
     if paths:
         window.load_file(paths[0])

@@ -35,7 +35,8 @@ from estimator import units  # noqa: E402
 from estimator.curves import Curves  # noqa: E402
 from estimator.errors import InputError  # noqa: E402
 from estimator.report import assumptions_line, hardware_short_name  # noqa: E402
-from estimator.scenario import Estimate, Scenario  # noqa: E402
+from estimator.scenario import Scenario  # noqa: E402
+from estimator.engine import Estimate  # noqa: E402
 
 CHART_KINDS = ("frontier", "isoloss", "cost", "lifetime", "hardware")
 CLI_CHART_KINDS = ("frontier", "isoloss", "hardware", "lifetime")
@@ -1374,7 +1375,7 @@ def export_chart(
     size before doing any work."""
     from estimator.curves import compute_curves
     from estimator.hardware import load_profiles
-    from estimator.scenario import estimate
+    from estimator.engine import estimate
 
     _check_kind(kind)
     _check_suffix(out)

@@ -41,6 +41,24 @@ XCB_LIBRARIES: dict[str, tuple[str, str]] = {
 }
 
 
+def qt_problem() -> str | None:
+    """Why Qt cannot be imported at all (the ``gui`` extra not installed), or None."""
+    import importlib.util
+
+    def absent(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):
+            return True
+
+    missing = [m for m in ("PySide6", "pyqtgraph") if absent(m)]
+    if not missing:
+        return None
+    return (f"the window needs {' and '.join(missing)}, which are not installed: install the "
+            "window with pip install \"llm-cost-estimator[gui]\" (from a checkout: "
+            "pip install \".[gui]\"). The command line works without them.")
+
+
 def missing_libraries(names=None) -> list[str]:
     """The sonames of ``names`` (default: :data:`XCB_LIBRARIES`) the dynamic loader cannot
     load."""

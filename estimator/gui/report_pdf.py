@@ -19,7 +19,8 @@ from estimator.gui.charts import (
     write_file,
 )
 from estimator.report import report_markdown
-from estimator.scenario import Estimate, Scenario
+from estimator.scenario import Scenario
+from estimator.engine import Estimate
 
 CHART_PX = (1600, 1000)
 PAGE_TEXT_PX = ((595.0 - 2 * 42.5) * 96 / 72, (842.0 - 2 * 42.5) * 96 / 72)

@@ -21,6 +21,7 @@ from typing import Any
 
 from PySide6 import QtCore
 
+from estimator.catalogue import Catalogue, default_catalogue
 from estimator.engine import Estimate, compare, estimate
 from estimator.errors import EstimatorError, InputError, UnreachableTargetError
 from estimator.fields import check_value, format_value, parse_text, ref
@@ -107,6 +108,12 @@ class Session(QtCore.QObject):
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.recompute)
 
+    @property
+    def catalogue(self) -> Catalogue:
+        """The laws and profiles (built-in and user), loaded once and reloaded only when a
+        user folder changes."""
+        return default_catalogue()
+
     # -- editing ---------------------------------------------------------------------------
     def set_text(self, name: str, text: str) -> bool:
         """The user typed ``text`` into field ``name``. Returns False (and reports the error at
@@ -170,11 +177,9 @@ class Session(QtCore.QObject):
     def set_hardware(self, hardware: str) -> bool:
         """Switch the training hardware; a precision or price tier the chip does not offer
         falls back to bf16 / on-demand instead of failing."""
-        from estimator.hardware import get_profile, load_profiles
-
         upd: dict[str, Any] = {"hardware": hardware}
         try:
-            profile = get_profile(hardware, load_profiles())
+            profile = self.catalogue.profile(hardware)
         except EstimatorError as exc:
             self._set_error("hardware", friendly_message(exc))
             return False
@@ -221,8 +226,10 @@ class Session(QtCore.QObject):
         self._changed_fields = []
         t0 = time.perf_counter()
         try:
-            est = estimate(s)
-            curves = compute_curves(s, est) if compute_curves is not None else None
+            cat = self.catalogue
+            est = estimate(s, catalogue=cat)
+            curves = (compute_curves(s, est, catalogue=cat) if compute_curves is not None
+                      else None)
         except EstimatorError as exc:
             self._reject(s, exc, changed)
             return False
@@ -240,7 +247,7 @@ class Session(QtCore.QObject):
         """The current scenario on every hardware profile (:func:`compare`), computed when
         first asked for after a change (the table is not always on screen)."""
         if self._comparison is None or self._comparison[0] != self.scenario:
-            self._comparison = (self.scenario, compare(self.scenario))
+            self._comparison = (self.scenario, compare(self.scenario, catalogue=self.catalogue))
         return self._comparison[1]
 
     def _reject(self, s: Scenario, exc: EstimatorError, changed: list[str]) -> None:
@@ -290,7 +297,7 @@ class Session(QtCore.QObject):
         """Load a scenario file (validated) and make it current. Raises ScenarioError."""
         scenario = load_scenario(path)
         try:
-            estimate(scenario)
+            estimate(scenario, catalogue=self.catalogue)
         except EstimatorError as exc:
             raise InputError(f"{Path(path).name}: {friendly_message(exc)}") from None
         self.set_scenario(scenario, path=Path(path), dirty=False)
@@ -300,10 +307,8 @@ class Session(QtCore.QObject):
 
     # -- helpers for views -----------------------------------------------------------------
     def irreducible_loss(self) -> float:
-        from estimator.laws import get_law
-
         try:
-            return float(get_law(self.scenario.law).irreducible_loss)
+            return float(self.catalogue.law(self.scenario.law).irreducible_loss)
         except EstimatorError:
             return 0.0
 

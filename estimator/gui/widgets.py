@@ -299,13 +299,10 @@ class InputsPanel(QtWidgets.QWidget):
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
-        from estimator.hardware import load_profiles
-        from estimator.laws import builtin_laws
-
         self.setObjectName("inputsPanel")
         self.session = session
-        self.profiles = load_profiles().profiles
-        self.laws = builtin_laws()
+        self.profiles = session.catalogue.profiles.profiles
+        self.laws = session.catalogue.laws
         self.fields: dict[str, list[NumberField]] = {}
         self.choices: dict[str, ChoiceField] = {}
         lay = QtWidgets.QVBoxLayout(self)
@@ -465,10 +462,8 @@ class InputsPanel(QtWidgets.QWidget):
         self._show_law(s)
 
     def _show_law(self, s: Scenario) -> None:
-        from estimator.laws import get_law
-
         try:
-            law = get_law(s.law)
+            law = self.session.catalogue.law(s.law)
         except EstimatorError as exc:
             self.law_info.setText(friendly_message(exc))
             return

@@ -157,7 +157,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(split)
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
-        from estimator.gui.app import icon_path
+        from estimator.gui.resources import icon_path
 
         icon = icon_path()
         if icon is not None:
