@@ -34,9 +34,9 @@ except ImportError:  # a source checkout without install
 
 import numpy as np  # noqa: E402
 
+from estimator.engine import estimate  # noqa: E402
 from estimator.errors import EstimatorError  # noqa: E402
 from estimator.scenario import Scenario  # noqa: E402
-from estimator.engine import estimate  # noqa: E402
 
 
 def _pct(xs, q):

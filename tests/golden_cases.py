@@ -107,9 +107,9 @@ def record(name: str, fields: dict, with_gui: bool = True) -> dict:
     from estimator import report
     from estimator.cli import format_estimate
     from estimator.curves import compute_curves
+    from estimator.engine import compare, estimate
     from estimator.hardware import load_profiles
     from estimator.scenario import Scenario
-    from estimator.engine import compare, estimate
 
     profiles = load_profiles("/nonexistent-golden-user-dir")
     s = Scenario(**fields)

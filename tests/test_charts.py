@@ -18,6 +18,7 @@ pytest.importorskip("pyqtgraph")
 from PySide6 import QtGui  # noqa: E402
 
 from estimator.curves import compute_curves  # noqa: E402
+from estimator.engine import estimate  # noqa: E402
 from estimator.errors import InputError  # noqa: E402
 from estimator.gui.charts import (  # noqa: E402
     CHART_KINDS,
@@ -31,7 +32,6 @@ from estimator.gui.charts import (  # noqa: E402
 from estimator.gui.report_pdf import save_report_pdf  # noqa: E402
 from estimator.hardware import load_profiles  # noqa: E402
 from estimator.scenario import Scenario  # noqa: E402
-from estimator.engine import estimate  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]

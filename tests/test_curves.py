@@ -10,10 +10,10 @@ import pytest
 
 from estimator import allocation as al
 from estimator.curves import Curves, compute_curves
+from estimator.engine import estimate
 from estimator.hardware import get_profile, load_profiles
 from estimator.laws import get_law
 from estimator.scenario import Scenario
-from estimator.engine import estimate
 from estimator.serving.stage import serving_rates, usd_per_token
 from estimator.training.stage import cluster_rates
 

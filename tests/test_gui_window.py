@@ -18,12 +18,12 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from estimator import units  # noqa: E402
+from estimator.engine import estimate  # noqa: E402
 from estimator.gui import settings  # noqa: E402
 from estimator.gui.session import Session, format_field, parse_field  # noqa: E402
 from estimator.gui.widgets import COST_COLUMN  # noqa: E402
 from estimator.gui.window import MainWindow  # noqa: E402
 from estimator.scenario import Scenario, load_scenario, save_scenario  # noqa: E402
-from estimator.engine import estimate  # noqa: E402
 
 pytestmark = pytest.mark.gui
 MB = QtWidgets.QMessageBox

@@ -21,11 +21,11 @@ import pytest
 from guards import hang_guard
 
 from estimator import allocation as al
+from estimator.engine import estimate
 from estimator.errors import EstimatorError, InputError, UnreachableTargetError
 from estimator.hardware import load_profiles
 from estimator.laws import builtin_laws, law_from_dict
 from estimator.scenario import Scenario
-from estimator.engine import estimate
 
 LAWS = builtin_laws()
 LAW_IDS = sorted(LAWS)

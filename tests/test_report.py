@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 
 from estimator import units
+from estimator.engine import estimate
 from estimator.errors import InputError
 from estimator.hardware import load_profiles
 from estimator.report import (
@@ -23,7 +24,6 @@ from estimator.report import (
     save_report,
 )
 from estimator.scenario import Scenario
-from estimator.engine import estimate
 
 
 @pytest.fixture(scope="module")

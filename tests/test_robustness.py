@@ -44,6 +44,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from estimator.cli import main as cli_main
+from estimator.engine import estimate
 from estimator.errors import EstimatorError, FitError, LawError, ProfileError, ScenarioError
 from estimator.fitting import fit_law, read_runs_csv
 from estimator.hardware import (
@@ -54,7 +55,6 @@ from estimator.hardware import (
 )
 from estimator.laws import builtin_laws, law_from_dict, load_law_file
 from estimator.scenario import MODES, Scenario, load_scenario
-from estimator.engine import estimate
 
 # --------------------------------------------------------------------------------------
 # Hypothesis profiles and example counts

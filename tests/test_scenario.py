@@ -8,11 +8,11 @@ import pytest
 import yaml
 
 from estimator import allocation as al
+from estimator.engine import compare, estimate
 from estimator.errors import InputError, ScenarioError, UnreachableTargetError
 from estimator.hardware import get_profile
 from estimator.laws import get_law
 from estimator.scenario import Scenario, load_scenario, save_scenario
-from estimator.engine import compare, estimate
 
 
 def test_default_scenario_is_a_full_estimate():
