@@ -464,7 +464,7 @@ class _Hardware:
         return costs.decode_throughput(
             params,
             peak_flops_per_s=self.inf_peak,
-            memory_bandwidth_tbps=self.ip.memory_bandwidth_tbps,
+            memory_bandwidth_tb_per_s=self.ip.memory_bandwidth_tb_per_s,
             memory_gb=self.ip.memory_gb,
             utilization=self.ip.inference_utilization,
             weight_precision=self.s.inference_precision,
