@@ -845,7 +845,8 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
     for k in ("domain_chips", "gb_per_s"):
         if k not in up:
             raise ProfileError(f"{where}: missing field 'scale_up.{k}'", field=f"scale_up.{k}")
-    out = _mapping(data["scale_out"], where, "scale_out", "gb_per_s (per chip, per direction), link")
+    out = _mapping(data["scale_out"], where, "scale_out",
+                   "gb_per_s (per chip, per direction), link")
     _only_keys(out, _SCALE_OUT_KEYS, where, "scale_out")
     if "gb_per_s" not in out:
         raise ProfileError(f"{where}: missing field 'scale_out.gb_per_s'",

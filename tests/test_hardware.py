@@ -696,12 +696,13 @@ def test_effective_fraction_consistent_with_fields():
     ({"memory_bandwidth_tb_per_s": 3350}, "memory_bandwidth_tb_per_s", "TB/s"),  # GB/s typed
     ({"family": "NVIDIA Hopper"}, "family", "family id"),
     ({"family": ""}, "family", "non-empty"),
-    ({"calibration": {"status": "guessed"}}, "calibration.status", "calibrated, borrowed, measured"),
+    ({"calibration": {"status": "guessed"}}, "calibration.status",
+     "calibrated, borrowed, measured"),
     ({"calibration": {"status": "borrowed"}}, "calibration.from_family", "nvidia-hopper"),
-    ({"calibration": {"status": "borrowed", "from_family": "acme-npu"}}, "calibration.from_family",
-     "own family"),
-    ({"calibration": {"status": "measured", "from_family": "google-tpu"}}, "calibration.from_family",
-     "only for status"),
+    ({"calibration": {"status": "borrowed", "from_family": "acme-npu"}},
+     "calibration.from_family", "own family"),
+    ({"calibration": {"status": "measured", "from_family": "google-tpu"}},
+     "calibration.from_family", "only for status"),
     ({"calibration": {"note": "x"}}, "calibration.status", "missing"),
     ({"calibration": {"status": "measured", "source": "x"}}, "calibration.source", "unknown"),
     ({"memory_bandwidth_tbps": 4.0}, "memory_bandwidth_tbps", "memory_bandwidth_tb_per_s"),
@@ -884,7 +885,8 @@ def test_profile_set_collects_warnings(tmp_path):
     pset = load_profiles(tmp_path)
     assert pset.errors == []
     lines = pset.warnings()
-    assert lines and all(line.startswith(str(tmp_path / "old.yaml") + ": migrated") for line in lines)
+    prefix = str(tmp_path / "old.yaml") + ": migrated"
+    assert lines and all(line.startswith(prefix) for line in lines)
     assert pset.profiles["new-chip"].warnings == ()
     assert pset.profiles["old-chip"].to_report_dict()["warnings"] == list(
         pset.profiles["old-chip"].warnings)
