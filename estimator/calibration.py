@@ -43,9 +43,11 @@ Which runs:
   :func:`excluded_runs`.
 
 Profiles without published runs borrow a calibrated generation (:data:`PROFILE_CALIBRATION`):
-H100 PCIe, H200 and B200 borrow Hopper (same software stack and the nearest NVIDIA
-generation with data; H200 has the same compute die), MI300X borrows Hopper (the
-contemporary GPU with data), TPU v5e/v5p/v6e borrow TPU v4.
+H100 PCIe, H200 and H800 borrow Hopper (same die), B200, GB200, B300 and GB300 borrow Hopper
+(same software stack and the nearest NVIDIA generation with data), MI300X, MI325X and MI355X
+borrow Hopper (the contemporary GPU with data), TPU v5e/v5p/v6e/TPU7x borrow TPU v4, and
+Trainium2 borrows TPU v4 (a judgement: the nearest calibrated architecture). Each profile's
+``calibration`` block says so (``tests/test_catalogue.py`` keeps the two in step).
 
 Data: ``estimator/data/published_runs.csv`` is a verbatim copy of
 ``../shared/reference/published_runs.csv`` (the project's reference compilation; each row
@@ -85,12 +87,20 @@ PROFILE_CALIBRATION: dict[str, str] = {
     "h100-sxm": "hopper",
     "h100-pcie": "hopper",
     "h200": "hopper",
+    "h800": "hopper",
     "b200": "hopper",
+    "gb200": "hopper",
+    "b300": "hopper",
+    "gb300": "hopper",
     "mi300x": "hopper",
+    "mi325x": "hopper",
+    "mi355x": "hopper",
     "tpu-v4": "tpu-v4",
     "tpu-v5e": "tpu-v4",
     "tpu-v5p": "tpu-v4",
     "tpu-v6e": "tpu-v4",
+    "tpu-v7": "tpu-v4",
+    "trainium2": "tpu-v4",
 }
 
 #: Reported MFU (6ND convention, dense bf16 peak) of the runs that give one, used to split

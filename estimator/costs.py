@@ -165,7 +165,7 @@ def decode_throughput(
     params,
     *,
     peak_flops_per_s: float,
-    memory_bandwidth_tbps: float,
+    memory_bandwidth_tb_per_s: float,
     memory_gb: float,
     utilization: float,
     weight_precision: str = "bf16",
@@ -198,7 +198,7 @@ def decode_throughput(
         step_bytes = w_bytes + batch * context_tokens * kv
         chips = max(1, math.ceil(step_bytes / (memory_gb * 1e9 * USABLE_MEMORY_FRACTION)))
         compute_rate = peak_flops_per_s * utilization / (2.0 * n)
-        memory_rate = batch * memory_bandwidth_tbps * 1e12 * utilization / step_bytes
+        memory_rate = batch * memory_bandwidth_tb_per_s * 1e12 * utilization / step_bytes
         return DecodeThroughput(
             min(compute_rate, memory_rate),
             compute_rate,
@@ -214,7 +214,7 @@ def decode_throughput(
     step_bytes = w_bytes + batch * context_tokens * kv
     chips = np.maximum(1.0, np.ceil(step_bytes / (memory_gb * 1e9 * USABLE_MEMORY_FRACTION)))
     compute_rate = peak_flops_per_s * utilization / (2.0 * n)
-    memory_rate = batch * memory_bandwidth_tbps * 1e12 * utilization / step_bytes
+    memory_rate = batch * memory_bandwidth_tb_per_s * 1e12 * utilization / step_bytes
     rate = np.minimum(compute_rate, memory_rate)
     first = np.ravel(compute_rate)[0] <= np.ravel(memory_rate)[0]
 

@@ -16,11 +16,11 @@ import yaml
 
 from estimator.errors import InputError, ScenarioError
 from estimator.fields import check_value, coerce, ref, spec, specs_of
+from estimator.hardware import PRICE_TIERS
 
 MODES = ("loss", "compute", "model", "match")
 PRECISIONS = ("bf16", "fp8", "fp4")
 INFERENCE_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4")
-PRICE_TIERS = ("on_demand", "reserved", "spot")
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZE = ("compute", "lifetime")
 SCENARIO_SCHEMA_VERSION = 1

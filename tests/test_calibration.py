@@ -105,7 +105,8 @@ def test_fit_by_hand():
     assert hop.effective_utilization == pytest.approx(geo)
     assert hop.train_goodput == pytest.approx(us[2] / 0.41)
     assert hop.train_mfu * hop.train_goodput == pytest.approx(geo)
-    assert hop.profiles == ("h100-sxm", "h100-pcie", "h200", "b200", "mi300x")
+    assert hop.profiles == ("h100-sxm", "h100-pcie", "h200", "h800", "b200", "gb200", "b300",
+                            "gb300", "mi300x", "mi325x", "mi355x")
     # Ampere: goodput from LLaMA-65B (380 tok/s/GPU -> MFU 0.4764) and BLOOM (0.48).
     amp = fits["ampere"]
     assert len(amp.runs) == 12

@@ -68,7 +68,7 @@ def test_decode_throughput_memory_and_compute_bounds():
     dec = costs.decode_throughput(
         n,
         peak_flops_per_s=989.5e12,
-        memory_bandwidth_tbps=3.35,
+        memory_bandwidth_tb_per_s=3.35,
         memory_gb=80,
         utilization=0.5,
         batch=8,
@@ -85,7 +85,7 @@ def test_decode_throughput_memory_and_compute_bounds():
     big = costs.decode_throughput(
         n,
         peak_flops_per_s=989.5e12,
-        memory_bandwidth_tbps=3.35,
+        memory_bandwidth_tb_per_s=3.35,
         memory_gb=80,
         utilization=0.5,
         batch=4096,
@@ -97,7 +97,7 @@ def test_decode_throughput_memory_and_compute_bounds():
     fp8 = costs.decode_throughput(
         n,
         peak_flops_per_s=1979e12,
-        memory_bandwidth_tbps=3.35,
+        memory_bandwidth_tb_per_s=3.35,
         memory_gb=80,
         utilization=0.5,
         batch=1,
@@ -108,14 +108,20 @@ def test_decode_throughput_memory_and_compute_bounds():
     assert fp8.weight_bytes == pytest.approx(n)
     # a 400B model in bf16 needs several 80 GB chips
     large = costs.decode_throughput(
-        400e9, peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35, memory_gb=80, utilization=0.5
+        400e9,
+        peak_flops_per_s=989.5e12,
+        memory_bandwidth_tb_per_s=3.35,
+        memory_gb=80,
+        utilization=0.5,
     )
     assert large.chips_per_replica >= math.ceil(800e9 / 72e9)
 
 
 def test_decode_vectorised_matches_scalar():
     ns = np.array([1e9, 1e10, 1e11])
-    kw = dict(peak_flops_per_s=989.5e12, memory_bandwidth_tbps=3.35, memory_gb=80, utilization=0.5)
+    kw = dict(
+        peak_flops_per_s=989.5e12, memory_bandwidth_tb_per_s=3.35, memory_gb=80, utilization=0.5
+    )
     vec = costs.decode_throughput(ns, **kw).tokens_per_s_per_chip
     for i, n in enumerate(ns):
         assert vec[i] == pytest.approx(

@@ -1,11 +1,14 @@
-"""Hardware profiles: built-ins, figures against ../shared/reference/hardware.md, validation,
-user directory overrides."""
+"""Hardware profiles: built-ins, figures against ../shared/reference/hardware.md, validation
+(schema 2), version-1 migration, price dates and staleness, user directory overrides. The new
+chips' figures against their sources are in test_catalogue.py."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import math
+import re
 import time
 
 import pytest
@@ -14,20 +17,30 @@ import yaml
 from estimator.errors import EstimatorError, InputError, ProfileError
 from estimator.hardware import (
     ENV_PROFILE_DIR,
+    PRICE_TIERS,
+    SCHEMA_VERSION,
+    Calibration,
     Price,
     ProfileSet,
     builtin_profiles,
     get_profile,
     load_profile_file,
     load_profiles,
+    parse_price_date,
     profile_from_dict,
     user_profile_dir,
 )
 
 BUILTIN_IDS = {
-    "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200",
-    "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "mi300x",
+    "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "h800",
+    "b200", "gb200", "b300", "gb300",
+    "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "tpu-v7",
+    "mi300x", "mi325x", "mi355x", "trainium2",
 }
+#: The catalogue before schema 2: their engine figures must not move.
+LEGACY_IDS = {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200", "b200",
+              "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e", "mi300x"}
+TODAY = datetime.date(2026, 12, 1)
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +53,33 @@ def _isolated_user_dir(tmp_path, monkeypatch):
 
 
 def valid_profile(**changes) -> dict:
+    """A schema-2 profile of a chip from an unknown family (so it pins its constants)."""
+    d = {
+        "schema_version": 2,
+        "id": "my-chip",
+        "display_name": "My Chip",
+        "vendor": "Acme",
+        "generation": "test",
+        "family": "acme-npu",
+        "peak_tflops": {"bf16": 500.0, "fp8": 1000.0},
+        "memory_gb": 96,
+        "memory_bandwidth_tb_per_s": 4.0,
+        "scale_up": {"domain_chips": 8, "gb_per_s": 400, "link": "AcmeLink"},
+        "scale_out": {"gb_per_s": 50, "link": "400 Gb/s Ethernet per chip"},
+        "power_w": 600,
+        "prices": {"on_demand": {"usd_per_hour": 2.0, "date": "2026-01", "provider": "Acme Cloud",
+                                 "source": "quote"}},
+        "train_mfu": 0.4,
+        "train_goodput": 0.9,
+        "inference_utilization": 0.5,
+        "sources": ["vendor datasheet"],
+    }
+    d.update(changes)
+    return d
+
+
+def v1_profile(**changes) -> dict:
+    """A version-1 file as the previous loader required it."""
     d = {
         "schema_version": 1,
         "id": "my-chip",
@@ -89,10 +129,20 @@ def test_builtin_ids_exact():
     assert set(builtin_profiles()) == BUILTIN_IDS
     for p in builtin_profiles().values():
         assert p.origin == "built-in"
+        assert p.warnings == () and p.defaults_from == ""
         assert p.sources and all(s.strip() for s in p.sources)
-        assert "on_demand" in p.prices
+        assert "on_demand" in p.prices  # compare() runs every chip at the default tier
+        assert p.scale_up_link and p.scale_out_link
         for price in p.prices.values():
-            assert price.date and price.source
+            assert price.date and price.source and price.provider
+            assert price.as_of is not None, (p.id, price.date)  # every built-in date parses
+
+
+def test_builtin_files_are_the_current_schema():
+    from estimator.hardware import _builtin_entries
+
+    for name, raw in _builtin_entries():
+        assert yaml.safe_load(raw)["schema_version"] == SCHEMA_VERSION == 2, name
 
 
 def test_builtin_file_names_match_ids():
@@ -103,7 +153,7 @@ def test_builtin_file_names_match_ids():
 
 
 @pytest.mark.parametrize(
-    "pid, bf16, fp8, fp4, memory_gb, bw_tbps, link_gbps, power_w",
+    "pid, bf16, fp8, fp4, memory_gb, bw_tb_per_s, link_bidir_gb_per_s, power_w",
     [
         ("a100-40gb", 312.0, None, None, 40, 1.555, 600, 400),
         ("a100-80gb", 312.0, None, None, 80, 2.039, 600, 400),
@@ -118,14 +168,17 @@ def test_builtin_file_names_match_ids():
         ("mi300x", 1307.4, 2614.9, None, 192, 5.3, 896, 750),
     ],
 )
-def test_figures_match_hardware_md(pid, bf16, fp8, fp4, memory_gb, bw_tbps, link_gbps, power_w):
+def test_figures_match_hardware_md(pid, bf16, fp8, fp4, memory_gb, bw_tb_per_s,
+                                   link_bidir_gb_per_s, power_w):
+    """The schema-1 figures, unchanged; the scale-up link is now per direction (half the
+    vendor's bidirectional figure that version 1 stored)."""
     p = builtin_profiles()[pid]
     assert p.peak_tflops["bf16"] == bf16
     assert p.peak_tflops.get("fp8") == fp8
     assert p.peak_tflops.get("fp4") == fp4
     assert p.memory_gb == memory_gb
-    assert p.memory_bandwidth_tbps == bw_tbps
-    assert p.interconnect_gbps == link_gbps
+    assert p.memory_bandwidth_tb_per_s == bw_tb_per_s
+    assert p.scale_up_gb_per_s == link_bidir_gb_per_s / 2
     assert p.power_w == power_w
 
 
@@ -153,17 +206,47 @@ def test_prices_against_hardware_md():
     assert b["tpu-v5p"].price_usd_per_hour() == 4.2
     assert b["tpu-v6e"].price_usd_per_hour() == 2.7
     assert b["tpu-v6e"].price_usd_per_hour("reserved") == 1.89
-    # Estimated prices say so in their source.
-    for pid in ("mi300x", "h100-pcie", "h200"):
-        assert "ESTIMATE" in b[pid].prices["on_demand"].source
+    assert b["h100-sxm"].price_usd_per_hour("capacity_block") == 4.916
+    assert b["h200"].price_usd_per_hour("capacity_block") == 5.408
+    assert b["a100-40gb"].price_usd_per_hour("capacity_block") == 1.844
+    # Estimated prices say so in their source and provider.
+    for pid in ("mi300x", "h100-pcie", "h200", "b300", "gb300", "tpu-v7", "mi355x", "trainium2"):
+        assert "ESTIMATE" in b[pid].prices["on_demand"].source, pid
+        assert "ESTIMATE" in b[pid].prices["on_demand"].provider, pid
+
+
+@pytest.mark.parametrize("pid, anchor", [
+    ("h100-pcie", "h100-sxm"),  # the schema-1 estimate, rounded to 1.9
+    ("b300", "b200"),
+    ("gb300", "gb200"),
+    ("tpu-v7", "tpu-v6e"),
+    ("mi355x", "mi325x"),
+    ("trainium2", "h100-sxm"),
+])
+def test_estimated_prices_follow_their_documented_rule(pid, anchor):
+    """An estimated price is the anchor chip's price at equal $ per dense bf16 TFLOP/s, and
+    its source names the anchor."""
+    b = builtin_profiles()
+    p, a = b[pid], b[anchor]
+    expected = a.price_usd_per_hour() * p.peak_tflops["bf16"] / a.peak_tflops["bf16"]
+    tol = 0.06 if pid == "h100-pcie" else 0.006  # rounded to 0.1 / 0.01
+    assert p.price_usd_per_hour() == pytest.approx(expected, abs=tol)
+
+    def squash(t: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", t.lower())
+
+    assert squash(anchor) in squash(p.prices["on_demand"].source)
 
 
 def test_no_fp8_where_the_chip_has_none():
     b = builtin_profiles()
     for pid in ("a100-40gb", "a100-80gb", "tpu-v4", "tpu-v5e", "tpu-v5p", "tpu-v6e"):
         assert "fp8" not in b[pid].peak_tflops, pid
-    for pid in BUILTIN_IDS - {"b200"}:
+    with_fp4 = {"b200", "gb200", "b300", "gb300", "mi355x"}
+    for pid in BUILTIN_IDS - with_fp4:
         assert "fp4" not in b[pid].peak_tflops, pid
+    for pid in with_fp4:
+        assert b[pid].peak_tflops["fp4"] >= 2 * b[pid].peak_tflops["fp8"] * 0.99, pid
 
 
 def test_peak_flops_per_s_and_precision_error():
@@ -181,7 +264,7 @@ def test_peak_flops_per_s_and_precision_error():
 def test_price_tier_error_names_available_tiers():
     with pytest.raises(InputError, match=r"a100-80gb.*'spot'.*available: on_demand"):
         builtin_profiles()["a100-80gb"].price_usd_per_hour("spot")
-    with pytest.raises(EstimatorError, match=r"on_demand, reserved, spot"):
+    with pytest.raises(EstimatorError, match=r"on_demand, reserved, spot, capacity_block"):
         builtin_profiles()["h100-sxm"].price_usd_per_hour("monthly")
 
 
@@ -189,11 +272,30 @@ def test_to_dict_round_trips_through_loader(tmp_path):
     for p in builtin_profiles().values():
         d = p.to_dict()
         assert d["origin"] == "built-in"
+        assert d["schema_version"] == 2 and d["family"] == p.family
+        assert d["scale_up"]["domain_chips"] == p.scale_up_domain_chips
+        assert d["calibration"]["status"] == p.calibration.status
         del d["origin"]
         path = tmp_path / f"{p.id}.yaml"
         write(path, d)
         again = load_profile_file(path)
+        assert again.warnings == ()
         assert dataclasses.replace(again, origin="built-in") == p
+
+
+def test_report_dict_has_what_the_faces_show():
+    p = builtin_profiles()["a100-40gb"]
+    d = p.to_report_dict(today=TODAY)
+    assert d["stale_price_tiers"] == ["on_demand", "reserved", "capacity_block"]
+    assert d["price_freshness"]["on_demand"]["status"] == "stale"
+    assert d["price_freshness"]["on_demand"]["as_of"] == "2023-05-01"
+    assert d["price_freshness"]["on_demand"]["age_months"] == 43
+    assert d["calibration"] == {"status": "calibrated", "note": p.calibration.note}
+    assert d["warnings"] == [] and d["defaults_from"] is None
+    assert (d["train_mfu"], d["train_goodput"]) == (0.47, 0.81)
+    import json
+
+    json.dumps(d, allow_nan=False)  # plain data for the CLI's --json
 
 
 def test_builtin_load_is_cached_and_fast():
@@ -228,8 +330,12 @@ def test_valid_profile_loads(tmp_path):
     p = load_profile_file(write(tmp_path / "ok.yaml", valid_profile()))
     assert p.id == "my-chip"
     assert p.origin == str(tmp_path / "ok.yaml")
-    assert p.prices["on_demand"] == Price(2.0, "2026-01", "quote")
+    assert p.prices["on_demand"] == Price(2.0, "2026-01", "quote", provider="Acme Cloud")
     assert p.peak_flops_per_s("fp8") == 1e15
+    assert (p.scale_up_domain_chips, p.scale_up_gb_per_s, p.scale_out_gb_per_s) == (8, 400, 50)
+    assert p.scale_up_link == "AcmeLink"
+    assert p.calibration == Calibration("measured", note="utilisation constants pinned in the file")
+    assert p.warnings == ()
 
 
 def test_error_unknown_key(tmp_path):
@@ -270,13 +376,13 @@ def test_error_sources_not_a_list(tmp_path):
 
 
 def test_error_negative_value(tmp_path):
-    msg = load_error(tmp_path, valid_profile(memory_bandwidth_tbps=-1))
-    assert "'memory_bandwidth_tbps'" in msg and "out of range" in msg
+    msg = load_error(tmp_path, valid_profile(memory_bandwidth_tb_per_s=-1))
+    assert "'memory_bandwidth_tb_per_s'" in msg and "out of range" in msg
 
 
 def test_error_zero_value(tmp_path):
-    msg = load_error(tmp_path, valid_profile(interconnect_gbps=0))
-    assert "'interconnect_gbps'" in msg and "out of range" in msg
+    msg = load_error(tmp_path, valid_profile(scale_up={"domain_chips": 8, "gb_per_s": 0}))
+    assert "'scale_up.gb_per_s'" in msg and "out of range" in msg
 
 
 @pytest.mark.parametrize("field_name", ["train_mfu", "train_goodput", "inference_utilization"])
@@ -319,32 +425,40 @@ def test_error_unknown_precision(tmp_path):
 
 
 def test_error_bad_price_tier(tmp_path):
-    prices = {"hourly": {"usd_per_hour": 2.0, "date": "2026", "source": "x"}}
+    prices = {"hourly": {"usd_per_hour": 2.0, "date": "2026", "provider": "p", "source": "x"}}
     msg = load_error(tmp_path, valid_profile(prices=prices))
-    assert "'prices.hourly'" in msg and "on_demand, reserved, spot" in msg
+    assert "'prices.hourly'" in msg and "on_demand, reserved, spot, capacity_block" in msg
 
 
 def test_error_price_missing_source(tmp_path):
-    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026"}}
+    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026", "provider": "p"}}
     msg = load_error(tmp_path, valid_profile(prices=prices))
     assert "'prices.spot.source'" in msg
 
 
-def test_error_price_unknown_field(tmp_path):
-    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026", "source": "x", "currency": "EUR"}}
+def test_error_price_missing_provider(tmp_path):
+    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026", "source": "x"}}
     msg = load_error(tmp_path, valid_profile(prices=prices))
-    assert "'currency'" in msg and "prices.spot" in msg
+    assert "'prices.spot.provider'" in msg and "whose price" in msg
+
+
+def test_error_price_unknown_field(tmp_path):
+    prices = {"spot": {"usd_per_hour": 1.0, "date": "2026", "provider": "p", "source": "x",
+                       "currency": "EUR"}}
+    msg = load_error(tmp_path, valid_profile(prices=prices))
+    assert "'prices.spot.currency'" in msg and "usd_per_hour, date, provider, source" in msg
 
 
 def test_error_price_negative(tmp_path):
-    prices = {"spot": {"usd_per_hour": -1.0, "date": "2026", "source": "x"}}
+    prices = {"spot": {"usd_per_hour": -1.0, "date": "2026", "provider": "p", "source": "x"}}
     msg = load_error(tmp_path, valid_profile(prices=prices))
     assert "'prices.spot.usd_per_hour'" in msg and "USD per chip-hour" in msg
 
 
-def test_error_schema_version(tmp_path):
-    msg = load_error(tmp_path, valid_profile(schema_version=2))
-    assert "'schema_version'" in msg and "must be 1" in msg
+@pytest.mark.parametrize("version", [3, 0, "2", True, None])
+def test_error_schema_version(tmp_path, version):
+    msg = load_error(tmp_path, valid_profile(schema_version=version))
+    assert "'schema_version'" in msg and "must be 2" in msg
 
 
 def test_error_bad_id(tmp_path):
@@ -460,7 +574,8 @@ def test_user_dir_overrides_builtin_by_id(tmp_path, monkeypatch):
     monkeypatch.setenv(ENV_PROFILE_DIR, str(tmp_path))
     h100 = builtin_profiles()["h100-sxm"].to_dict()
     del h100["origin"]
-    h100["prices"]["on_demand"] = {"usd_per_hour": 1.99, "date": "2026-05", "source": "our deal"}
+    h100["prices"]["on_demand"] = {"usd_per_hour": 1.99, "date": "2026-05", "provider": "us",
+                                   "source": "our deal"}
     write(tmp_path / "h100.yml", h100)
     pset = load_profiles()
     assert pset.errors == []
@@ -558,3 +673,296 @@ def test_effective_fraction_consistent_with_fields():
     for p in builtin_profiles().values():
         assert math.isclose(p.effective_train_fraction, p.train_mfu * p.train_goodput)
         assert copy.deepcopy(p) == p
+
+
+# --------------------------------------------------------------------------------------
+# Schema 2: new fields and their errors (each names the file, the field and the fix)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change, field_name, words", [
+    ({"scale_up": {"domain_chips": 0, "gb_per_s": 400}}, "scale_up.domain_chips", "1 = no"),
+    ({"scale_up": {"domain_chips": 8.5, "gb_per_s": 400}}, "scale_up.domain_chips", "whole"),
+    ({"scale_up": {"domain_chips": True, "gb_per_s": 400}}, "scale_up.domain_chips", "whole"),
+    ({"scale_up": {"domain_chips": 8, "gb_per_s": 9e5}}, "scale_up.gb_per_s", "per direction"),
+    ({"scale_up": {"gb_per_s": 400}}, "scale_up.domain_chips", "missing"),
+    ({"scale_up": {"domain_chips": 8}}, "scale_up.gb_per_s", "missing"),
+    ({"scale_up": {"domain_chips": 8, "gb_per_s": 400, "gbps": 3}}, "scale_up.gbps", "unknown"),
+    ({"scale_up": [8, 400]}, "scale_up", "mapping"),
+    ({"scale_up": {"domain_chips": 8, "gb_per_s": 400, "link": 7}}, "scale_up.link", "non-empty"),
+    ({"scale_out": {"gb_per_s": 0}}, "scale_out.gb_per_s", "out of range"),
+    ({"scale_out": {"gb_per_s": 400e9}}, "scale_out.gb_per_s", "per direction"),  # B/s typed
+    ({"scale_out": {"link": "IB"}}, "scale_out.gb_per_s", "missing"),
+    ({"memory_bandwidth_tb_per_s": 3350}, "memory_bandwidth_tb_per_s", "TB/s"),  # GB/s typed
+    ({"family": "NVIDIA Hopper"}, "family", "family id"),
+    ({"family": ""}, "family", "non-empty"),
+    ({"calibration": {"status": "guessed"}}, "calibration.status",
+     "calibrated, borrowed, measured"),
+    ({"calibration": {"status": "borrowed"}}, "calibration.from_family", "nvidia-hopper"),
+    ({"calibration": {"status": "borrowed", "from_family": "acme-npu"}},
+     "calibration.from_family", "own family"),
+    ({"calibration": {"status": "measured", "from_family": "google-tpu"}},
+     "calibration.from_family", "only for status"),
+    ({"calibration": {"note": "x"}}, "calibration.status", "missing"),
+    ({"calibration": {"status": "measured", "source": "x"}}, "calibration.source", "unknown"),
+    ({"memory_bandwidth_tbps": 4.0}, "memory_bandwidth_tbps", "memory_bandwidth_tb_per_s"),
+    ({"interconnect_gbps": 800}, "interconnect_gbps", "scale_up"),
+])
+def test_schema2_field_errors(tmp_path, change, field_name, words):
+    path = tmp_path / "bad.yaml"
+    write(path, valid_profile(**change))
+    with pytest.raises(ProfileError) as info:
+        load_profile_file(path)
+    msg = str(info.value)
+    assert str(path) in msg and f"'{field_name}'" in msg and words in msg, msg
+    assert info.value.field == field_name
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("missing", ["family", "scale_up", "scale_out",
+                                     "memory_bandwidth_tb_per_s"])
+def test_schema2_required_fields(tmp_path, missing):
+    d = valid_profile()
+    del d[missing]
+    msg = load_error(tmp_path, d)
+    assert "missing field" in msg and f"'{missing}'" in msg
+
+
+def test_domain_chips_accepts_a_whole_float(tmp_path):
+    d = valid_profile(scale_up={"domain_chips": 72.0, "gb_per_s": 900})
+    assert load_profile_file(write(tmp_path / "f.yaml", d)).scale_up_domain_chips == 72
+
+
+def test_link_text_is_optional(tmp_path):
+    d = valid_profile(scale_up={"domain_chips": 1, "gb_per_s": 64}, scale_out={"gb_per_s": 25})
+    p = load_profile_file(write(tmp_path / "f.yaml", d))
+    assert (p.scale_up_link, p.scale_out_link) == ("", "")
+    assert "link" not in p.to_dict()["scale_up"]
+
+
+def test_capacity_block_tier_loads(tmp_path):
+    prices = {"capacity_block": {"usd_per_hour": 4.9, "date": "late 2024", "provider": "AWS",
+                                 "source": "Capacity Blocks page"}}
+    p = load_profile_file(write(tmp_path / "cb.yaml", valid_profile(prices=prices)))
+    assert p.price_tiers() == ["capacity_block"] and "capacity_block" in PRICE_TIERS
+    assert p.price_usd_per_hour("capacity_block") == 4.9
+
+
+# --------------------------------------------------------------------------------------
+# Utilisation constants: optional in schema 2, inherited from the family's built-ins
+# --------------------------------------------------------------------------------------
+
+
+def test_user_profile_without_constants_inherits_its_family(tmp_path):
+    d = valid_profile(family="nvidia-hopper")
+    for k in ("train_mfu", "train_goodput", "inference_utilization"):
+        del d[k]
+    p = load_profile_file(write(tmp_path / "h.yaml", d))
+    h100 = builtin_profiles()["h100-sxm"]
+    assert (p.train_mfu, p.train_goodput, p.inference_utilization) == (
+        h100.train_mfu, h100.train_goodput, h100.inference_utilization)
+    assert p.defaults_from == "h100-sxm"
+    assert p.calibration == h100.calibration and p.is_calibrated
+    # Saved again, the constants stay inherited (not pinned to today's values).
+    again = p.to_dict()
+    assert "train_mfu" not in again and again["calibration"]["status"] == "calibrated"
+    assert p.to_report_dict()["train_mfu"] == h100.train_mfu
+
+
+def test_borrowing_family_inherits_the_borrowed_status(tmp_path):
+    d = valid_profile(family="nvidia-blackwell")
+    for k in ("train_mfu", "train_goodput", "inference_utilization"):
+        del d[k]
+    p = load_profile_file(write(tmp_path / "b.yaml", d))
+    assert p.calibration.status == "borrowed" and p.calibration.from_family == "nvidia-hopper"
+    assert p.defaults_from in {"b200", "gb200", "b300", "gb300"}
+
+
+def test_partly_pinned_constants_are_measured(tmp_path):
+    d = valid_profile(family="google-tpu", train_mfu=0.55)
+    del d["train_goodput"], d["inference_utilization"]
+    p = load_profile_file(write(tmp_path / "t.yaml", d))
+    assert p.train_mfu == 0.55 and p.train_goodput == builtin_profiles()["tpu-v4"].train_goodput
+    assert p.calibration.status == "measured" and "tpu-v4" in p.calibration.note
+    assert p.defaults_from == ""
+
+
+def test_unknown_family_must_pin_its_constants(tmp_path):
+    d = valid_profile()
+    del d["train_goodput"]
+    msg = load_error(tmp_path, d)
+    assert "'train_goodput'" in msg and "acme-npu" in msg and "nvidia-hopper" in msg
+
+
+# --------------------------------------------------------------------------------------
+# Version-1 files: migrated, with a warning per assumption
+# --------------------------------------------------------------------------------------
+
+
+def test_v1_file_is_migrated_with_warnings(tmp_path):
+    path = write(tmp_path / "old.yaml", v1_profile())
+    p = load_profile_file(path)
+    assert p.memory_bandwidth_tb_per_s == 4.0
+    assert p.scale_up_gb_per_s == 400.0  # interconnect_gbps 800 was both directions
+    assert p.family == "acme-test"
+    assert p.calibration.status == "measured"
+    assert p.prices["on_demand"].provider == "not given (version-1 file)"
+    text = " | ".join(p.warnings)
+    assert all(w.startswith("migrated from schema_version 1: ") for w in p.warnings)
+    for words in ("family = 'acme-test'", "not a known family", "scale_up.gb_per_s = 400",
+                  "interconnect_gbps = 800", "scale_up.domain_chips = 8",
+                  "scale_out.gb_per_s = 25", "provider", "calibration.status = 'measured'"):
+        assert words in text, words
+    # It runs like any profile, and saves as schema 2 without the warnings' assumptions lost.
+    again = load_profile_file(write(tmp_path / "new.yaml",
+                                    {k: v for k, v in p.to_dict().items() if k != "origin"}))
+    assert again.warnings == () and again.scale_up_gb_per_s == 400.0
+
+
+def test_v1_copy_of_a_builtin_takes_its_topology_and_calibration(tmp_path):
+    h = builtin_profiles()["h100-sxm"]
+    d = v1_profile(id="h100-sxm", vendor="NVIDIA", generation="hopper", interconnect_gbps=900,
+                   memory_bandwidth_tbps=3.35, train_mfu=h.train_mfu,
+                   train_goodput=h.train_goodput)
+    p = load_profile_file(write(tmp_path / "h100.yaml", d))
+    assert p.family == "nvidia-hopper"
+    assert (p.scale_up_domain_chips, p.scale_up_gb_per_s, p.scale_out_gb_per_s) == (8, 450, 50)
+    assert p.calibration == h.calibration
+    text = " | ".join(p.warnings)
+    assert "family = 'nvidia-hopper' assumed from vendor 'NVIDIA'" in text
+    assert "the built-in profile 'h100-sxm'" in text
+
+
+@pytest.mark.parametrize("vendor, generation, family, domain, out", [
+    ("NVIDIA", "Ampere", "nvidia-ampere", 8, 25.0),
+    ("NVIDIA", "blackwell-ultra", "nvidia-blackwell", 8, 50.0),
+    ("Google", "tpu-v3", "google-tpu", 256, 12.5),
+    ("AMD", "cdna2", "amd-cdna", 8, 50.0),
+    ("Amazon", "trainium1", "aws-trainium", 16, 25.0),
+])
+def test_v1_family_and_topology_guesses(tmp_path, vendor, generation, family, domain, out):
+    p = load_profile_file(write(tmp_path / "g.yaml", v1_profile(vendor=vendor,
+                                                                 generation=generation)))
+    assert (p.family, p.scale_up_domain_chips, p.scale_out_gb_per_s) == (family, domain, out)
+    assert any("assumed from" in w for w in p.warnings)
+
+
+def test_v1_same_generation_as_a_builtin_copies_its_topology(tmp_path):
+    p = load_profile_file(write(tmp_path / "v5p.yaml", v1_profile(
+        id="my-v5p", vendor="Google", generation="tpu-v5p", interconnect_gbps=1200)))
+    assert (p.scale_up_domain_chips, p.scale_out_gb_per_s) == (6144, 6.25)
+    assert any("'tpu-v5p'" in w for w in p.warnings)
+
+
+@pytest.mark.parametrize("change, drop, field_name, words", [
+    ({}, "interconnect_gbps", "interconnect_gbps", "convert it to schema_version 2"),
+    ({}, "train_mfu", "train_mfu", "missing"),
+    ({"interconnect_gbps": -5}, None, "interconnect_gbps", "both directions"),
+    ({"memory_bandwidth_tbps": "fast"}, None, "memory_bandwidth_tbps", "must be a number"),
+    ({"scale_up": {"domain_chips": 8, "gb_per_s": 1}}, None, "scale_up",
+     "set schema_version: 2"),
+    ({"family": "nvidia-hopper"}, None, "family", "set schema_version: 2"),
+    ({"prices": {"on_demand": {"usd_per_hour": 2.0, "date": "2026", "source": "q",
+                               "provider": "p"}}}, None, "prices.on_demand.provider",
+     "unknown field"),
+])
+def test_v1_files_that_cannot_be_migrated(tmp_path, change, drop, field_name, words):
+    d = v1_profile(**change)
+    if drop:
+        del d[drop]
+    path = tmp_path / "old.yaml"
+    write(path, d)
+    with pytest.raises(ProfileError) as info:
+        load_profile_file(path)
+    msg = str(info.value)
+    assert str(path) in msg and f"'{field_name}'" in msg and words in msg, msg
+    assert info.value.field == field_name
+
+
+def test_profile_set_collects_warnings(tmp_path):
+    write(tmp_path / "old.yaml", v1_profile(id="old-chip"))
+    write(tmp_path / "new.yaml", valid_profile(id="new-chip"))
+    pset = load_profiles(tmp_path)
+    assert pset.errors == []
+    lines = pset.warnings()
+    prefix = str(tmp_path / "old.yaml") + ": migrated"
+    assert lines and all(line.startswith(prefix) for line in lines)
+    assert pset.profiles["new-chip"].warnings == ()
+    assert pset.profiles["old-chip"].to_report_dict()["warnings"] == list(
+        pset.profiles["old-chip"].warnings)
+
+
+def test_builtins_cannot_be_version_1():
+    with pytest.raises(ProfileError, match="built-in profiles must be schema_version 2"):
+        profile_from_dict(v1_profile(), where="built-in profile x.yaml")
+
+
+# --------------------------------------------------------------------------------------
+# Price dates and staleness (today injected)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-04-18", datetime.date(2026, 4, 18)),
+    ("2026-04", datetime.date(2026, 4, 1)),
+    ("2026/4", datetime.date(2026, 4, 1)),
+    ("2023", datetime.date(2023, 7, 1)),
+    ("early 2026", datetime.date(2026, 2, 1)),
+    ("Early 2026", datetime.date(2026, 2, 1)),
+    ("mid-2025", datetime.date(2025, 6, 1)),
+    ("late 2024", datetime.date(2024, 11, 1)),
+    ("end of 2024", datetime.date(2024, 12, 1)),
+    ("Q3 2025", datetime.date(2025, 8, 1)),
+    ("H2 2024", datetime.date(2024, 10, 1)),
+    ("summer 2025", datetime.date(2025, 7, 1)),
+    ("Apr 2026", datetime.date(2026, 4, 1)),
+    ("December 2024", datetime.date(2024, 12, 1)),
+    ("April 18, 2026", datetime.date(2026, 4, 18)),
+    ("18 Apr 2026", datetime.date(2026, 4, 18)),
+    ("sometime", None),
+    ("2026-13", None),
+    ("2026-02-30", None),
+    ("recently", None),
+    ("early", None),
+    ("", None),
+    ("99999", None),
+])
+def test_parse_price_date(text, expected):
+    assert parse_price_date(text) == expected
+
+
+@pytest.mark.parametrize("date, status, age", [
+    ("2026-11", "fresh", 1),
+    ("early 2026", "fresh", 10),
+    ("2025-12-01", "fresh", 12),   # exactly 12 months: not older than 12
+    ("2025-11-30", "stale", 12),   # a day more
+    ("2025-12", "fresh", 12),
+    ("late 2024", "stale", 25),
+    ("2022-08-11", "stale", 51),
+    ("2027-03", "unknown", -3),    # after today: a typo to check
+    ("whenever", "unknown", None),
+])
+def test_price_freshness_with_an_injected_today(date, status, age):
+    price = Price(2.0, date, "a quote", provider="a cloud")
+    f = price.freshness(today=TODAY)
+    assert (f.status, f.age_months) == (status, age)
+    assert f.flagged == (status != "fresh")
+    assert price.is_stale(TODAY) == {"fresh": False, "stale": True, "unknown": None}[status]
+    assert date in f.message
+    if status == "unknown" and age is None:
+        assert "cannot be read" in f.message and "2026-04" in f.message
+
+
+def test_freshness_defaults_to_the_real_today():
+    far = Price(1.0, "2000-01", "old", provider="p").freshness()
+    assert far.status == "stale" and far.today == datetime.date.today()
+
+
+def test_stale_price_tiers_of_the_catalogue_on_2026_12_01():
+    b = builtin_profiles()
+    assert b["h100-sxm"].stale_price_tiers(TODAY) == ["capacity_block"]
+    assert b["a100-80gb"].stale_price_tiers(TODAY) == []
+    assert b["tpu-v6e"].stale_price_tiers(TODAY) == ["on_demand", "reserved"]
+    assert b["tpu-v7"].stale_price_tiers(TODAY) == ["on_demand"]  # anchored on v6e's 2024 price
+    # A year later, the early-2026 quotes are stale too.
+    assert b["h100-sxm"].stale_price_tiers(datetime.date(2027, 6, 1)) == list(PRICE_TIERS)

@@ -46,7 +46,7 @@ def decode(s: Scenario, r: ServingRates, params, shape=None) -> costs.DecodeThro
     ip = r.profile
     return costs.decode_throughput(
         params, peak_flops_per_s=r.peak_flops_per_s,
-        memory_bandwidth_tbps=ip.memory_bandwidth_tbps, memory_gb=ip.memory_gb,
+        memory_bandwidth_tb_per_s=ip.memory_bandwidth_tb_per_s, memory_gb=ip.memory_gb,
         utilization=ip.inference_utilization, weight_precision=s.inference_precision,
         batch=s.inference_batch, context_tokens=s.inference_context_tokens, shape=shape)
 
