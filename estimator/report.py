@@ -25,7 +25,7 @@ from estimator.quantities import QUANTITIES, columns, unit_of
 from estimator.scenario import FIELDS, Scenario
 
 REPORT_SUFFIXES = (".md", ".csv", ".json")
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 
 _TIER_WORDS = {"on_demand": "on-demand", "reserved": "reserved", "spot": "spot"}
 _VENDOR_PREFIXES = ("NVIDIA ", "AMD Instinct ", "AMD ", "Google Cloud ", "Google ")
@@ -349,20 +349,19 @@ def _clean(o: Any):
 
 def report_dict(scenario: Scenario, estimate: Estimate,
                 comparison: list[Estimate] | None = None, *, date: str | None = None) -> dict:
-    return _clean({
-        "report_schema_version": REPORT_SCHEMA_VERSION,
-        "generated": date or today(),
-        "assumptions": assumptions_line(estimate, date),
-        "scenario": scenario.relevant(),
-        "estimate": estimate.to_dict(),
-        "comparison": comparison_rows(scenario, estimate, comparison),
-    })
+    """The report as data: the very object of ``estimate --json`` (schema version, inputs,
+    results, warnings, provenance), plus ``report`` (date and the assumptions line) and
+    ``comparison`` (one row per hardware profile)."""
+    d = estimate.to_dict()
+    d["report"] = {"report_schema_version": REPORT_SCHEMA_VERSION,
+                   "generated": date or today(), "assumptions": assumptions_line(estimate, date)}
+    d["comparison"] = comparison_rows(scenario, estimate, comparison)
+    return _clean(d)
 
 
 def report_json(scenario: Scenario, estimate: Estimate,
                 comparison: list[Estimate] | None = None, *, date: str | None = None) -> str:
-    """``{"scenario": ..., "estimate": estimate.to_dict(), "comparison": [row per hardware]}``
-    (+ schema version, date, assumptions). Strict JSON: non-finite numbers become null."""
+    """:func:`report_dict` as strict JSON (non-finite numbers become null)."""
     return json.dumps(report_dict(scenario, estimate, comparison, date=date), indent=2,
                       allow_nan=False) + "\n"
 
