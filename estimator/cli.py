@@ -194,7 +194,8 @@ def format_estimate(est) -> str:
     from estimator.report import describe_target, hardware_phrase, serving_phrase
 
     s = est.scenario
-    lines = [f"Scaling law: {est.law_name} [{est.law_id}]",
+    lines = ([f"Scenario: {one_line(s.name)}"] if s.name else []) + [
+             f"Scaling law: {est.law_name} [{est.law_id}]",
              f"Target: {describe_target(s)}", ""]
     headers = {
         "plan": "Training plan",

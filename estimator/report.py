@@ -165,6 +165,12 @@ def _md_escape(text: str) -> str:
     return str(text).replace("|", "\\|")
 
 
+def md_text(text: str) -> str:
+    """User text (a scenario name) on one Markdown line: no newlines, no markup characters."""
+    flat = " ".join(str(text).split())
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+!|" else ch for ch in flat)
+
+
 def _table(head: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
     align = align or "l" * len(head)
     sep = ["---:" if a == "r" else "---" for a in align]
@@ -192,8 +198,8 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     alternative, warnings, hardware comparison, assumptions and inputs."""
     s, est = scenario, estimate
     date = date or today()
-    out = [f"# LLM training cost estimate — {units.usd(est.cost_usd)}, "
-           f"{units.days(est.wall_clock_days)}", ""]
+    title = md_text(s.name) if s.name else "LLM training cost estimate"
+    out = [f"# {title} — {units.usd(est.cost_usd)}, {units.days(est.wall_clock_days)}", ""]
     out += [f"**Target:** {describe_target(s)}.  ",
             f"**Plan:** {units.si(est.params)} parameters trained on {units.si(est.tokens)} "
             f"tokens ({units.flops(est.train_flops)}), reaching loss {est.loss:.4f} nats/token.  ",

@@ -43,6 +43,8 @@ class Scenario:
     ``tokens_per_param`` and ``unique_tokens`` act as constraints.
     """
 
+    name: str = spec("Scenario name", "text", "", flag="--name", metavar="TEXT", group="target",
+                     help="a name for this scenario, shown in chart titles and reports")
     # -- target ------------------------------------------------------------------------------
     mode: str = spec("Plan for", "choice", "match", choices=MODES, group="target",
                      help="what the plan must achieve: a loss, a compute budget, a given model, "
@@ -210,7 +212,7 @@ class Scenario:
                 f"{where}: expected a mapping of scenario fields, got {type(data).__name__}"
             )
         known = {f.name for f in fields(cls)}
-        unknown = set(map(str, data)) - known - {"schema_version", "name", "notes"}
+        unknown = set(map(str, data)) - known - {"schema_version", "notes"}
         if unknown:
             raise ScenarioError(f"{where}: unknown field(s) {sorted(unknown)}; check the spelling")
         kwargs: dict[str, Any] = {}
