@@ -539,8 +539,17 @@ def _sources(family: str) -> str:
     return ", ".join(names.get(x, x) for x in kinds)
 
 
+def _fit_kind(family: str) -> str:
+    if len(fitted_rows(family)) >= MIN_ROWS_FOR_THREE:
+        return "three constants"
+    ref = reference_constants()
+    scale = fit_all()[family].hbm_efficiency / ref.hbm_efficiency
+    return f"one scale ({scale:.3f}) on the efficiencies of {reference_family()}"
+
+
 def yaml_text() -> str:
     """The text of ``estimator/data/serving_constants.yaml``."""
+    d = ServingConstants("shared", 1.0, 1.0, 0.0)
     lines = [
         "# Serving constants per chip family. Written by",
         "#   python -m estimator.serving.calibration --yaml",
@@ -548,10 +557,22 @@ def yaml_text() -> str:
         "# fit and lists every row with its leave-one-out error. Do not edit by hand: a test",
         "# checks this file equals what the fit computes.",
         "schema_version: 1",
+        "# Engine-level judgements shared by every family (not fitted; docs/serving_model.md):",
         "shared:",
-        "  # judgement: one NVLink all-reduce of a small message (TensorRT-LLM custom",
-        "  # all-reduce / NCCL latency, order of 10 us); not separable from the step overhead",
-        f"  allreduce_latency_us: {ServingConstants('x', 1, 1, 0).allreduce_latency_s * 1e6:g}",
+        "  # one tensor-parallel all-reduce: fixed latency, and the achieved share of the",
+        "  # per-direction link bandwidth (nccl-tests bus bandwidth of mid-size messages)",
+        f"  allreduce_latency_us: {d.allreduce_latency_s * 1e6:g}",
+        f"  link_efficiency: {d.link_efficiency:g}",
+        "  # KV pool: this share of the memory left after weights and the runtime reserve",
+        "  # (TensorRT-LLM kv_cache_free_gpu_mem_fraction default 0.9)",
+        f"  kv_memory_fraction: {d.kv_memory_fraction:g}",
+        "  # runtime reserve per chip: the larger of this share of HBM and 1 GiB plus the",
+        "  # activations of one chunk",
+        f"  runtime_reserve_fraction: {d.runtime_reserve_fraction:g}",
+        f"  runtime_reserve_gib: {d.runtime_reserve_bytes / GIB:g}",
+        "  # tokens per engine iteration (max_num_tokens) and sequences in flight (max batch)",
+        f"  chunk_tokens: {d.chunk_tokens}",
+        f"  max_batch: {d.max_batch}",
         "families:",
     ]
     for f, k in shipped_table().items():
@@ -559,7 +580,7 @@ def yaml_text() -> str:
             f"  {f}: {{hbm_efficiency: {k.hbm_efficiency:g}, compute_efficiency: "
             f"{k.compute_efficiency:g}, step_overhead_ms: {k.step_overhead_s * 1e3:g}, "
             f"band: [{k.band[0]:g}, {k.band[1]:g}], rows: {len(fitted_rows(f))}, "
-            f"sources: \"{_sources(f)}\"}}")
+            f"fit: \"{_fit_kind(f)}\", sources: \"{_sources(f)}\"}}")
     lines.append("borrowed:")
     for f in FAMILIES:
         if f in BORROWED:
@@ -600,6 +621,75 @@ def validation_rows() -> list[tuple[Measurement, float]]:
 def load_shipped() -> dict[str, ServingConstants]:
     from estimator.serving.constants import load_constants
     return load_constants()
+
+
+#: The full max-throughput table of TensorRT-LLM v0.14.0 (docs/source/performance/
+#: perf-overview.md of the fork arthurrasmusson/TensorRT-LLM@e00d4e65, the copy
+#: serving_refs.md cites for the TRT014 rows): Llama 3.1 8B/70B/405B and Mixtral 8x7B on
+#: H200 and H100 (fp8, fp16) and A100 (fp16), nine input/output lengths, TP 1-8, output
+#: tokens/s of the TP group. Transcribed to ``estimator/data/trtllm_v014_perf_overview.csv``;
+#: 16 of its 273 cells are the TRT014 rows of the calibration set, the rest are not fitted.
+V014_FILE = "trtllm_v014_perf_overview.csv"
+
+
+@dataclass(frozen=True)
+class V014Row:
+    model: str
+    accelerator: str
+    precision: str
+    input_tokens: float
+    output_tokens: float
+    tp: int
+    measured: float        # output tokens/s per chip
+    predicted: float
+
+    @property
+    def ratio(self) -> float:
+        return self.measured / self.predicted
+
+
+@cache
+def v014_validation() -> tuple[V014Row, ...]:
+    """Every cell of the v0.14 table predicted with the shipped constants (not fitted)."""
+    text = resources.files("estimator.data").joinpath(V014_FILE).read_text("utf-8")
+    table = load_shipped()
+    out = []
+    for r in csv.DictReader(io.StringIO(text)):
+        acc = ACCELERATORS[r["hardware"]]
+        tp = int(r["tp"])
+        m = Measurement("v014", r["model"], r["hardware"], acc.family, "TensorRT-LLM v0.14",
+                        r["precision"], r["precision"], float(r["input_tokens"]),
+                        float(r["output_tokens"]), tp, None, LatencyTargets(), None,
+                        float(r["output_tokens_per_s_total"]) / tp, "output_tps_per_chip",
+                        "validation", "")
+        out.append(V014Row(r["model"], r["hardware"], r["precision"], m.input_tokens,
+                           m.output_tokens, tp, m.measured, _safe_predict(m, table[acc.family])))
+    return tuple(out)
+
+
+def _v014_markdown(w) -> None:
+    rows = [r for r in v014_validation() if math.isfinite(r.predicted)]
+    errs = np.array([abs(r.ratio - 1.0) for r in rows])
+    w(f"{len(rows)} cells (of {len(v014_validation())} predicted); median |error| "
+      f"{np.median(errs):.0%}, 90th percentile {np.percentile(errs, 90):.0%}, worst "
+      f"{errs.max():.0%}; geometric-mean measured/predicted "
+      f"{math.exp(np.mean([math.log(r.ratio) for r in rows])):.2f}.\n\n")
+    w("| model | accelerator | precision | cells | median abs. error | worst | geo-mean "
+      "measured/predicted |\n|---|---|---|---|---|---|---|\n")
+    groups: dict[tuple[str, str, str], list[V014Row]] = {}
+    for r in rows:
+        groups.setdefault((r.model, r.accelerator, r.precision), []).append(r)
+    for (model, acc, prec), g in groups.items():
+        e = [abs(r.ratio - 1.0) for r in g]
+        gm = math.exp(np.mean([math.log(r.ratio) for r in g]))
+        w(f"| {model} | {acc} | {prec} | {len(g)} | {np.median(e):.0%} | {max(e):.0%} | "
+          f"{gm:.2f} |\n")
+    w("\nThe ten worst cells:\n\n| model | accelerator | precision | TP | in/out | measured "
+      "| predicted | ratio |\n|---|---|---|---|---|---|---|---|\n")
+    for r in sorted(rows, key=lambda r: -abs(math.log(r.ratio)))[:10]:
+        w(f"| {r.model} | {r.accelerator} | {r.precision} | {r.tp} | {r.input_tokens:.0f}/"
+          f"{r.output_tokens:.0f} | {_fmt(r.measured)} | {_fmt(r.predicted)} | "
+          f"{r.ratio:.2f} |\n")
 
 
 def markdown() -> str:
@@ -643,6 +733,8 @@ def markdown() -> str:
         w(f"| {m.source_id} | {unit} | {m.model} | {m.accelerator} | {m.input_tokens:.0f}/"
           f"{m.output_tokens:.0f}{f', batch {m.batch}' if m.batch else ''} | {_fmt(m.measured)}"
           f" | {_fmt(p)} | {ratio:.2f} | {m.assumptions} |\n")
+    w("\n### Out-of-sample: the whole TensorRT-LLM v0.14 max-throughput table\n\n")
+    _v014_markdown(w)
     w("\n### Excluded rows\n\n| row | reason |\n|---|---|\n")
     for sid, reason in excluded():
         w(f"| {sid} | {reason} |\n")

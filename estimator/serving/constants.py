@@ -8,6 +8,7 @@ and its uncertainty band is widened by :data:`BORROWED_BAND_WIDENING`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from importlib import resources
 
@@ -29,26 +30,28 @@ def _read_text() -> str:
 def load_constants() -> dict[str, ServingConstants]:
     """Constants of every family, borrowed ones resolved, read once per process."""
     data = load_yaml_text(_read_text(), CONSTANTS_FILE, ProfileError, "serving constants file")
-    fitted = data["families"]
+    sh = data["shared"]
+    shared = dict(allreduce_latency_s=float(sh["allreduce_latency_us"]) * 1e-6,
+                  link_efficiency=float(sh["link_efficiency"]),
+                  kv_memory_fraction=float(sh["kv_memory_fraction"]),
+                  runtime_reserve_fraction=float(sh["runtime_reserve_fraction"]),
+                  runtime_reserve_bytes=float(sh["runtime_reserve_gib"]) * 2**30,
+                  chunk_tokens=int(sh["chunk_tokens"]), max_batch=int(sh["max_batch"]))
     out: dict[str, ServingConstants] = {}
-    for fam, c in fitted.items():
+    for fam, c in data["families"].items():
         out[fam] = ServingConstants(
             family=fam, hbm_efficiency=float(c["hbm_efficiency"]),
             compute_efficiency=float(c["compute_efficiency"]),
             step_overhead_s=float(c["step_overhead_ms"]) * 1e-3,
-            allreduce_latency_s=float(data["shared"]["allreduce_latency_us"]) * 1e-6,
-            provenance=f"fitted on {c['rows']} measurements ({c['sources']})",
-            band=(float(c["band"][0]), float(c["band"][1])))
+            provenance=f"fitted ({c['fit']}) on {c['rows']} measurements ({c['sources']})",
+            band=(float(c["band"][0]), float(c["band"][1])), **shared)
     for fam, c in data["borrowed"].items():
         lender = out[c["from"]]
         lo, hi = lender.band
-        out[fam] = ServingConstants(
-            family=fam, hbm_efficiency=lender.hbm_efficiency,
-            compute_efficiency=lender.compute_efficiency,
-            step_overhead_s=lender.step_overhead_s,
-            allreduce_latency_s=lender.allreduce_latency_s, borrowed_from=c["from"],
+        out[fam] = replace(
+            lender, family=fam, borrowed_from=c["from"],
             provenance=f"borrowed from {c['from']}: {c['reason']}",
-            band=(lo ** BORROWED_BAND_WIDENING, hi ** BORROWED_BAND_WIDENING),
+            band=(round(lo ** BORROWED_BAND_WIDENING, 2), round(hi ** BORROWED_BAND_WIDENING, 2)),
             extra_warnings=(f"serving constants for {fam} are borrowed from {c['from']} "
                             f"({c['reason']}); the throughput band is wider",))
     missing = set(FAMILIES) - set(out)

@@ -19,7 +19,7 @@ request. Multiply by a price per chip-hour / 3600 for dollars.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -35,7 +35,16 @@ from estimator.serving.inputs import (
     ServingConstants,
 )
 from estimator.serving.precision import ResolvedPrecision, resolve_precision
-from estimator.serving.roofline import COMPONENTS, ModelCounts, Roofline, evaluate
+from estimator.serving.roofline import (
+    COMPONENTS,
+    ModelCounts,
+    ReplicaTerms,
+    Roofline,
+    at_batch,
+    evaluate,
+    kv_capacity_batch,
+    replica_terms,
+)
 from estimator.shape import ModelShape
 
 SECONDS_PER_HOUR = 3600.0
@@ -48,7 +57,11 @@ BINDING_GAIN = 0.05
 #: traffic follows the working day; 2x the daily mean at peak is a common planning figure).
 DEFAULT_PEAK_TO_MEAN = 2.0
 #: Points of the geometric batch grid searched under latency targets (refined to the integer).
-GRID_POINTS = 56
+GRID_POINTS = 40
+#: Replica sizes whose grid throughput is below this share of the best are not refined (one
+#: grid step, a factor 4096**(1/39) = 1.24 in batch, cannot close a larger gap).
+REFINE_WITHIN = 0.75
+NO_TARGETS = LatencyTargets()
 
 BOUND_LABELS = {
     "weights_bandwidth": "reading the weights (HBM bandwidth)",
@@ -174,7 +187,7 @@ def _no_fit_error(shape: ModelShape, acc: ServingAccelerator, k: ServingConstant
                   pinned: int | None) -> InputError:
     domain = acc.scale_up_domain_chips
     wide = np.array([2.0**i for i in range(14)])
-    need = evaluate(counts, acc, k, prec, mix, wide, 1.0).kv_capacity_batch >= 1
+    need = kv_capacity_batch(counts, acc, k, prec, mix, wide) >= 1
     chips_needed = int(wide[np.argmax(need)]) if need.any() else None
     weights_gb = ((counts.always_params + counts.routed_params) * prec.weight_bytes
                   + (counts.unembedding_params + counts.input_embedding_params) * 2) / 1e9
@@ -191,7 +204,7 @@ def _no_fit_error(shape: ModelShape, acc: ServingAccelerator, k: ServingConstant
         if BYTES_PER_VALUE[p] >= prec.weight_bytes:
             continue
         lower = resolve_precision(acc, p, prec.kv_precision)
-        ok = evaluate(counts, acc, k, lower, mix, wide, 1.0).kv_capacity_batch >= 1
+        ok = kv_capacity_batch(counts, acc, k, lower, mix, wide) >= 1
         fitting = wide[ok & (wide <= domain)]
         if fitting.size:
             fixes.append(f"weight_precision='{p}' fits on {int(fitting[0])} chips")
@@ -209,9 +222,11 @@ def _no_fit_error(shape: ModelShape, acc: ServingAccelerator, k: ServingConstant
                       hint=hint)
 
 
-def _unreachable_error(ev: Roofline, targets: LatencyTargets, acc: ServingAccelerator
-                       ) -> InputError:
-    """No batch meets the targets: name the best reachable latency."""
+def _unreachable_error(ev: Roofline, targets: LatencyTargets, acc: ServingAccelerator,
+                       valid: np.ndarray) -> InputError:
+    """No batch meets the targets: name the best reachable latency (replicas that fit)."""
+    ev = replace(ev, ttft_s=np.where(valid, ev.ttft_s, np.inf),
+                 tpot_s=np.where(valid, ev.tpot_s, np.inf))
     ttft_ok = ev.ttft_s <= targets.ttft_s if targets.ttft_s is not None else True
     tpot_ok = ev.tpot_s <= targets.tpot_s if targets.tpot_s is not None else True
     if targets.tpot_s is not None and not np.any(tpot_ok):
@@ -237,20 +252,65 @@ def _unreachable_error(ev: Roofline, targets: LatencyTargets, acc: ServingAccele
     raise AssertionError("targets reachable")  # pragma: no cover
 
 
-def _first(x) -> float:
-    return float(np.ravel(x)[0])
+def _at(x, j: int) -> float:
+    """Row ``j`` of a per-replica quantity that may be a scalar or an (n, 1) / (n, 3) array."""
+    a = np.asarray(x, dtype=float)
+    return float(a) if a.ndim == 0 else float(a.reshape(a.shape[0], -1)[j, 0])
 
 
-def _bound(ev: Roofline, i: int, limit: str | None) -> str:
-    """What binds at index ``i`` of a [b, b+1, 2b] evaluation."""
+def _bound(ev: Roofline, j: int, limit: str | None) -> str:
+    """What binds replica ``j`` of a [b, b+1, 2b] evaluation: a target that stops the batch;
+    the memory or batch limit if doubling the batch would raise throughput by
+    :data:`BINDING_GAIN`; else the largest share of the serving time."""
     if limit in ("ttft_target", "tpot_target"):
         return limit
     if limit in ("kv_capacity", "max_batch"):
-        gain = ev.output_tokens_per_s_per_chip[2] / ev.output_tokens_per_s_per_chip[0] - 1.0
-        if gain >= BINDING_GAIN:
+        out = ev.output_tokens_per_s_per_chip
+        if out[j, 2] / out[j, 0] - 1.0 >= BINDING_GAIN:
             return limit
-    shares = {c: float(ev.shares[c][i]) for c in COMPONENTS}
+    shares = {c: float(ev.shares[c][j, 0]) for c in COMPONENTS}
     return max(shares, key=shares.get)
+
+
+def _largest_meeting(rep: ReplicaTerms, col: ReplicaTerms, cap: np.ndarray,
+                     valid: np.ndarray, targets: LatencyTargets, acc: ServingAccelerator
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per replica size, the largest integer batch (<= ``cap``) whose TTFT and TPOT meet the
+    targets, and which replica sizes meet them at all. TTFT and TPOT grow with the batch, so
+    the last feasible point of a geometric grid is refined over the integers up to the next."""
+
+    def meets(ev: Roofline) -> np.ndarray:
+        ok = np.ones(np.shape(ev.tpot_s), dtype=bool)
+        if targets.ttft_s is not None:
+            ok &= ev.ttft_s <= targets.ttft_s
+        if targets.tpot_s is not None:
+            ok &= ev.tpot_s <= targets.tpot_s
+        return ok
+
+    grid = _grid(int(np.max(cap)))
+    ev = at_batch(col, grid[None, :], with_shares=False)
+    ok = meets(ev) & (grid[None, :] <= cap[:, None]) & valid[:, None]
+    keep = ok.any(axis=1)
+    if not keep.any():
+        ev1 = at_batch(rep, 1.0, with_shares=False)
+        raise _unreachable_error(ev1, targets, acc, valid)
+    # replica sizes far behind the best on the grid cannot win after refining the batch by
+    # less than one grid step: drop them before the integer refinement
+    rows = np.arange(ok.shape[0])
+    last = ok.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)
+    thr = np.where(keep, ev.output_tokens_per_s_per_chip[rows, last], 0.0)
+    keep &= thr >= REFINE_WITHIN * thr.max()
+    lo = grid[last]
+    hi = np.minimum(np.where(last + 1 < grid.size, grid[np.minimum(last + 1, grid.size - 1)],
+                             lo), cap)
+    hi = np.where(keep, np.maximum(hi, lo), lo)
+    span = int(np.max(hi - lo)) + 1
+    cand = lo[:, None] + np.arange(span, dtype=float)[None, :]
+    ev = at_batch(col, cand, with_shares=False)
+    ok = meets(ev) & (cand <= hi[:, None])
+    ok[:, 0] = True
+    chosen = cand[rows, cand.shape[1] - 1 - np.argmax(ok[:, ::-1], axis=1)]
+    return chosen, keep
 
 
 def plan_serving(
@@ -260,7 +320,7 @@ def plan_serving(
     *,
     weight_precision: str = "bf16",
     kv_precision: str = "bf16",
-    targets: LatencyTargets = LatencyTargets(),
+    targets: LatencyTargets | None = None,
     batch: int | None = None,
     chips_per_replica: int | None = None,
     constants: ServingConstants | None = None,
@@ -276,88 +336,61 @@ def plan_serving(
     no batch meets the targets (naming what would fit, or the best reachable latency)."""
     k = constants if constants is not None else constants_for(accelerator.family)
     prec = resolve_precision(accelerator, weight_precision, kv_precision, train_tokens_per_param)
+    targets = NO_TARGETS if targets is None else targets
     if not isinstance(targets, LatencyTargets):
         raise InputError("targets must be a LatencyTargets", field="targets", value=targets)
     counts = _counts(shape)
     tps = _candidate_tps(shape, accelerator, chips_per_replica)
-    base = evaluate(counts, accelerator, k, prec, mix, tps, 1.0)
-    kv_cap = base.kv_capacity_batch
-    fits = kv_cap >= 1
-    if not fits.any():
+    rep = replica_terms(counts, accelerator, k, prec, mix, tps)
+    kv_cap = rep.kv_capacity_batch
+    valid = kv_cap >= 1
+    if not valid.any():
         raise _no_fit_error(shape, accelerator, k, prec, mix, counts, chips_per_replica)
-    tps, kv_cap = tps[fits], kv_cap[fits]
-    cap = np.minimum(kv_cap, float(k.max_batch))
-    limit_of = np.where(kv_cap < k.max_batch, "kv_capacity", "max_batch")
+    cap = np.maximum(np.minimum(kv_cap, float(k.max_batch)), 1.0)
+    limits = np.where(kv_cap < k.max_batch, "kv_capacity", "max_batch").astype(object)
+    col = rep.column()
 
     if batch is not None:
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise InputError(f"batch must be a whole number >= 1, got {batch!r}", field="batch",
                              value=batch, expected="a whole number >= 1")
-        ok = kv_cap >= batch
-        if not ok.any():
+        valid &= kv_cap >= batch
+        if not valid.any():
             best = int(kv_cap.max())
             raise InputError(
                 f"a batch of {batch} does not fit: the KV cache of {accelerator.id} holds at "
                 f"most {best} requests of {mix.input_tokens + mix.generated_tokens:,.0f} tokens"
                 f" per replica", field="batch", value=batch, expected=f"at most {best}",
                 hint="lower the batch, use an fp8 KV cache, or more chips per replica")
-        tps, kv_cap = tps[ok], kv_cap[ok]
-        chosen = np.full(tps.shape, float(batch))
-        limits = np.full(tps.shape, None, dtype=object)
+        chosen = np.full(cap.shape, float(batch))
+        limits[:] = None
     elif targets.any:
-        grid = _grid(k.max_batch)
-        ev = evaluate(counts, accelerator, k, prec, mix, tps[:, None], grid[None, :])
-        meets = grid[None, :] <= cap[:, None]
-        if targets.ttft_s is not None:
-            meets &= ev.ttft_s <= targets.ttft_s
-        if targets.tpot_s is not None:
-            meets &= ev.tpot_s <= targets.tpot_s
-        any_ok = meets.any(axis=1)
-        if not any_ok.any():
-            raise _unreachable_error(
-                evaluate(counts, accelerator, k, prec, mix, tps, 1.0), targets, accelerator)
-        tps, cap, kv_cap, limit_of = tps[any_ok], cap[any_ok], kv_cap[any_ok], limit_of[any_ok]
-        meets = meets[any_ok]
-        # feasibility is monotone in the batch: the last feasible grid point, then the integer
-        last = meets.shape[1] - 1 - np.argmax(meets[:, ::-1], axis=1)
-        lo = grid[last]
-        hi = np.where(last + 1 < grid.size, grid[np.minimum(last + 1, grid.size - 1)], lo)
-        hi = np.minimum(hi, cap)
-        span = int(max(1.0, float(np.max(hi - lo)))) + 1
-        cand = lo[:, None] + np.arange(span)[None, :]
-        ev = evaluate(counts, accelerator, k, prec, mix, tps[:, None], cand)
-        ok = cand <= hi[:, None]
-        if targets.ttft_s is not None:
-            ok &= ev.ttft_s <= targets.ttft_s
-        if targets.tpot_s is not None:
-            ok &= ev.tpot_s <= targets.tpot_s
-        ok[:, 0] = True
-        chosen = cand[np.arange(cand.shape[0]), cand.shape[1] - 1 - np.argmax(ok[:, ::-1], 1)]
-        limits = np.where(chosen >= cap, limit_of, None).astype(object)
-        for j in range(limits.size):
-            if limits[j] is None:
-                nxt = evaluate(counts, accelerator, k, prec, mix, tps[j], chosen[j] + 1.0)
-                limits[j] = ("tpot_target" if targets.tpot_s is not None
-                             and float(nxt.tpot_s) > targets.tpot_s else "ttft_target")
+        chosen, valid = _largest_meeting(rep, col, cap, valid, targets, accelerator)
+        limits = np.where(chosen >= cap, limits, None).astype(object)
     else:
-        chosen = cap.copy()
-        limits = limit_of.astype(object)
+        chosen = cap
 
-    ev = evaluate(counts, accelerator, k, prec, mix, tps, chosen)
-    j = int(np.argmax(ev.output_tokens_per_s_per_chip))
-    t, b = float(tps[j]), float(chosen[j])
-    final = evaluate(counts, accelerator, k, prec, mix, t, np.array([b, b + 1.0, 2.0 * b]))
-    bound = _bound(final, 0, limits[j])
+    # each candidate replica at its batch b, with b+1 (what the next sequence would cost) and
+    # 2b (whether a larger batch would raise the throughput)
+    cols = np.stack([chosen, chosen + 1.0, 2.0 * chosen], axis=1)
+    ev = at_batch(col, cols)
+    j = int(np.argmax(np.where(valid, ev.output_tokens_per_s_per_chip[:, 0], -np.inf)))
+    t, b = float(rep.tp[j]), float(chosen[j])
+    limit = limits[j]
+    if limit is None and batch is None:
+        limit = ("tpot_target" if targets.tpot_s is not None
+                 and float(ev.tpot_s[j, 1]) > targets.tpot_s else "ttft_target")
+    bound = _bound(ev, j, limit)
 
     warnings = list(prec.warnings) + list(k.extra_warnings)
     if batch is not None and targets.any:
-        if targets.ttft_s is not None and final.ttft_s[0] > targets.ttft_s:
+        if targets.ttft_s is not None and ev.ttft_s[j, 0] > targets.ttft_s:
             warnings.append(f"the pinned batch {batch} misses the TTFT target: "
-                            f"{final.ttft_s[0]:.3g} s > {targets.ttft_s:.3g} s")
-        if targets.tpot_s is not None and final.tpot_s[0] > targets.tpot_s:
+                            f"{ev.ttft_s[j, 0]:.3g} s > {targets.ttft_s:.3g} s")
+        if targets.tpot_s is not None and ev.tpot_s[j, 0] > targets.tpot_s:
             warnings.append(f"the pinned batch {batch} misses the TPOT target: "
-                            f"{final.tpot_s[0]:.3g} s > {targets.tpot_s:.3g} s")
-    room = float(np.ravel(final.kv_room_fraction)[0])
+                            f"{ev.tpot_s[j, 0]:.3g} s > {targets.tpot_s:.3g} s")
+    room = _at(ev.kv_room_fraction, j)
     if room < 0.1:
         warnings.append(f"only {room:.0%} of each chip's memory is left for the KV cache: the "
                         "batch, and so the throughput, is very sensitive to the runtime's "
@@ -374,27 +407,27 @@ def plan_serving(
     if mix.generated_tokens <= 1:
         warnings.append("one output token per request: no decode steps; TPOT is 0")
 
-    o_chip = float(final.output_tokens_per_s_per_chip[0])
-    tpot = float(final.tpot_s[0])
-    cin, cout = _first(final.chip_s_per_input_token), float(final.chip_s_per_output_token[0])
-    shares = tuple((c, float(final.shares[c][0])) for c in COMPONENTS)
+    o_chip = float(ev.output_tokens_per_s_per_chip[j, 0])
+    tpot = float(ev.tpot_s[j, 0])
+    cin, cout = _at(ev.chip_s_per_input_token, j), float(ev.chip_s_per_output_token[j, 0])
+    shares = tuple((c, float(ev.shares[c][j, 0])) for c in COMPONENTS)
     return ServingPlan(
         accelerator_id=accelerator.id, family=accelerator.family, batch=int(b),
         chips_per_replica=int(t), kv_capacity_batch=int(kv_cap[j]), max_batch=k.max_batch,
         output_tokens_per_s_per_chip=o_chip,
-        input_tokens_per_s_per_chip=float(final.input_tokens_per_s_per_chip[0]),
+        input_tokens_per_s_per_chip=float(ev.input_tokens_per_s_per_chip[j, 0]),
         output_tokens_per_s_per_replica=o_chip * t,
-        requests_per_s_per_replica=float(final.requests_per_s_per_replica[0]),
-        ttft_s=float(final.ttft_s[0]), tpot_s=tpot,
+        requests_per_s_per_replica=float(ev.requests_per_s_per_replica[j, 0]),
+        ttft_s=float(ev.ttft_s[j, 0]), tpot_s=tpot,
         tokens_per_s_per_user=1.0 / tpot if tpot > 0 else 0.0,
-        decode_step_s=float(final.decode_step_s[0]),
-        prefill_s_per_request=_first(final.prefill_s),
+        decode_step_s=float(ev.decode_step_s[j, 0]),
+        prefill_s_per_request=_at(ev.prefill_s, j),
         chip_s_per_input_token=cin, chip_s_per_output_token=cout,
         chip_s_per_request=cin * mix.input_tokens + cout * mix.generated_tokens,
         bound=bound, time_shares=shares,
-        weights_bytes_per_chip=float(final.weights_bytes_per_chip),
-        kv_bytes_per_token=float(final.kv_bytes_per_token), kv_room_fraction=room,
-        distinct_experts_per_layer=float(final.distinct_experts[0]),
+        weights_bytes_per_chip=_at(ev.weights_bytes_per_chip, j),
+        kv_bytes_per_token=_at(ev.kv_bytes_per_token, j), kv_room_fraction=room,
+        distinct_experts_per_layer=_at(np.broadcast_to(ev.distinct_experts, cols.shape)[:, :1], j),
         weight_precision=prec.weight_precision, kv_precision=prec.kv_precision,
         matmul_precision=prec.matmul_peak_key, input_tokens=float(mix.input_tokens),
         output_tokens=float(mix.generated_tokens), constants_provenance=k.provenance,
@@ -474,7 +507,7 @@ def sweep_batch(
     prec = resolve_precision(accelerator, weight_precision, kv_precision)
     counts = _counts(shape)
     t = float(_candidate_tps(shape, accelerator, chips_per_replica)[0])
-    cap = int(evaluate(counts, accelerator, k, prec, mix, t, 1.0).kv_capacity_batch)
+    cap = int(kv_capacity_batch(counts, accelerator, k, prec, mix, t))
     if cap < 1:
         raise _no_fit_error(shape, accelerator, k, prec, mix, counts, chips_per_replica)
     if batches is None:
@@ -485,7 +518,7 @@ def sweep_batch(
         if b.ndim != 1 or b.size == 0 or not np.all(np.isfinite(b)) or np.any(b < 1):
             raise InputError("batches must be a non-empty 1-D array of numbers >= 1",
                              field="batches", value=batches, expected="numbers >= 1")
-    ev = evaluate(counts, accelerator, k, prec, mix, t, b)
+    ev = evaluate(counts, accelerator, k, prec, mix, t, b, with_shares=False)
     tpot = np.asarray(ev.tpot_s, dtype=float)
     speed = np.divide(1.0, tpot, out=np.zeros_like(tpot), where=tpot > 0)
     return BatchSweep(int(t), cap, b, ev.output_tokens_per_s_per_chip, speed, ev.ttft_s,

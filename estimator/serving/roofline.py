@@ -146,11 +146,59 @@ class Roofline:
     distinct_experts: Any
 
 
-def evaluate(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
-             prec: ResolvedPrecision, mix: RequestMix, tp: Any, batch: Any) -> Roofline:
-    """The roofline of a replica of ``tp`` chips at batch ``batch`` (broadcastable arrays)."""
+@dataclass(frozen=True)
+class ReplicaTerms:
+    """What does not depend on the batch, for replicas of ``tp`` chips (arrays over ``tp``):
+    memory, prefill times, and the coefficients of the decode step ``t_dec(b)``.
+
+    Decode step: ``max(w_dense, b·c_dense) + max(w_experts·touched(b), b·c_experts)
+    + max(b·kv_read, b·attn) + comm + b·comm_per_token + overhead`` (seconds)."""
+
+    tp: Any
+    kv_capacity_batch: Any
+    kv_room_fraction: Any
+    weights_bytes_per_chip: Any
+    kv_bytes_per_token: Any
+    w_dense: Any
+    c_dense: Any
+    w_experts: Any
+    c_experts: Any
+    kv_read: Any
+    attn: Any
+    comm: Any
+    comm_per_token: Any
+    overhead: float
+    prefill_s: Any
+    prefill_alone_s: Any
+    prefill_parts: dict[str, Any]
+    moe: bool
+    n_experts: float
+    experts_per_token: float
+    input_tokens: float
+    output_tokens: float
+
+    def _map(self, fn) -> ReplicaTerms:
+        def f(v):
+            return fn(v) if isinstance(v, np.ndarray) and v.ndim else v
+
+        out = {name: f(getattr(self, name)) for name in self.__dataclass_fields__}
+        out["prefill_parts"] = {key: f(v) for key, v in self.prefill_parts.items()}
+        return ReplicaTerms(**out)
+
+    def take(self, index: Any) -> ReplicaTerms:
+        """The replica sizes at ``index`` (boolean mask or integers) of 1-D terms."""
+        return self._map(lambda v: v[index])
+
+    def column(self) -> ReplicaTerms:
+        """1-D terms as columns, to broadcast against a (replica, batch) grid."""
+        return self._map(lambda v: v[:, None])
+
+
+def replica_terms(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
+                  prec: ResolvedPrecision, mix: RequestMix, tp: Any) -> ReplicaTerms:
+    """Memory, prefill and decode coefficients of replicas of ``tp`` chips (see the module
+    docstring for the formulas)."""
     T = np.asarray(tp, dtype=float)
-    b = np.asarray(batch, dtype=float)
     L, d = counts.n_layers, counts.d_model
     I = float(mix.input_tokens)
     O = float(mix.generated_tokens)
@@ -171,31 +219,23 @@ def evaluate(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
     # -- memory: weights sharded over the replica; what is left holds the KV cache ----------
     lm_bytes = counts.unembedding_params * 2.0          # output projection kept in 16 bits
     dense_bytes = counts.always_params * wb + lm_bytes
-    resident = dense_bytes + counts.routed_params * wb + counts.input_embedding_params * 2.0
-    w_chip = resident / T
+    expert_bytes = counts.routed_params * wb
+    resident = dense_bytes + expert_bytes + counts.input_embedding_params * 2.0
     kv_rep = counts.kv_values_per_token_replica(T) * kvb          # bytes per token, replica
     act = C * (4.0 * d + 2.0 * counts.ffn_width / T) * ACTIVATION_BYTES
     reserve = np.maximum(k.runtime_reserve_bytes + act,
                          k.runtime_reserve_fraction * acc.memory_bytes)
-    free = np.maximum(acc.memory_bytes - w_chip - reserve, 0.0)
-    kv_tokens = free * k.kv_memory_fraction * T / kv_rep
+    free = np.maximum(acc.memory_bytes - resident / T - reserve, 0.0)
     # TensorRT-LLM's default scheduler (GUARANTEED_NO_EVICT) reserves a request's whole
     # sequence, prompt plus generated tokens, when it admits it.
-    kv_cap = np.floor(kv_tokens / (I + O))
-    room = free / acc.memory_bytes
+    kv_cap = np.floor(free * k.kv_memory_fraction * T / kv_rep / (I + O))
 
-    # -- decode step: dense matmuls, routed experts, attention, all-reduces, overhead ---------
+    # -- decode coefficients ------------------------------------------------------------------
     routed_active = counts.routed_params * counts.experts_per_token / counts.n_experts
-    touched = _touched(counts, b) if moe else 0.0
-    t_w_d = dense_bytes / bw
-    t_c_d = b * 2.0 * (counts.matmul_params - routed_active) / p_mm
-    t_w_e = counts.routed_params * touched * wb / bw
-    t_c_e = b * 2.0 * routed_active / p_mm
-    t_kv = b * ctx * kv_rep / bw
-    t_ac = b * 4.0 * ctx * counts.q_dim * L / p_att
-    t_cm = n_ar * (alpha + b * ring)
-    t_dec = (np.maximum(t_w_d, t_c_d) + np.maximum(t_w_e, t_c_e) + np.maximum(t_kv, t_ac)
-             + t_cm + tau)
+    c_dense = 2.0 * (counts.matmul_params - routed_active) / p_mm
+    c_experts = 2.0 * routed_active / p_mm
+    kv_read = ctx * kv_rep / bw
+    attn = 4.0 * ctx * counts.q_dim * L / p_att
 
     # -- prefill, throughput accounting: chunks of C tokens share one read of the weights ----
     touched_c = _touched(counts, C) if moe else 0.0
@@ -204,58 +244,99 @@ def evaluate(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
                  + counts.unembedding_params)
     f_e = 2.0 * routed_active * I
     share = I / C
-    t_pf_d = np.maximum(f_d / p_mm, share * dense_bytes / bw)
-    t_pf_e = np.maximum(f_e / p_mm, share * counts.routed_params * touched_c * wb / bw)
-    t_pf_kvw = I * kv_rep / bw                       # writing the prompt's KV cache
-    t_pf_a = 2.0 * I * I * counts.q_dim * L / p_att  # causal: half of 4·I²·q·L (Kaplan Table 1)
-    t_pf_cm = n_ar * (share * alpha + I * ring)
-    t_pf = t_pf_d + t_pf_e + t_pf_kvw + t_pf_a + t_pf_cm + share * tau
+    pf = {
+        "dense_read": share * dense_bytes / bw, "dense_compute": f_d / p_mm,
+        "experts_read": share * expert_bytes * touched_c / bw, "experts_compute": f_e / p_mm,
+        "kv_write": I * kv_rep / bw,                       # writing the prompt's KV cache
+        "attention": 2.0 * I * I * counts.q_dim * L / p_att,  # causal half of 4·I²·q·L
+        "comm": n_ar * (share * alpha + I * ring), "overhead": share * tau + 0.0 * T,
+    }
+    t_pf = (np.maximum(pf["dense_read"], pf["dense_compute"])
+            + np.maximum(pf["experts_read"], pf["experts_compute"])
+            + pf["kv_write"] + pf["attention"] + pf["comm"] + pf["overhead"])
 
     # -- prefill alone (TTFT): the prompt in ceil(I/C) iterations of its own ------------------
     n_ch = float(math.ceil(I / C))
     touched_1 = _touched(counts, min(I, C)) if moe else 0.0
     t_pf1 = (np.maximum(f_d / p_mm, n_ch * dense_bytes / bw)
-             + np.maximum(f_e / p_mm, n_ch * counts.routed_params * touched_1 * wb / bw)
-             + t_pf_kvw + t_pf_a + n_ar * (n_ch * alpha + I * ring) + n_ch * tau)
+             + np.maximum(f_e / p_mm, n_ch * expert_bytes * touched_1 / bw)
+             + pf["kv_write"] + pf["attention"] + n_ar * (n_ch * alpha + I * ring) + n_ch * tau)
+    return ReplicaTerms(
+        T, kv_cap, free / acc.memory_bytes, resident / T, kv_rep, dense_bytes / bw, c_dense,
+        expert_bytes / bw, c_experts, kv_read, attn, n_ar * alpha, n_ar * ring, tau, t_pf,
+        t_pf1, pf, moe, float(np.max(counts.n_experts)), float(np.max(counts.experts_per_token)),
+        I, O)
+
+
+def kv_capacity_batch(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
+                      prec: ResolvedPrecision, mix: RequestMix, tp: Any) -> Any:
+    """Largest batch whose KV cache a replica of ``tp`` chips holds (0: the model does not
+    fit)."""
+    return replica_terms(counts, acc, k, prec, mix, tp).kv_capacity_batch
+
+
+def at_batch(r: ReplicaTerms, batch: Any, with_shares: bool = True) -> Roofline:
+    """The replica ``r`` at batch ``batch`` (broadcast against ``r.tp``)."""
+    b = np.asarray(batch, dtype=float)
+    I, O = r.input_tokens, r.output_tokens
+    q = 1.0 - r.experts_per_token / r.n_experts
+    touched = (1.0 - np.power(q, b)) if r.moe else 0.0
+    dense = np.maximum(r.w_dense, b * r.c_dense)
+    experts = np.maximum(r.w_experts * touched, b * r.c_experts) if r.moe else 0.0
+    attention = b * np.maximum(r.kv_read, r.attn)
+    t_dec = dense + experts + attention + r.comm + b * r.comm_per_token + r.overhead
 
     # -- continuous batching steady state -----------------------------------------------------
     steps = max(O - 1.0, 0.0)
-    turn = b * t_pf + steps * t_dec
-    out_chip = b * O / (turn * T)
-    in_chip = b * I / (turn * T)
+    turn = b * r.prefill_s + steps * t_dec
+    out_chip = b * O / (turn * r.tp)
     tpot = turn / steps if steps > 0 else np.zeros_like(turn)
     # share of time the replica spends on prefills, seen by a new request (none at batch 1)
-    rho = (b * t_pf / turn) * np.maximum(b - 1.0, 0.0) / b
-    wait = rho / (2.0 * (1.0 - rho)) * t_pf          # M/D/1 mean wait (Pollaczek-Khinchine)
-    ttft = t_pf1 + wait + (b > 1.0) * t_dec
-    cin = T * t_pf / I
-    cout = T * steps * t_dec / (b * O)
+    rho = np.maximum(b - 1.0, 0.0) * r.prefill_s / turn
+    wait = rho / (2.0 * (1.0 - rho)) * r.prefill_s    # M/D/1 mean wait (Pollaczek-Khinchine)
+    ttft = r.prefill_alone_s + wait + (b > 1.0) * t_dec
+    distinct = r.n_experts * touched if r.moe else np.ones_like(b)
+    shares: dict[str, Any] = {}
+    if with_shares:
+        shares = _shares(r, b, steps, touched)
+    return Roofline(r.tp, b, r.kv_capacity_batch, r.kv_room_fraction,
+                    r.weights_bytes_per_chip, r.kv_bytes_per_token, t_dec, r.prefill_s,
+                    r.prefill_alone_s, turn, out_chip, b * I / (turn * r.tp), b / turn, ttft,
+                    tpot, r.tp * r.prefill_s / I, r.tp * steps * t_dec / (b * O), shares,
+                    distinct)
 
-    # -- where a request's time goes: its prefill plus its share of the decode steps ---------
+
+def _shares(r: ReplicaTerms, b: Any, steps: float, touched: Any) -> dict[str, Any]:
+    """Where a request's chip time goes: its prefill plus its share of the decode steps."""
     per = steps / b
-    zero = np.zeros(np.broadcast(T, b).shape)
+    zero = np.zeros(np.broadcast(r.tp, b).shape)
 
     def pick(mem, comp):
         return np.where(mem >= comp, mem, 0.0), np.where(mem >= comp, 0.0, comp)
 
-    wd, cd = pick(t_w_d, t_c_d)
-    we, ce = pick(t_w_e, t_c_e)
-    kvm, kvc = pick(t_kv, t_ac)
-    pwd, pcd = pick(share * dense_bytes / bw, f_d / p_mm)
-    pwe, pce = pick(share * counts.routed_params * touched_c * wb / bw, f_e / p_mm)
+    wd, cd = pick(r.w_dense + zero, b * r.c_dense)
+    we, ce = pick(r.w_experts * touched + zero, b * r.c_experts)
+    kvm, kvc = pick(b * r.kv_read, b * r.attn)
+    pf = r.prefill_parts
+    pwd, pcd = pick(pf["dense_read"], pf["dense_compute"])
+    pwe, pce = pick(pf["experts_read"], pf["experts_compute"])
     shares = {
         "weights_bandwidth": zero + per * (wd + we) + pwd + pwe,
-        "kv_bandwidth": zero + per * kvm + t_pf_kvw,
-        "compute": zero + per * (cd + ce + kvc) + pcd + pce + t_pf_a,
-        "interconnect": zero + per * t_cm + t_pf_cm,
-        "overhead": zero + (per + share) * tau,
+        "kv_bandwidth": zero + per * kvm + pf["kv_write"],
+        "compute": zero + per * (cd + ce + kvc) + pcd + pce + pf["attention"],
+        "interconnect": zero + per * (r.comm + b * r.comm_per_token) + pf["comm"],
+        "overhead": zero + per * r.overhead + pf["overhead"],
     }
     total = sum(shares.values())
-    shares = {key: v / total for key, v in shares.items()}
-    distinct = (expected_distinct_experts(counts.n_experts, counts.experts_per_token, b)
-                if moe else np.ones_like(b))
-    return Roofline(T, b, kv_cap, room, w_chip, kv_rep, t_dec, t_pf, t_pf1, turn, out_chip,
-                    in_chip, b / turn, ttft, tpot, cin, cout, shares, distinct)
+    return {key: v / total for key, v in shares.items()}
+
+
+def evaluate(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
+             prec: ResolvedPrecision, mix: RequestMix, tp: Any, batch: Any,
+             with_shares: bool = True) -> Roofline:
+    """The roofline of a replica of ``tp`` chips at batch ``batch`` (broadcastable arrays);
+    ``with_shares=False`` skips the breakdown of the time (``shares`` is then empty)."""
+    return at_batch(replica_terms(counts, acc, k, prec, mix, tp), batch, with_shares)
 
 
 def _touched(counts: ModelCounts, tokens: Any) -> Any:
