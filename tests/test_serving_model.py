@@ -278,7 +278,7 @@ def test_dense_is_the_one_expert_special_case_exactly():
                                    np.broadcast_to(getattr(a, name), (3, 4)), rtol=1e-12)
 
 
-# -- precision --------------------------------------------------------------------------------------
+# -- precision ---------------------------------------------------------------------------------
 def test_precision_sets_bytes_and_tensor_core_rate():
     fp8 = plan_serving(L70, H100, RequestMix(1000, 100), weight_precision="fp8",
                        kv_precision="fp8", chips_per_replica=4)
@@ -380,7 +380,7 @@ def test_cost_curve_follows_plans_on_derived_shapes(targets):
                               kv_precision="fp8", targets=targets)
     assert curve.fits.all()
     ratios = []
-    for n, cout in zip(sizes, curve.chip_s_per_output_token):
+    for n, cout in zip(sizes, curve.chip_s_per_output_token, strict=True):
         p = plan_serving(derive_shape(n), H100, RequestMix(2048, 256), weight_precision="fp8",
                          kv_precision="fp8", targets=targets)
         ratios.append(cout / p.chip_s_per_output_token)

@@ -23,10 +23,10 @@ Fit (:func:`fit_family`): per family, the three constants of
 log errors of the predicted output tokens/s per chip (each run counts equally; over- and
 under-estimates by the same factor cost the same). A family with fewer than
 :data:`MIN_ROWS_FOR_THREE` rows fits one factor scaling both efficiencies of the family with
-the most data and keeps its overhead. Leave-one-out (:func:`leave_one_out`): each fitted row is predicted by the
-constants fitted without it; the band of a family is the 10th-90th percentile of the
-measured/predicted ratios of its LOO predictions (pooled over all families when a family has
-fewer than 8 rows).
+the most data and keeps its overhead. Leave-one-out (:func:`leave_one_out`): each fitted row
+is predicted by the constants fitted without it; the band of a family is the 10th-90th
+percentile of the measured/predicted ratios of its LOO predictions (pooled over all families
+when a family has fewer than 8 rows).
 
 Run ``python -m estimator.serving.calibration --markdown`` to print the tables of
 ``docs/serving_model.md`` and ``--yaml`` to print ``estimator/data/serving_constants.yaml``.
@@ -705,7 +705,7 @@ def markdown() -> str:
         w(f"| {f} | {k.hbm_efficiency:g} | {k.compute_efficiency:g} | "
           f"{k.step_overhead_s * 1e3:g} | {len(fitted_rows(f))} | {med:.0%} | {worst:.0%} | "
           f"{k.band[0]:g}-{k.band[1]:g} |\n")
-    for f, (lender, reason) in BORROWED.items():
+    for f, (lender, _reason) in BORROWED.items():
         w(f"| {f} | borrowed from {lender} | | | 0 | | | widened |\n")
     allrows = [r for f in table for r in leave_one_out(f)]
     med, worst = summary(allrows)

@@ -8,20 +8,23 @@ The formulas, with their sources, are in ``docs/serving_model.md``; in short:
 Decode step of a replica of ``T`` chips at batch ``b``, mean context ``c = I + O/2`` (each
 kernel is bounded by its own roofline, Williams et al. 2009; kernels run one after another):
 
-    t_dec = max(W(b) / (T·BW), 2·M·b / (T·P))             # matmuls: read weights, or compute
-          + max(b·c·kv / (T·BW), 4·c·q·L·b / (T·P_att))    # attention: read KV, or compute
-          + [T>1]·2L·(alpha + 2(T-1)/T · b·d·2 / link)     # two ring all-reduces per layer
-          + tau                                            # fixed per-iteration overhead
+    t_dec = max(W_d / BW, 2·(M - M_e)·b / P)                 # dense matmuls: read or compute
+          + max(W_e·(1 - (1 - K/E)**b) / BW, 2·M_e·b / P)     # routed experts the batch touches
+          + b·max(c·kv / BW, 4·c·q·L / P_att)                 # attention: read KV, or compute
+          + [T>1]·2L·(alpha + 2(T-1)/T · b·d·2 / link)        # two ring all-reduces per layer
+          + tau                                               # fixed per-iteration overhead
 
-with ``BW``, ``P`` the peaks times the fitted efficiencies, ``M`` the weights one token
-multiplies (``ModelShape.matmul_params_per_token``), and ``W(b)`` the bytes one step reads: all
-dense weights plus, for a mixture of experts, the experts the batch touches, ``E·(1 - (1 -
-K/E)**b)`` per layer (each token picks K of E experts; uniform routing).
+with ``BW`` and ``P`` the replica's bandwidth and peak times the fitted efficiencies, ``M`` the
+weights one token multiplies (``ModelShape.matmul_params_per_token``), ``M_e`` its routed-expert
+part, ``W_d`` the dense weight bytes (16-bit output projection included) and ``W_e`` all routed
+experts' bytes: a mixture of experts reads the ``E·(1 - (1 - K/E)**b)`` distinct experts per
+layer its ``b`` tokens touch (each token picks K of E uniformly).
 
-Prefill of one request, counted in the throughput (chunked in iterations of ``C`` tokens, the
-weights read once per chunk and shared by its tokens):
+Prefill of one request, counted in the throughput (iterations of ``C`` tokens read the weights
+once, shared by their tokens; only the last prompt token is unembedded):
 
-    t_pf = max(2·M_pf·I / (T·P), (I/C)·W(C) / (T·BW)) + 2·I²·q·L / (T·P_att)
+    t_pf = max(2·(M - M_e - V·d)·I + 2·V·d) / P, (I/C)·W_d / BW)
+         + max(2·M_e·I / P, (I/C)·W_e·touched(C) / BW) + I·kv / BW + 2·I²·q·L / P_att
          + [T>1]·2L·((I/C)·alpha + 2(T-1)/T · I·d·2 / link) + (I/C)·tau
 
 Continuous batching (Orca, Yu et al. 2022; Sarathi-Serve, Agrawal et al. 2024, arXiv
