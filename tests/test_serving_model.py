@@ -8,6 +8,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from estimator.errors import InputError
 from estimator.serving import (
@@ -413,3 +415,33 @@ def test_borrowed_family_says_so():
     assert any("borrowed from nvidia-hopper" in w for w in p.warnings)
     hopper = cal.load_shipped()["nvidia-hopper"].band
     assert p.band[0] < hopper[0] and p.band[1] > hopper[1]
+
+
+# -- robustness: finite numbers or an InputError, never NaN/inf or a traceback -------------------
+CHIPS = list(cal.ACCELERATORS.values())
+
+
+@settings(max_examples=150, deadline=None)
+@given(params=st.floats(1e8, 3e12), moe=st.booleans(), chip=st.sampled_from(CHIPS),
+       inp=st.floats(1, 200_000), out=st.floats(1, 50_000),
+       prec=st.sampled_from(["bf16", "fp8", "int8", "int4", "fp4"]),
+       kvp=st.sampled_from(["bf16", "fp8"]),
+       ttft=st.one_of(st.none(), st.floats(1e-3, 100)),
+       tpot=st.one_of(st.none(), st.floats(1e-4, 1)),
+       batch=st.one_of(st.none(), st.integers(1, 5000)))
+def test_plans_are_finite_or_raise_input_errors(params, moe, chip, inp, out, prec, kvp, ttft,
+                                               tpot, batch):
+    shape = derive_shape(params, n_experts=8 if moe else 1, experts_per_token=2 if moe else 1)
+    try:
+        p = plan_serving(shape, chip, RequestMix(inp, out), weight_precision=prec,
+                         kv_precision=kvp, targets=LatencyTargets(ttft, tpot), batch=batch)
+    except InputError as err:
+        assert err.field and str(err)
+        return
+    for name in ("output_tokens_per_s_per_chip", "input_tokens_per_s_per_chip", "ttft_s",
+                 "tpot_s", "chip_s_per_input_token", "chip_s_per_output_token",
+                 "decode_step_s", "prefill_s_per_request", "kv_room_fraction"):
+        v = getattr(p, name)
+        assert math.isfinite(v) and v >= 0, (name, v)
+    assert p.output_tokens_per_s_per_chip > 0 and 1 <= p.batch <= p.kv_capacity_batch
+    assert abs(sum(s for _, s in p.time_shares) - 1.0) < 1e-9
