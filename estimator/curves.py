@@ -26,7 +26,7 @@ from estimator.errors import EstimatorError, InputError
 from estimator.laws import ParametricLaw, ScalingLaw
 from estimator.plan import Rule, compute_for_losses, rule_of, shape_of, solve_for_loss
 from estimator.scenario import Scenario
-from estimator.serving.stage import serving_rates, usd_per_token
+from estimator.serving.stage import anchored, serving_rates, usd_per_token
 from estimator.training.stage import cluster_rates
 
 # Frontier span around the plan's compute, in decades below and above.
@@ -248,11 +248,15 @@ def _plan_is_compute_optimal(s: Scenario) -> bool:
 
 def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
     t = est.loss
-    tokens_inf = s.inference_tokens_per_day * s.deployment_days
+    tokens_inf = s.lifetime_output_tokens
     profile = cat.profile(est.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
     usd_per_flop = cluster_rates(s, profile).usd_per_flop
     inference_usd_per_token = usd_per_token(s, serving_rates(s, inf_profile))
+    if est.inference_cost_per_million_tokens_usd is not None:  # the curve passes the plan
+        inference_usd_per_token = anchored(
+            inference_usd_per_token, est.params,
+            est.inference_cost_per_million_tokens_usd / 1e6 * s.peak_to_mean)
     with np.errstate(all="ignore"):
         n_floor = float(al.params_for_loss_at_tokens(law, np.inf, t))
     if not (math.isfinite(n_floor) and n_floor > 0):

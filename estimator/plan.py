@@ -26,6 +26,7 @@ from estimator import costs
 from estimator.errors import EstimatorError, UnreachableTargetError
 from estimator.laws import ScalingLaw
 from estimator.scenario import Scenario
+from estimator.shape import ModelShape, derive_shape
 
 #: Extrapolation beyond the law's fitted box that earns a warning (a factor on N or D).
 EXTRAPOLATION_WARN_FACTOR = 10.0
@@ -167,6 +168,7 @@ class PlanResult:
     law: ScalingLaw
     allocation: al.Allocation
     shape: costs.ModelShape
+    model_shape: ModelShape
     train_flops_6nd: float
     flops_ratio_to_6nd: float
     train_flops: float
@@ -214,6 +216,14 @@ def shape_of(s: Scenario, params: float) -> costs.ModelShape:
     return costs.shape_for_params(params)
 
 
+def model_shape_of(s: Scenario, params: float) -> ModelShape:
+    """The transformer's full shape: what the scenario fixes (layers, width, heads, KV heads,
+    MLP width, vocabulary), the rest derived from the size (:func:`estimator.shape.derive_shape`).
+    """
+    return derive_shape(params, n_layers=s.n_layers, d_model=s.d_model, n_heads=s.n_heads,
+                        n_kv_heads=s.n_kv_heads, ffn_dim=s.ffn_dim, vocab=s.vocab)
+
+
 def _summary(a: al.Allocation, train_usd: float, inference_usd: float) -> dict[str, float]:
     return {
         "params": a.params, "tokens": a.tokens, "tokens_per_param": a.tokens_per_param,
@@ -231,7 +241,7 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
     when the scenario optimises lifetime cost."""
     warnings: list[str] = []
     plan = allocation if allocation is not None else target_allocation(s, law)
-    lifetime_tokens = s.inference_tokens_per_day * s.deployment_days
+    lifetime_tokens = s.lifetime_output_tokens
     compute_opt = lifetime_opt = None
     if s.optimize == "lifetime" or lifetime_tokens > 0:
         try:
@@ -252,6 +262,7 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
             warnings.append("lifetime optimisation is not available with limited unique data; "
                             "showing the compute-optimal plan")
     shape = shape_of(s, plan.params)
+    model = model_shape_of(s, plan.params)
     ratio = costs.attention_flops_ratio(plan.params, shape, s.seq_len) if s.exact_flops else 1.0
     xf = float(al.extrapolation_factor(law, plan.params, plan.tokens))
     if xf > EXTRAPOLATION_WARN_FACTOR:
@@ -268,7 +279,8 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
         warnings.append(f"{plan.epochs:.1f} epochs over the unique data: repeated tokens are "
                         "worth less past about 4 epochs (Muennighoff et al. 2023)")
     return PlanResult(
-        law=law, allocation=plan, shape=shape, train_flops_6nd=plan.train_flops,
+        law=law, allocation=plan, shape=shape, model_shape=model,
+        train_flops_6nd=plan.train_flops,
         flops_ratio_to_6nd=ratio, train_flops=plan.train_flops * ratio,
         critical_batch_tokens=float(law.critical_batch_tokens(plan.loss)),
         extrapolation_factor=xf, lifetime_inference_tokens=lifetime_tokens,

@@ -78,10 +78,19 @@ def price_phrase(est: Estimate) -> str:
 
 
 def serving_phrase(est: Estimate) -> str:
-    """'h100-sxm (bf16 weights, batch 64, memory-bound)'."""
+    """'h100-sxm: 2,048-in / 512-out requests, bf16 weights, bf16 KV, batch 96 on 2 chips
+    (bound: weights bandwidth)'."""
     s = est.scenario
-    return (f"{est.inference_hardware} ({s.inference_precision} weights, batch "
-            f"{s.inference_batch}, {est.inference_bound}-bound)")
+    head = (f"{est.inference_hardware}: {s.input_tokens_per_request:,.0f}-in / "
+            f"{s.output_tokens_per_request:,.0f}-out requests, {s.inference_precision} weights, "
+            f"{s.kv_precision} KV")
+    if est.serving_batch is None:
+        return head + " (the model fits on no replica: see the warnings)"
+    from estimator.serving import BOUND_LABELS
+
+    bound = BOUND_LABELS.get(est.serving_bound, est.serving_bound)
+    return (f"{head}, batch {est.serving_batch} on {est.serving_chips_per_replica} "
+            f"chip{'s' if est.serving_chips_per_replica != 1 else ''} (bound: {bound})")
 
 
 def hardware_phrase(est: Estimate) -> str:
@@ -261,11 +270,9 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
             + (f", exact count with attention ×{est.flops_ratio_to_6nd:.3f}"
                if est.flops_ratio_to_6nd != 1.0 else ""),
             f"- Hardware: {hardware_phrase(est)}",
-            f"- Serving: {est.inference_hardware}, {s.inference_precision} weights, batch "
-            f"{s.inference_batch}, {s.inference_context_tokens:,}-token context "
-            f"({est.inference_bound}-bound, "
-            f"{est.inference_tokens_per_s_per_chip:,.0f} tokens/s per chip); "
-            f"{units.si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days",
+            f"- Serving: {serving_phrase(est)}; "
+            f"{units.si(s.output_tokens_per_day)} output tokens/day for {s.deployment_days:g} "
+            f"days, fleet sized for {s.peak_to_mean:g}x the mean demand",
             "", "## Inputs", ""]
     out += _table(["Input", "Value", "Field"], input_rows(s))
     out += ["", f"_{assumptions_line(est, date)}_", ""]

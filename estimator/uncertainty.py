@@ -84,7 +84,8 @@ def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation) -> LawSamp
 
 def uncertainty_stage(s: Scenario, plan: PlanResult, samples: LawSamples, *,
                       peak_flops_per_s: float, mfu: float, goodput: float,
-                      price_usd_per_hour: float, inference_usd_per_token) -> UncertaintyResult:
+                      price_usd_per_hour: float, inference_usd_per_token,
+                      serving_available: bool = True) -> UncertaintyResult:
     """Stage 5: bands of params, tokens and compute (law samples), and of GPU-hours, cost,
     days and lifetime cost (law samples x the utilisation spread of published runs)."""
     from estimator.calibration import HOURS_BAND
@@ -116,8 +117,16 @@ def uncertainty_stage(s: Scenario, plan: PlanResult, samples: LawSamples, *,
         "cost_usd": Band(h.p10 * p, h.p50 * p, h.p90 * p),
         "wall_clock_days": Band(h.p10 * day_scale, h.p50 * day_scale, h.p90 * day_scale),
     })
-    if plan.lifetime_inference_tokens > 0:
-        inf_cost = plan.lifetime_inference_tokens * inference_usd_per_token(n_k)
-        tot = (hours.reshape(len(n_k), -1) * p + np.asarray(inf_cost)[:, None]).ravel()
-        bands["lifetime_total_cost_usd"] = percentiles(tot)
-    return UncertaintyResult(bands, " and ".join(sources), samples.warnings)
+    warnings = list(samples.warnings)
+    if plan.lifetime_inference_tokens > 0 and serving_available:
+        inf_cost = np.asarray(plan.lifetime_inference_tokens * inference_usd_per_token(n_k),
+                              dtype=float)
+        servable = np.isfinite(inf_cost)
+        if servable.sum() >= max(2, len(n_k) // 2):
+            tot = (hours.reshape(len(n_k), -1)[servable] * p + inf_cost[servable, None]).ravel()
+            bands["lifetime_total_cost_usd"] = percentiles(tot)
+            if not servable.all():
+                warnings.append(f"{int((~servable).sum())} of {len(n_k)} law samples give a "
+                                "model the serving chip cannot hold; the lifetime band uses "
+                                "the rest")
+    return UncertaintyResult(bands, " and ".join(sources), tuple(warnings))

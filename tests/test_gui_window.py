@@ -82,8 +82,9 @@ def expected_cards(est) -> dict[str, str]:
         "cost_usd": units.usd(est.cost_usd), "wall_clock_days": units.days(est.wall_clock_days),
         "energy_mwh": units.energy(est.energy_mwh),
         "min_gpus_for_memory": f"{est.min_gpus_for_memory:,}",
-        "inference_cost_per_million_tokens_usd": units.usd(
-            est.inference_cost_per_million_tokens_usd),
+        "cost_per_million_input_tokens_usd": units.usd(est.cost_per_million_input_tokens_usd),
+        "cost_per_million_output_tokens_usd": units.usd(est.cost_per_million_output_tokens_usd),
+        "serving_chips": f"{est.serving_chips:,}",
         "lifetime_inference_cost_usd": units.usd(est.lifetime_inference_cost_usd),
         "lifetime_total_cost_usd": units.usd(est.lifetime_total_cost_usd),
     }

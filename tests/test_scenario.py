@@ -125,16 +125,23 @@ def test_lifetime_inference_cost_by_hand():
     )
     est = estimate(s)
     assert est.lifetime_inference_tokens == 1e11
+    # the fleet is paid for at the peak: tokens x all-in cost per output token x peak-to-mean
     assert est.lifetime_inference_cost_usd == pytest.approx(
-        1e11 * est.inference_cost_per_million_tokens_usd / 1e6, rel=1e-12
+        1e11 * est.inference_cost_per_million_tokens_usd / 1e6 * s.peak_to_mean, rel=1e-12
     )
     assert est.lifetime_total_cost_usd == pytest.approx(
         est.cost_usd + est.lifetime_inference_cost_usd
     )
     p = get_profile("h100-sxm")
+    price = p.price_usd_per_hour("on_demand")
+    # all-in per generated token: a request's chip-time (prompt and answer) over its output
     assert est.inference_cost_per_million_tokens_usd == pytest.approx(
-        p.price_usd_per_hour("on_demand") / (est.inference_tokens_per_s_per_chip * 3600) * 1e6
+        price / (est.serving_output_tokens_per_s_per_chip * 3600) * 1e6, rel=1e-9
     )
+    i, o = s.input_tokens_per_request, s.output_tokens_per_request
+    assert est.inference_cost_per_million_tokens_usd == pytest.approx(
+        (i * est.cost_per_million_input_tokens_usd + o * est.cost_per_million_output_tokens_usd)
+        / o, rel=1e-9)
 
 
 def test_unreachable_target_propagates_with_bound():
