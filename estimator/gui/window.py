@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 try:  # the charts are built by a sibling module; the window runs without them
-    from estimator.gui.charts import CHART_KINDS, ChartWidget
+    from estimator.gui.charts import CHART_KINDS, ChartWidget, create_chart
 except Exception as exc:  # noqa: BLE001 - any import failure: run without charts
     log.warning("charts unavailable: %s", exc)
     ChartWidget = None
@@ -122,7 +122,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setDocumentMode(False)
         for kind in CHART_KINDS:
             if ChartWidget is not None:
-                chart = ChartWidget(kind, theme=self.theme)
+                chart = create_chart(kind, theme=self.theme)
                 chart.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
                 chart.customContextMenuRequested.connect(
                     lambda pos, k=kind: self._chart_menu(k).exec(
