@@ -153,14 +153,17 @@ class SmartAxis(pg.AxisItem):
         super().__init__(orientation, **kwargs)
         self.fmt = fmt
         self.tick_px = 12.0
+        # how far end labels may overhang the axis, in tick-font pixels (low end, high end);
+        # about half of the widest label ("$2.5 M", "1.5e23") by default
+        self.overhang = (3.2, 3.2)
         self.enableAutoSIPrefix(False)
 
     def boundingRect(self):  # noqa: N802 (Qt API)
         r = super().boundingRect()
-        m = 3.2 * self.tick_px  # about half of the widest label ("$2.5 M", "1.5e23")
+        lo, hi = (f * self.tick_px for f in self.overhang)
         if self.orientation in ("top", "bottom"):
-            return r.adjusted(-m, 0, m, 0)
-        return r.adjusted(0, -0.8 * self.tick_px, 0, 0.8 * self.tick_px)
+            return r.adjusted(-lo, 0, hi, 0)
+        return r.adjusted(0, -min(hi, 0.8 * self.tick_px), 0, min(lo, 0.8 * self.tick_px))
 
     def _max_labels(self, size: float) -> int:
         per = self.tick_px * (5.0 if self.orientation in ("top", "bottom") else 2.6)

@@ -25,6 +25,8 @@ class HardwareChart(ChartWidget):
         pd.setLabel("bottom", "Wall-clock (days)")
         pd.setYLink(pc)
         pd.getAxis("left").setStyle(showValues=False)
+        # the cost axis's last label may not run into the days plot beside it
+        pc.getAxis("bottom").overhang = (3.2, 0.4)
         self.bar_items: dict[str, pg.BarGraphItem] = {}
         self.error_items: dict[str, pg.ErrorBarItem] = {}
         for name, p in (("cost", pc), ("days", pd)):

@@ -47,10 +47,11 @@ class LifetimeChart(ChartWidget):
     def subtitle(self, est: Estimate) -> str:
         c = self.curves
         tok = units.si(c.lifetime_inference_tokens) if c is not None else "0"
+        names = c.hardware_names if c is not None else {}
+        chip = hardware_short_name(names.get(est.inference_hardware, est.inference_hardware))
         return (
-            f"Loss {est.loss:.4f} nats/token · serving {tok} tokens on "
-            f"{hardware_short_name(est.inference_hardware)} · inference-aware optimum: "
-            "Sardana et al. 2023"
+            f"Loss {est.loss:.4f} nats/token · serving {tok} tokens on {chip} · "
+            "inference-aware optimum: Sardana et al. 2023"
         )
 
     def set_data(self, c: Curves, est: Estimate) -> None:
