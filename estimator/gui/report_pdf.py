@@ -251,6 +251,8 @@ class _Pages:
         self.page = 1
         self.total = total_pages
         self.footer = footer
+        # every table row set: (what, page, y, height, x); tests check rows stay whole
+        self.placed: list[tuple[str, int, float, float, float]] = []
         self.painter = QtGui.QPainter(pdf) if draw else None
         if self.painter is not None:
             self.painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
@@ -443,6 +445,7 @@ class _Pages:
 
     def _draw_row(self, cells: list[str], aligns: list[str], widths: list[float],
                   points: float, x0: float, y: float, height: float, kind: str) -> None:
+        self.placed.append(("header" if kind == "header" else "row", self.page, y, height, x0))
         p = self.painter
         if p is None:
             return
@@ -562,7 +565,7 @@ def _chart_sources(scenario: Scenario, estimate: Estimate,
 
 
 def _typeset(pdf: QtGui.QPdfWriter, blocks: list, sources, draw: bool, total: int,
-             footer: str) -> int:
+             footer: str) -> _Pages:
     pages = _Pages(pdf, draw, total, footer)
     first_heading = True
     for b in blocks:
@@ -583,7 +586,21 @@ def _typeset(pdf: QtGui.QPdfWriter, blocks: list, sources, draw: bool, total: in
                 pages.heading(2, "Charts")
             for kind, curves, est in sources:
                 pages.chart(kind, curves, est)
-    return pages.finish()
+    pages.finish()
+    return pages
+
+
+def a4_writer(buf: QtCore.QIODevice, title: str = "") -> QtGui.QPdfWriter:
+    """An A4 PDF writer with the report's margins, at the charts' QPicture DPI (their cached
+    axes replay scaled by the device DPI over theirs, see :mod:`estimator.gui.charts.export`)."""
+    pdf = QtGui.QPdfWriter(buf)
+    pdf.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
+    pdf.setPageMargins(QtCore.QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+                       QtGui.QPageLayout.Unit.Millimeter)
+    pdf.setTitle(title)
+    pdf.setCreator("LLM cost estimator")
+    pdf.setResolution(picture_dpi())
+    return pdf
 
 
 def save_report_pdf(path: str | Path, scenario: Scenario, estimate: Estimate,
@@ -604,21 +621,14 @@ def save_report_pdf(path: str | Path, scenario: Scenario, estimate: Estimate,
     blocks = parse_markdown(head) + [Charts()] + parse_markdown(tail)
     footer = f"LLM cost estimate · {estimate.law_name} · generated {today()}"
 
+    title = f"LLM cost estimate — {estimate.law_name}, {estimate.hardware_name}"
+
     def writer(buf: QtCore.QBuffer) -> QtGui.QPdfWriter:
-        pdf = QtGui.QPdfWriter(buf)
-        pdf.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
-        pdf.setPageMargins(QtCore.QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                           QtGui.QPageLayout.Unit.Millimeter)
-        pdf.setTitle(f"LLM cost estimate — {estimate.law_name}, {estimate.hardware_name}")
-        pdf.setCreator("LLM cost estimator")
-        # the charts' QPicture caches replay at the device's DPI over theirs (see
-        # estimator.gui.charts.export): the page has their DPI
-        pdf.setResolution(picture_dpi())
-        return pdf
+        return a4_writer(buf, title)
 
     measure = QtCore.QBuffer()
     measure.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    total = _typeset(writer(measure), blocks, sources, draw=False, total=0, footer=footer)
+    total = _typeset(writer(measure), blocks, sources, draw=False, total=0, footer=footer).page
     buf = QtCore.QBuffer()
     buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     _typeset(writer(buf), blocks, sources, draw=True, total=total, footer=footer)

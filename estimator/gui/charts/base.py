@@ -319,6 +319,8 @@ class ChartWidget(QtWidgets.QWidget):
     def series(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(x, y) of a named curve in real units (FLOPs, params, USD ...)."""
         item = self.curve_items[name]
+        if item.xData is None:
+            return np.empty(0), np.empty(0)
         return np.asarray(item.xData), np.asarray(item.yData)
 
     def set_theme(self, theme: str) -> None:
@@ -435,9 +437,13 @@ class ChartWidget(QtWidgets.QWidget):
         return p
 
     def add_curve(self, plot: pg.PlotItem, name: str, **kw) -> pg.PlotDataItem:
+        if self.for_export:
+            # vector markers, not pyqtgraph's bitmap atlas; antialiased lines drawn as one
+            # path (pyqtgraph draws wide aliased lines segment by segment: jagged, and dashes
+            # restart on every segment)
+            kw.setdefault("useCache", False)
+            kw.setdefault("antialias", True)
         item = pg.PlotDataItem(**kw)
-        if self.for_export:  # vector markers, not the bitmap atlas
-            item.scatter.opts["useCache"] = False
         plot.addItem(item)
         self.curve_items[name] = item
         return item
