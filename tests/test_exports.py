@@ -28,8 +28,12 @@ from PySide6.QtSvg import QSvgRenderer  # noqa: E402
 
 from estimator.curves import compute_curves  # noqa: E402
 from estimator.errors import InputError  # noqa: E402
-from estimator.gui.charts import CHART_KINDS, copy_chart_to_clipboard, create_chart  # noqa: E402
-from estimator.gui.charts import render_chart  # noqa: E402
+from estimator.gui.charts import (  # noqa: E402
+    CHART_KINDS,
+    copy_chart_to_clipboard,
+    create_chart,
+    render_chart,  # noqa: E402
+)
 from estimator.gui.charts.export import export_chart_widget, layout_chart, paint_chart  # noqa: E402
 from estimator.gui.charts.svg import flatten_transforms  # noqa: E402
 from estimator.gui.theme import CHART_THEME_NAMES, chart_theme  # noqa: E402
