@@ -55,6 +55,7 @@ class LawsChart(ChartWidget):
         self.add_text(p, "rule", anchor=(1.0, 1.0))
         self._law_ids: list[str] = []  # laws with items, in creation order
         self._legend_key: tuple | None = None
+        self._styled_for: tuple | None = None  # (plan's law, laws) the pens were set for
         self.data: LawDisagreement | None = None
         # a legend-only sample for the dashed style
         self._dashed_sample = pg.PlotDataItem()
@@ -133,7 +134,7 @@ class LawsChart(ChartWidget):
             for lid in self._law_ids:
                 self.legend.removeItem(self.curve_items[f"law:{lid}"])
         x_plan = math.log10(d.plan_compute_flops)
-        for i, lid in enumerate(self._law_ids):
+        for lid in self._law_ids:
             items = [self.curve_items[f"law:{lid}{s}"] for s in ("", ":beyond", ":at_plan")]
             label = self.text_items[f"law:{lid}"]
             cv = curves.get(lid)
@@ -153,7 +154,6 @@ class LawsChart(ChartWidget):
             # the plan's own law's value is the plan's star when the plan is compute-optimal
             near_plan = abs(math.log10(cv.plan_tokens_per_param / d.plan_tokens_per_param)) < 0.06
             label.setVisible(not near_plan)
-            self._style_law(i, lid)
             ys.extend(cv.tokens_per_param.tolist())
             if rebuild:
                 name = _short_law_name(cv.law_name)
@@ -162,6 +162,12 @@ class LawsChart(ChartWidget):
                 if lid == plan_key:
                     name += " (plan's law)"
                 self.legend.addItem(items[0], name)
+        # pens only when the plan's law or the set of laws changes (setting them costs a
+        # quarter of a redraw)
+        if self._styled_for != (plan_key, tuple(self._law_ids)):
+            self._styled_for = (plan_key, tuple(self._law_ids))
+            for i, lid in enumerate(self._law_ids):
+                self._style_law(i, lid)
         if rebuild:
             self.restyle_legend()
         self.curve_items["plan"].setData([d.plan_compute_flops], [d.plan_tokens_per_param])
