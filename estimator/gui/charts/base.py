@@ -102,35 +102,40 @@ def footnote_text(est: Estimate) -> str:
     return line
 
 
+def _wrap_line(text: str, fm: QtGui.QFontMetricsF, avail: float,
+               seps: tuple[str, ...] = (" · ", ", ", " ")) -> list[str]:
+    """Lines no wider than ``avail``, broken at the first separator that helps: ' · ' between
+    facts, then ', ' inside a list, then spaces (never inside a word)."""
+    if fm.horizontalAdvance(text) <= avail or not seps:
+        return [text]
+    sep, rest = seps[0], seps[1:]
+    parts = text.split(sep)
+    if len(parts) == 1:
+        return _wrap_line(text, fm, avail, rest)
+    lines: list[str] = []
+    cur = ""
+    for part in parts:
+        cand = part if not cur else f"{cur}{sep}{part}"
+        if cur and fm.horizontalAdvance(cand) > avail:
+            lines.append(cur)
+            cur = part
+        else:
+            cur = cand
+    lines.append(cur)
+    out: list[str] = []
+    for i, line in enumerate(lines):  # a line still too wide: break it at the next separator
+        keep = sep.rstrip() if sep.strip() and i < len(lines) - 1 and sep != " · " else ""
+        out.extend(_wrap_line(line + keep, fm, avail, rest))
+    return out
+
+
 def wrap_text(text: str, font: QtGui.QFont, avail: float) -> str:
     """``text`` broken into lines no wider than ``avail`` pixels: at newlines, then at ' · ',
-    then at spaces (never inside a word). Returns the lines joined by ``<br>``."""
+    ', ' and spaces (never inside a word). Returns the lines, HTML-escaped, joined by <br>."""
     fm = QtGui.QFontMetricsF(font)
     out: list[str] = []
     for para in text.split("\n"):
-        if avail <= 0 or fm.horizontalAdvance(para) <= avail:
-            out.append(para)
-            continue
-        lines: list[str] = []
-        cur = ""
-        for part in para.split(" · "):
-            cand = part if not cur else f"{cur} · {part}"
-            if cur and fm.horizontalAdvance(cand) > avail:
-                lines.append(cur)
-                cur = part
-            else:
-                cur = cand
-        lines.append(cur)
-        for line in lines:  # a single part still too wide: break at spaces
-            cur = ""
-            for wd in line.split(" "):
-                cand = wd if not cur else f"{cur} {wd}"
-                if cur and fm.horizontalAdvance(cand) > avail:
-                    out.append(cur)
-                    cur = wd
-                else:
-                    cur = cand
-            out.append(cur)
+        out.extend([para] if avail <= 0 else _wrap_line(para, fm, avail))
     return "<br>".join(_html_escape(line) for line in out)
 
 

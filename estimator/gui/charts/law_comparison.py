@@ -45,7 +45,7 @@ class LawsChart(ChartWidget):
     def build(self) -> None:
         p = self.new_plot("flops", "plain", True, True)
         p.setLabel("bottom", "Training compute C = 6ND (FLOPs)")
-        p.setLabel("left", "Compute-optimal tokens per parameter D/N")
+        p.setLabel("left", "Tokens per parameter D/N")
         self._plot = p
         self.plan_vline = pg.InfiniteLine(angle=90)
         p.addItem(self.plan_vline, ignoreBounds=True)
@@ -108,12 +108,12 @@ class LawsChart(ChartWidget):
         if d is None:
             return ""
         parts = [
-            f"{_short_law_name(c.law_name)} {_tpp(c.plan_tokens_per_param)}"
+            f"{_short_law_name(c.law_name)}: {_tpp(c.plan_tokens_per_param)}"
             for c in sorted(d.curves, key=lambda c: c.plan_tokens_per_param)
         ]
         return (
-            f"At the plan's {units.flops(d.plan_compute_flops)}, compute-optimal tokens/param: "
-            + ", ".join(parts)
+            f"Compute-optimal tokens/param at the plan's {units.flops(d.plan_compute_flops)} · "
+            + " · ".join(parts)
             + f" · the plan: {_tpp(d.plan_tokens_per_param)} under {_short_law_name(est.law_name)}"
         )
 
