@@ -274,6 +274,7 @@ class ChartWidget(QtWidgets.QWidget):
         self.text_items: dict[str, pg.TextItem] = {}
         self.plot_items: list[pg.PlotItem] = []
         self._texts: dict[str, str] = {}
+        self._label_state: dict[str, tuple] = {}  # what each text label shows now
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.view = pg.GraphicsLayoutWidget()
@@ -530,6 +531,10 @@ class ChartWidget(QtWidgets.QWidget):
             (self.footnote_label, "footnote", t.footnote_px, t.muted, False),
         ):
             text = wrap_text(self._texts[key], self.make_font(px, bold), avail)
+            state = (text, color, px, bold, self.scale)
+            if self._label_state.get(key) == state:
+                continue  # unchanged: setting it would re-lay out the whole scene
+            self._label_state[key] = state
             label.setText(text, color=color, size=f"{self._px(px):.0f}px", bold=bold)
 
     def resizeEvent(self, event):  # noqa: N802 (Qt API)
