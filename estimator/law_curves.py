@@ -126,7 +126,9 @@ def _check_plan(params: float, tokens: float) -> tuple[float, float]:
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise InputError(
                 f"the plan's {name} must be a positive number, got {v!r}",
-                field=name, value=v, expected="a positive number",
+                field=name,
+                value=v,
+                expected="a positive number",
             )
     return float(params), float(tokens)
 
@@ -248,8 +250,10 @@ def law_disagreement(
             continue
         fr = law.fitted_range
         inside = (
-            (n >= fr.params_min) & (n <= fr.params_max)
-            & (d >= fr.tokens_min) & (d <= fr.tokens_max)
+            (n >= fr.params_min)
+            & (n <= fr.params_max)
+            & (d >= fr.tokens_min)
+            & (d <= fr.tokens_max)
         )
         curves.append(
             LawAllocationCurve(

@@ -59,8 +59,11 @@ def data():
 
 @pytest.fixture(scope="module")
 def other_data():
-    return _data(Scenario(mode="loss", target_loss=2.1, law="chinchilla-2022", hardware="b200",
-                          precision="fp8"))
+    return _data(
+        Scenario(
+            mode="loss", target_loss=2.1, law="chinchilla-2022", hardware="b200", precision="fp8"
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +106,9 @@ def test_one_theme_registry_serves_window_and_charts():
 # -- ticks ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lo,hi", [(20.7, 25.9), (23.1, 23.4), (23.1, 23.12), (9.5, 11.2),
-                                   (5.0, 5.05), (0.0, 12.0)])
+@pytest.mark.parametrize(
+    "lo,hi", [(20.7, 25.9), (23.1, 23.4), (23.1, 23.12), (9.5, 11.2), (5.0, 5.05), (0.0, 12.0)]
+)
 def test_log_axes_always_label_at_least_three_ticks(lo, hi):
     majors, _ = log_tick_values(lo, hi, 6)
     assert 3 <= len(majors) <= 8
@@ -199,13 +203,14 @@ def test_hardware_bars_hold_every_row_and_highlight_the_plan(qtbot, data):
     w.update_chart(c, e)
     bars = w.bar_items["cost"].opts
     np.testing.assert_allclose(bars["width"], [r["cost_usd"] for r in c.hardware_rows])
-    np.testing.assert_allclose(w.bar_items["days"].opts["width"],
-                               [r["wall_clock_days"] for r in c.hardware_rows])
+    np.testing.assert_allclose(
+        w.bar_items["days"].opts["width"], [r["wall_clock_days"] for r in c.hardware_rows]
+    )
     err = w.error_items["cost"].opts
-    np.testing.assert_allclose(err["x"] - err["left"],
-                               [r["cost_usd_p10"] for r in c.hardware_rows])
-    np.testing.assert_allclose(err["x"] + err["right"],
-                               [r["cost_usd_p90"] for r in c.hardware_rows])
+    np.testing.assert_allclose(err["x"] - err["left"], [r["cost_usd_p10"] for r in c.hardware_rows])
+    np.testing.assert_allclose(
+        err["x"] + err["right"], [r["cost_usd_p90"] for r in c.hardware_rows]
+    )
     plan = [i for i, r in enumerate(c.hardware_rows) if r["is_plan"]]
     assert len(plan) == 1 and c.hardware_rows[plan[0]]["id"] == e.hardware
     brushes = bars["brushes"]
@@ -240,18 +245,19 @@ def test_laws_chart_holds_every_law_and_a_loaded_one(qtbot, data, tmp_path):
         x, y = w.series(f"law:{cv.law_id}")
         np.testing.assert_array_equal(x, cv.compute_flops)
         np.testing.assert_array_equal(np.isfinite(y), cv.in_fitted_range)
-        np.testing.assert_array_equal(y[cv.in_fitted_range],
-                                      cv.tokens_per_param[cv.in_fitted_range])
+        np.testing.assert_array_equal(
+            y[cv.in_fitted_range], cv.tokens_per_param[cv.in_fitted_range]
+        )
         _bx, by = w.series(f"law:{cv.law_id}:beyond")
         assert np.all(np.isfinite(by[~cv.in_fitted_range]))  # dashed where it extrapolates
-        assert w.series(f"law:{cv.law_id}:at_plan")[1][0] == pytest.approx(
-            cv.plan_tokens_per_param)
+        assert w.series(f"law:{cv.law_id}:at_plan")[1][0] == pytest.approx(cv.plan_tokens_per_param)
     assert w.series("plan")[1][0] == pytest.approx(e.tokens / e.params)
     n_items = len(w.plot_item.items)
     # a law loaded from a file joins the comparison as its own line
     law_file = tmp_path / "my-law.yaml"
-    save_law_file(replace(get_law("epoch-2024"), id="my-law", name="My refit", alpha=0.36),
-                  law_file)
+    save_law_file(
+        replace(get_law("epoch-2024"), id="my-law", name="My refit", alpha=0.36), law_file
+    )
     s2, e2, c2 = _data(Scenario(law=str(law_file)))
     w.update_chart(c2, e2)
     assert "law:my-law" in w.curve_items
@@ -304,8 +310,9 @@ def test_set_theme_keeps_data(qtbot, data):
 
 
 def test_bad_kind_is_a_clear_error(qtbot):
-    with pytest.raises(InputError, match="use one of frontier, isoloss, cost, lifetime, "
-                                         "hardware, isoflop, laws"):
+    with pytest.raises(
+        InputError, match="use one of frontier, isoloss, cost, lifetime, hardware, isoflop, laws"
+    ):
         create_chart("pie")
 
 
@@ -386,14 +393,21 @@ def test_clip_polyline_cuts_at_the_box():
 
 def _cli(*args, cwd):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "estimator", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "estimator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_chart_writes_every_kind_at_the_requested_size(tmp_path):
     for kind in CHART_KINDS:
-        r = _cli("chart", kind, "--out", f"{kind}.png", "--width", "640", "--height", "400",
-                 cwd=tmp_path)
+        r = _cli(
+            "chart", kind, "--out", f"{kind}.png", "--width", "640", "--height", "400", cwd=tmp_path
+        )
         assert r.returncode == 0, r.stderr
         img = QtGui.QImage(str(tmp_path / f"{kind}.png"))
         assert (img.width(), img.height()) == (640, 400)
@@ -409,12 +423,34 @@ def _mediabox(path) -> tuple[float, float]:
 
 
 def test_cli_chart_themes_and_vector_sizes(tmp_path):
-    r = _cli("chart", "cost", "--out", "x.pdf", "--width", "960", "--height", "600",
-             "--theme", "normal", cwd=tmp_path)
+    r = _cli(
+        "chart",
+        "cost",
+        "--out",
+        "x.pdf",
+        "--width",
+        "960",
+        "--height",
+        "600",
+        "--theme",
+        "normal",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     assert _mediabox(tmp_path / "x.pdf") == pytest.approx((720, 450))  # 96 px per inch
-    r = _cli("chart", "isoflop", "--out", "x.svg", "--width", "800", "--height", "500",
-             "--theme", "presentation", cwd=tmp_path)
+    r = _cli(
+        "chart",
+        "isoflop",
+        "--out",
+        "x.svg",
+        "--width",
+        "800",
+        "--height",
+        "500",
+        "--theme",
+        "presentation",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     head = (tmp_path / "x.svg").read_text(encoding="utf-8")[:600]
     assert 'width="800px"' in head and 'height="500px"' in head

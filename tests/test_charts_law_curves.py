@@ -33,9 +33,12 @@ def _hoffmann_eq4(law: ParametricLaw, c: float) -> tuple[float, float]:
 
 def _numeric_optimum(law, c: float) -> float:
     """argmin over N of L(N, C / 6N), by bounded scalar minimisation in ln N."""
-    res = minimize_scalar(lambda ln_n: float(law.loss(math.exp(ln_n), c / (6 * math.exp(ln_n)))),
-                          bounds=(math.log(1e5), math.log(c / 6 / 1e5)), method="bounded",
-                          options={"xatol": 1e-10})
+    res = minimize_scalar(
+        lambda ln_n: float(law.loss(math.exp(ln_n), c / (6 * math.exp(ln_n)))),
+        bounds=(math.log(1e5), math.log(c / 6 / 1e5)),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     return math.exp(res.x)
 
 
@@ -48,7 +51,8 @@ def test_isoflop_optima_are_hoffmann_eq4(law_id):
     assert len(pr.profiles) == 5 and pr.plan_index == 2
     for k, prof in enumerate(pr.profiles):
         assert prof.compute_flops == pytest.approx(
-            c_plan * 10 ** (ISOFLOP_STEP_DECADES * (k - 2)), rel=1e-12)
+            c_plan * 10 ** (ISOFLOP_STEP_DECADES * (k - 2)), rel=1e-12
+        )
         n, d = _hoffmann_eq4(law, prof.compute_flops)
         assert prof.optimum_params == pytest.approx(n, rel=1e-9)
         assert prof.optimum_tokens == pytest.approx(d, rel=1e-9)
@@ -66,7 +70,8 @@ def test_isoflop_kaplan_optimum_matches_a_numeric_minimum():
     pr = isoflop_profiles(law, *PLAN)
     for prof in pr.profiles:
         assert prof.optimum_params == pytest.approx(
-            _numeric_optimum(law, prof.compute_flops), rel=1e-4)
+            _numeric_optimum(law, prof.compute_flops), rel=1e-4
+        )
 
 
 def test_the_plan_sits_on_its_own_profile_even_off_the_optimum():
@@ -78,8 +83,9 @@ def test_the_plan_sits_on_its_own_profile_even_off_the_optimum():
     assert prof.params[0] <= n <= prof.params[-1]
     assert pr.plan_loss == pytest.approx(float(law.loss(n, d)))
     assert pr.plan_loss > prof.optimum_loss + 1e-3  # off the optimum costs loss
-    np.testing.assert_allclose(np.interp(math.log(n), np.log(prof.params), prof.loss),
-                               pr.plan_loss, rtol=1e-4)
+    np.testing.assert_allclose(
+        np.interp(math.log(n), np.log(prof.params), prof.loss), pr.plan_loss, rtol=1e-4
+    )
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
@@ -101,13 +107,16 @@ def test_law_disagreement_ratio_is_the_closed_form():
             assert cv.plan_tokens_per_param == pytest.approx(dd / n, rel=1e-9)
             # D/N = G^-2 (C/6)^((alpha-beta)/(alpha+beta)): rises with C when alpha > beta
             slope = np.polyfit(np.log(cv.compute_flops), np.log(cv.tokens_per_param), 1)[0]
-            assert slope == pytest.approx((law.alpha - law.beta) / (law.alpha + law.beta),
-                                          abs=1e-9)
+            assert slope == pytest.approx((law.alpha - law.beta) / (law.alpha + law.beta), abs=1e-9)
         else:
             assert cv.plan_params == pytest.approx(_numeric_optimum(law, c_plan), rel=1e-4)
         fr = law.fitted_range
-        inside = ((cv.params >= fr.params_min) & (cv.params <= fr.params_max)
-                  & (cv.tokens >= fr.tokens_min) & (cv.tokens <= fr.tokens_max))
+        inside = (
+            (cv.params >= fr.params_min)
+            & (cv.params <= fr.params_max)
+            & (cv.tokens >= fr.tokens_min)
+            & (cv.tokens <= fr.tokens_max)
+        )
         np.testing.assert_array_equal(cv.in_fitted_range, inside)
     by_id = {c.law_id: c for c in d.curves}
     # the published Approach 3 fit wants far more data per parameter than the Epoch refit,

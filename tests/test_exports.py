@@ -53,9 +53,11 @@ MIN_R_RSVG = 0.95
 PDFTOPPM = shutil.which("pdftoppm")
 RSVG = shutil.which("rsvg-convert")
 needs_pdftoppm = pytest.mark.skipif(
-    PDFTOPPM is None, reason="pdftoppm not installed (apt-get install poppler-utils)")
+    PDFTOPPM is None, reason="pdftoppm not installed (apt-get install poppler-utils)"
+)
 needs_rsvg = pytest.mark.skipif(
-    RSVG is None, reason="rsvg-convert not installed (apt-get install librsvg2-bin)")
+    RSVG is None, reason="rsvg-convert not installed (apt-get install librsvg2-bin)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +76,20 @@ def _exports(kind: str, theme: str, data) -> dict[str, bytes]:
     key = (kind, theme)
     if key not in _CACHE:
         _s, e, c = data
-        _CACHE[key] = {fmt: render_chart(kind, theme, c, e, fmt, width_px=W, height_px=H)
-                       for fmt in ("png", "svg", "pdf")}
+        _CACHE[key] = {
+            fmt: render_chart(kind, theme, c, e, fmt, width_px=W, height_px=H)
+            for fmt in ("png", "svg", "pdf")
+        }
     return _CACHE[key]
 
 
 def _grey(img: QtGui.QImage) -> np.ndarray:
-    img = img.scaled(320, 200, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                     QtCore.Qt.TransformationMode.SmoothTransformation)
+    img = img.scaled(
+        320,
+        200,
+        QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+        QtCore.Qt.TransformationMode.SmoothTransformation,
+    )
     img = img.convertToFormat(QtGui.QImage.Format.Format_Grayscale8)
     a = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.sizeInBytes())
     return a.reshape(img.height(), img.bytesPerLine())[:, : img.width()].astype(float)
@@ -112,13 +120,15 @@ def _qt_svg(data: bytes, background: str) -> QtGui.QImage:
 def _rsvg(data: bytes, tmp_path: Path) -> QtGui.QImage:
     src, out = tmp_path / "x.svg", tmp_path / "x-rsvg.png"
     src.write_bytes(data)
-    subprocess.run([RSVG, "-w", str(W), "-h", str(H), str(src), "-o", str(out)], check=True,
-                   timeout=60)
+    subprocess.run(
+        [RSVG, "-w", str(W), "-h", str(H), str(src), "-o", str(out)], check=True, timeout=60
+    )
     return QtGui.QImage(str(out))
 
 
-def _pdf_pages(data: bytes, tmp_path: Path, width: int = W, height: int = H,
-               stem: str = "p") -> list[QtGui.QImage]:
+def _pdf_pages(
+    data: bytes, tmp_path: Path, width: int = W, height: int = H, stem: str = "p"
+) -> list[QtGui.QImage]:
     src = tmp_path / f"{stem}.pdf"
     src.write_bytes(data)
     args = [PDFTOPPM, "-png", "-scale-to-x", str(width), "-scale-to-y", str(height)]
@@ -172,9 +182,14 @@ def test_the_picture_test_catches_the_old_scale_bug(qtbot, data, tmp_path):
     buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
     pdf = QtGui.QPdfWriter(buf)
     pdf.setResolution(160)
-    pdf.setPageSize(QtGui.QPageSize(QtCore.QSizeF(W * 0.75, H * 0.75),
-                                    QtGui.QPageSize.Unit.Point, "chart",
-                                    QtGui.QPageSize.SizeMatchPolicy.ExactMatch))
+    pdf.setPageSize(
+        QtGui.QPageSize(
+            QtCore.QSizeF(W * 0.75, H * 0.75),
+            QtGui.QPageSize.Unit.Point,
+            "chart",
+            QtGui.QPageSize.SizeMatchPolicy.ExactMatch,
+        )
+    )
     pdf.setPageMargins(QtCore.QMarginsF(0, 0, 0, 0))
     painter = QtGui.QPainter(pdf)
     painter.scale(160 / 96, 160 / 96)
@@ -220,17 +235,19 @@ def test_svg_is_flat_text_and_vector(qtbot, data):
 
 
 def test_flatten_transforms_applies_matrices_exactly():
-    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-           b'<g stroke="#000" stroke-width="2" transform="matrix(2,0,0,-3,10,100)">'
-           b'<polyline vector-effect="non-scaling-stroke" points="1,1 2,2"/>'
-           b'<path vector-effect="non-scaling-stroke" d="M0,0 L1,1 C1,2 2,2 3,3 Z"/></g>'
-           b'<g fill="#f00" stroke="none" transform="matrix(2,0,0,2,1,1)">'
-           b'<rect x="1" y="1" width="2" height="3"/></g>'
-           b'<g stroke="#000" stroke-width="1" transform="matrix(2,0,0,2,0,0)">'
-           b'<polyline points="0,0 1,1"/></g>'
-           b'<g stroke="#000" stroke-width="1" transform="matrix(2,0,0,5,0,0)">'
-           b'<polyline points="0,0 1,1"/></g>'
-           b'<g transform="matrix(2,0,0,2,0,0)"><text x="1" y="1">kept</text></g></svg>')
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b'<g stroke="#000" stroke-width="2" transform="matrix(2,0,0,-3,10,100)">'
+        b'<polyline vector-effect="non-scaling-stroke" points="1,1 2,2"/>'
+        b'<path vector-effect="non-scaling-stroke" d="M0,0 L1,1 C1,2 2,2 3,3 Z"/></g>'
+        b'<g fill="#f00" stroke="none" transform="matrix(2,0,0,2,1,1)">'
+        b'<rect x="1" y="1" width="2" height="3"/></g>'
+        b'<g stroke="#000" stroke-width="1" transform="matrix(2,0,0,2,0,0)">'
+        b'<polyline points="0,0 1,1"/></g>'
+        b'<g stroke="#000" stroke-width="1" transform="matrix(2,0,0,5,0,0)">'
+        b'<polyline points="0,0 1,1"/></g>'
+        b'<g transform="matrix(2,0,0,2,0,0)"><text x="1" y="1">kept</text></g></svg>'
+    )
     out = flatten_transforms(svg, 300, 200).decode()
     root = ET.fromstring(out)
     assert (root.get("width"), root.get("height")) == ("300px", "200px")
@@ -238,7 +255,7 @@ def test_flatten_transforms_applies_matrices_exactly():
     assert 'd="M 10,100 L 12,97 C 12,94 14,94 16,91 Z"' in out
     assert 'd="M 3,3 L 7,3 L 7,9 L 3,9 Z"' in out  # a rect under the matrix
     assert 'stroke-width="2"' in out  # a scaling stroke under a uniform x2 matrix widens
-    assert 'matrix(2,0,0,5,0,0)' in out  # a scaling stroke under a non-uniform one: kept
+    assert "matrix(2,0,0,5,0,0)" in out  # a scaling stroke under a non-uniform one: kept
     assert '<text x="1" y="1">kept</text>' in out
 
 
@@ -280,16 +297,20 @@ def test_big_exports_draw_thicker_lines(qtbot, data):
     _s, e, c = data
 
     def line_px(w, h):
-        img = QtGui.QImage.fromData(render_chart("frontier", "presentation", c, e, "png",
-                                                 width_px=w, height_px=h), "PNG")
+        img = QtGui.QImage.fromData(
+            render_chart("frontier", "presentation", c, e, "png", width_px=w, height_px=h), "PNG"
+        )
         img = img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
         target = QtGui.QColor(chart_theme("presentation").palette[0])
         col = img.width() // 3
         hits = 0
         for yy in range(img.height()):
             px = QtGui.QColor(img.pixel(col, yy))
-            if (abs(px.red() - target.red()) + abs(px.green() - target.green())
-                    + abs(px.blue() - target.blue())) < 60:
+            if (
+                abs(px.red() - target.red())
+                + abs(px.green() - target.green())
+                + abs(px.blue() - target.blue())
+            ) < 60:
                 hits += 1
         return hits
 

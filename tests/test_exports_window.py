@@ -42,7 +42,8 @@ PDFTOPPM = shutil.which("pdftoppm")
 PDFTOTEXT = shutil.which("pdftotext")
 needs_poppler = pytest.mark.skipif(
     PDFTOPPM is None or PDFTOTEXT is None,
-    reason="pdftoppm/pdftotext not installed (apt-get install poppler-utils)")
+    reason="pdftoppm/pdftotext not installed (apt-get install poppler-utils)",
+)
 
 
 @pytest.fixture
@@ -54,8 +55,11 @@ def isolated(tmp_path, monkeypatch):
 
 @pytest.fixture
 def window(qtbot, isolated, monkeypatch):
-    monkeypatch.setattr(QtWidgets.QMessageBox, "warning",
-                        staticmethod(lambda *a, **k: pytest.fail(f"error dialog: {a[1:3]}")))
+    monkeypatch.setattr(
+        QtWidgets.QMessageBox,
+        "warning",
+        staticmethod(lambda *a, **k: pytest.fail(f"error dialog: {a[1:3]}")),
+    )
     w = MainWindow(theme="normal")
     qtbot.addWidget(w)
     w.resize(1400, 900)
@@ -104,8 +108,7 @@ def test_export_dialog_offers_style_and_size(window, isolated, qtbot):
     assert QtGui.QColor(pix.toImage().pixel(pix.width() // 2, 2)).name() == "#ffffff"
 
 
-def test_export_with_options_saves_what_was_chosen_and_remembers_it(window, isolated,
-                                                                    monkeypatch):
+def test_export_with_options_saves_what_was_chosen_and_remembers_it(window, isolated, monkeypatch):
     w = window
     chosen = ExportOptions(fmt="svg", theme="presentation", width_px=800, height_px=500)
     monkeypatch.setattr(w, "_ask_export_options", lambda kind: chosen)
@@ -136,8 +139,11 @@ def test_copy_image_puts_the_chart_on_the_clipboard(window, isolated, monkeypatc
     assert QtGui.QColor(img.pixel(3, 3)).name() == "#ffffff"  # print style
     assert "Copied" in w.statusBar().currentMessage()
     # the dialog's Copy image button copies with the dialog's choice
-    monkeypatch.setattr(w, "_ask_export_options", lambda kind: ExportOptions(
-        theme="normal", width_px=640, height_px=400, action="copy"))
+    monkeypatch.setattr(
+        w,
+        "_ask_export_options",
+        lambda kind: ExportOptions(theme="normal", width_px=640, height_px=400, action="copy"),
+    )
     assert w.export_chart_with_options("laws")
     img = clip.image()
     assert (img.width(), img.height()) == (640, 400)
@@ -170,8 +176,10 @@ def test_column_widths_from_content():
 
 
 def test_markdown_tables_parse_with_alignment_and_underscored_names():
-    blocks = parse_markdown("# T\n\n| Field | Value |\n| --- | ---: |\n| target_loss | 2.1 |\n"
-                            "| **plan** | x |\n\n- a _b_ c\n- d\n")
+    blocks = parse_markdown(
+        "# T\n\n| Field | Value |\n| --- | ---: |\n| target_loss | 2.1 |\n"
+        "| **plan** | x |\n\n- a _b_ c\n- d\n"
+    )
     table = next(b for b in blocks if isinstance(b, Table))
     assert table.aligns == ["left", "right"] and table.rows[0] == ["target_loss", "2.1"]
     bullets = blocks[-1]
@@ -181,17 +189,20 @@ def test_markdown_tables_parse_with_alignment_and_underscored_names():
 def _long_table_md(rows: int) -> str:
     head = "| Hardware | $/GPU-h | GPU-hours | Training cost | P10 – P90 | Wall-clock |\n"
     head += "| --- | ---: | ---: | ---: | ---: | ---: |\n"
-    body = "".join(f"| Accelerator model number {i} with a long name | $2.{i % 10}0 | "
-                   f"{i} k | ${i}.5 M | ${i} k – ${i + 1}.2 M | {i} days |\n"
-                   for i in range(rows))
+    body = "".join(
+        f"| Accelerator model number {i} with a long name | $2.{i % 10}0 | "
+        f"{i} k | ${i}.5 M | ${i} k – ${i + 1}.2 M | {i} days |\n"
+        for i in range(rows)
+    )
     return "## Hardware\n\n" + head + body
 
 
 def test_rows_stay_whole_and_headers_repeat_on_every_page(qtbot):
     buf = QtCore.QBuffer()
     buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
-    pages = _typeset(a4_writer(buf), parse_markdown(_long_table_md(120)), [], draw=False,
-                     total=0, footer="")
+    pages = _typeset(
+        a4_writer(buf), parse_markdown(_long_table_md(120)), [], draw=False, total=0, footer=""
+    )
     assert pages.page >= 3
     placed = pages.placed
     assert sum(kind == "row" for kind, *_ in placed) == 120
@@ -210,8 +221,9 @@ def test_report_pdf_every_page_read_back(qtbot, tmp_path):
     e = estimate(s)
     out = tmp_path / "report.pdf"
     save_report_pdf(out, s, e, compare(s))
-    text = subprocess.run([PDFTOTEXT, "-layout", str(out), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        [PDFTOTEXT, "-layout", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
     text = unicodedata.normalize("NFKC", text)  # the fonts' "fi" ligatures back to letters
     pages = text.split("\f")
     pages = [p for p in pages if p.strip()]
@@ -246,8 +258,9 @@ def test_report_pdf_with_the_windows_charts(qtbot, window, isolated):
     w = window
     w.refresh_all()
     one = isolated / "one.pdf"
-    save_report_pdf(one, w.session.scenario, w.session.estimate, None,
-                    charts={"frontier": w.charts["frontier"]})
+    save_report_pdf(
+        one, w.session.scenario, w.session.estimate, None, charts={"frontier": w.charts["frontier"]}
+    )
     every = isolated / "every.pdf"
     assert w.export_report(every)
     assert one.read_bytes().startswith(b"%PDF") and every.read_bytes().startswith(b"%PDF")

@@ -152,8 +152,10 @@ def parse_markdown(md: str) -> list:
             flush()
             blocks.append(Heading(len(m.group(1)), m.group(2).strip()))
             i += 1
-        elif s.startswith("|") and i + 1 < len(lines) and re.match(
-            r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", lines[i + 1].strip()
+        elif (
+            s.startswith("|")
+            and i + 1 < len(lines)
+            and re.match(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", lines[i + 1].strip())
         ):
             flush()
             header = _cells(s)
@@ -175,8 +177,12 @@ def parse_markdown(md: str) -> list:
                 items.append(inline_html(lines[i].strip()[2:]))
                 i += 1
                 # continuation lines of the same bullet
-                while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() and not \
-                        lines[i].strip().startswith(("- ", "* ", "|", "#")):
+                while (
+                    i < len(lines)
+                    and lines[i].startswith("  ")
+                    and lines[i].strip()
+                    and not lines[i].strip().startswith(("- ", "* ", "|", "#"))
+                ):
                     items[-1] += " " + inline_html(lines[i].strip())
                     i += 1
             blocks.append(Bullets(items))
@@ -204,8 +210,9 @@ def _share(base: list[float], target: list[float], room: float) -> list[float]:
     return [b + room * g / total for b, g in zip(base, gaps, strict=True)]
 
 
-def column_widths(full: list[float], body: list[float], minimum: list[float],
-                  avail: float) -> list[float] | None:
+def column_widths(
+    full: list[float], body: list[float], minimum: list[float], avail: float
+) -> list[float] | None:
     """Column widths that fit ``avail``, from each column's width with its header on one line
     (``full``), with its header wrapped (``body``: the widest cell) and at its longest
     unbreakable word (``minimum``):
@@ -236,8 +243,7 @@ class _Pages:
     """A cursor over A4 pages of a QPdfWriter; with ``draw=False`` it only measures (the
     first pass counts the pages for the footer)."""
 
-    def __init__(self, pdf: QtGui.QPdfWriter, draw: bool, total_pages: int = 0,
-                 footer: str = ""):
+    def __init__(self, pdf: QtGui.QPdfWriter, draw: bool, total_pages: int = 0, footer: str = ""):
         self.pdf = pdf
         self.draw = draw
         self.dpi = pdf.resolution()
@@ -304,15 +310,21 @@ class _Pages:
         p.setPen(QtGui.QColor(MUTED))
         y = self.height - self.footer_h * 0.55
         p.setPen(QtGui.QPen(QtGui.QColor(RULE), max(1.0, 0.6 * self.px)))
-        p.drawLine(QtCore.QPointF(0, y - self.pt(7.5) * 1.1),
-                   QtCore.QPointF(self.width, y - self.pt(7.5) * 1.1))
+        p.drawLine(
+            QtCore.QPointF(0, y - self.pt(7.5) * 1.1),
+            QtCore.QPointF(self.width, y - self.pt(7.5) * 1.1),
+        )
         p.setPen(QtGui.QColor(MUTED))
         box = QtCore.QRectF(0, y - self.pt(7.5), self.width, self.pt(7.5) * 2)
-        p.drawText(box, QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
-                   self.footer)
+        p.drawText(
+            box,
+            QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter,
+            self.footer,
+        )
         pages = f"page {self.page} of {self.total}" if self.total else f"page {self.page}"
-        p.drawText(box, QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter,
-                   pages)
+        p.drawText(
+            box, QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter, pages
+        )
         p.restore()
 
     # -- rich text blocks ----------------------------------------------------------------
@@ -326,8 +338,14 @@ class _Pages:
         doc.setTextWidth(width)
         return doc
 
-    def text(self, html_text: str, points: float = BODY_PT, space_after: float = 0.55,
-             indent: float = 0.0, keep_with: float = 0.0) -> None:
+    def text(
+        self,
+        html_text: str,
+        points: float = BODY_PT,
+        space_after: float = 0.55,
+        indent: float = 0.0,
+        keep_with: float = 0.0,
+    ) -> None:
         """A paragraph of rich text, ``space_after`` lines of space below it; moved to the
         next page whole when it and ``keep_with`` more pixels do not fit."""
         doc = self._doc(html_text, points, self.width - indent)
@@ -345,8 +363,9 @@ class _Pages:
         if self.y > 0:
             self.y += self.pt(points) * (0.7 if level > 1 else 0.2)
         # keep a heading with the first lines of what follows
-        self.text(f"<b>{inline_html(text)}</b>", points, space_after=0.35,
-                  keep_with=self.pt(BODY_PT) * 5)
+        self.text(
+            f"<b>{inline_html(text)}</b>", points, space_after=0.35, keep_with=self.pt(BODY_PT) * 5
+        )
 
     def bullets(self, items: list[str]) -> None:
         indent = self.pt(BODY_PT) * 1.3
@@ -358,8 +377,7 @@ class _Pages:
                 self.painter.save()
                 self.painter.setFont(self.font(BODY_PT))
                 self.painter.setPen(QtGui.QColor(INK))
-                self.painter.drawText(QtCore.QPointF(indent * 0.3, self.y + self.pt(BODY_PT)),
-                                      "•")
+                self.painter.drawText(QtCore.QPointF(indent * 0.3, self.y + self.pt(BODY_PT)), "•")
                 self.painter.translate(indent, self.y)
                 doc.drawContents(self.painter)
                 self.painter.restore()
@@ -381,8 +399,11 @@ class _Pages:
         widths, points = geo
         # long narrow tables: two halves side by side
         gap = self.pt(BODY_PT) * 2
-        if (len(t.rows) >= SPLIT_TABLE_MIN_ROWS and ncol <= 3
-                and 2 * sum(widths) + gap <= self.width):
+        if (
+            len(t.rows) >= SPLIT_TABLE_MIN_ROWS
+            and ncol <= 3
+            and 2 * sum(widths) + gap <= self.width
+        ):
             half = (len(t.rows) + 1) // 2
             left = Table(t.header, t.aligns, t.rows[:half])
             right = Table(t.header, t.aligns, t.rows[half:])
@@ -400,8 +421,9 @@ class _Pages:
         fm_bold, fm = (self.metrics(self._cell_font(points, b)) for b in (True, False))
         for j in range(len(t.header)):
             head = plain_text(t.header[j])
-            cells = [(cell_text(r[j], t.aligns[j]), fm_bold if "**" in r[j] else fm)
-                     for r in t.rows]
+            cells = [
+                (cell_text(r[j], t.aligns[j]), fm_bold if "**" in r[j] else fm) for r in t.rows
+            ]
             widest = max((m.horizontalAdvance(c) for c, m in cells), default=0.0)
             words = [(w, fm_bold) for w in head.split(" ")]
             words += [(w, m) for c, m in cells for w in c.split(" ")]
@@ -423,28 +445,39 @@ class _Pages:
             widths[k] -= excess
         return widths, points
 
-    def _row_height(self, cells: list[str], aligns: list[str], widths: list[float],
-                    points: float, header: bool) -> float:
+    def _row_height(
+        self, cells: list[str], aligns: list[str], widths: list[float], points: float, header: bool
+    ) -> float:
         h = 0.0
         for text, w, align in zip(cells, widths, aligns, strict=True):
             bold = header or "**" in text
             fm = self.metrics(self._cell_font(points, bold))
             inner = max(1.0, w - 2 * CELL_PAD_PX[0] * self.px)
             shown = plain_text(text) if header else cell_text(text, align)
-            r = fm.boundingRect(QtCore.QRectF(0, 0, inner, 1e6), self._wrap_flags("left"),
-                                shown)
+            r = fm.boundingRect(QtCore.QRectF(0, 0, inner, 1e6), self._wrap_flags("left"), shown)
             h = max(h, r.height())
         return float(round(h + 2 * CELL_PAD_PX[1] * self.px))
 
     @staticmethod
     def _wrap_flags(align: str) -> int:
-        a = {"left": QtCore.Qt.AlignmentFlag.AlignLeft,
-             "right": QtCore.Qt.AlignmentFlag.AlignRight,
-             "center": QtCore.Qt.AlignmentFlag.AlignHCenter}[align]
+        a = {
+            "left": QtCore.Qt.AlignmentFlag.AlignLeft,
+            "right": QtCore.Qt.AlignmentFlag.AlignRight,
+            "center": QtCore.Qt.AlignmentFlag.AlignHCenter,
+        }[align]
         return int(a | QtCore.Qt.AlignmentFlag.AlignTop) | int(QtCore.Qt.TextFlag.TextWordWrap)
 
-    def _draw_row(self, cells: list[str], aligns: list[str], widths: list[float],
-                  points: float, x0: float, y: float, height: float, kind: str) -> None:
+    def _draw_row(
+        self,
+        cells: list[str],
+        aligns: list[str],
+        widths: list[float],
+        points: float,
+        x0: float,
+        y: float,
+        height: float,
+        kind: str,
+    ) -> None:
         self.placed.append(("header" if kind == "header" else "row", self.page, y, height, x0))
         p = self.painter
         if p is None:
@@ -458,14 +491,19 @@ class _Pages:
             bold = kind == "header" or "**" in text
             p.setFont(self._cell_font(points, bold))
             p.setPen(QtGui.QColor(INK))
-            rect = QtCore.QRectF(x + CELL_PAD_PX[0] * self.px, y + CELL_PAD_PX[1] * self.px,
-                                 w - 2 * CELL_PAD_PX[0] * self.px,
-                                 height - 2 * CELL_PAD_PX[1] * self.px)
+            rect = QtCore.QRectF(
+                x + CELL_PAD_PX[0] * self.px,
+                y + CELL_PAD_PX[1] * self.px,
+                w - 2 * CELL_PAD_PX[0] * self.px,
+                height - 2 * CELL_PAD_PX[1] * self.px,
+            )
             shown = plain_text(text) if kind == "header" else cell_text(text, align)
             p.drawText(rect, self._wrap_flags(align), shown)
             x += w
-        pen = QtGui.QPen(QtGui.QColor(INK if kind == "header" else RULE),
-                         max(1.0, (0.9 if kind == "header" else 0.5) * self.px))
+        pen = QtGui.QPen(
+            QtGui.QColor(INK if kind == "header" else RULE),
+            max(1.0, (0.9 if kind == "header" else 0.5) * self.px),
+        )
         p.setPen(pen)
         p.drawLine(QtCore.QPointF(x0, y + height), QtCore.QPointF(x0 + total, y + height))
 
@@ -479,15 +517,15 @@ class _Pages:
         for k, (row, h) in enumerate(rows):
             if h > self.room():
                 self.new_page()
-                self._draw_row(t.header, t.aligns, widths, points, x0, self.y, head_h,
-                               "header")
+                self._draw_row(t.header, t.aligns, widths, points, x0, self.y, head_h, "header")
                 self.y += head_h
             kind = "emphasis" if "**" in row[0] else ("zebra" if k % 2 else "plain")
             self._draw_row(row, t.aligns, widths, points, x0, self.y, h, kind)
             self.y += h
 
-    def _table_halves(self, left: Table, right: Table, widths: list[float], points: float,
-                      offset: float) -> None:
+    def _table_halves(
+        self, left: Table, right: Table, widths: list[float], points: float, offset: float
+    ) -> None:
         """Two halves of one table side by side, row by row (pages break for both)."""
         head_h = self._row_height(left.header, left.aligns, widths, points, header=True)
         pairs = []
@@ -501,10 +539,10 @@ class _Pages:
         self.ensure(head_h + (pairs[0][2] if pairs else 0.0))
 
         def header() -> None:
-            self._draw_row(left.header, left.aligns, widths, points, 0.0, self.y, head_h,
-                           "header")
-            self._draw_row(right.header, right.aligns, widths, points, offset, self.y, head_h,
-                           "header")
+            self._draw_row(left.header, left.aligns, widths, points, 0.0, self.y, head_h, "header")
+            self._draw_row(
+                right.header, right.aligns, widths, points, offset, self.y, head_h, "header"
+            )
             self.y += head_h
 
         header()
@@ -526,8 +564,7 @@ class _Pages:
         h = h_css * self.px
         self.ensure(h)
         if self.painter is not None:
-            chart = export_chart_widget(kind, EXPORT_THEME, curves, est, round(w_css),
-                                        round(h_css))
+            chart = export_chart_widget(kind, EXPORT_THEME, curves, est, round(w_css), round(h_css))
             try:
                 layout_chart(chart, round(w_css), round(h_css))
                 p = self.painter
@@ -550,8 +587,9 @@ def _split_markdown(md: str) -> tuple[str, str]:
     return (md, "") if i < 0 else (md[:i], md[i:])
 
 
-def _chart_sources(scenario: Scenario, estimate: Estimate,
-                   charts: dict[str, ChartWidget] | None) -> list[tuple[str, Curves, Estimate]]:
+def _chart_sources(
+    scenario: Scenario, estimate: Estimate, charts: dict[str, ChartWidget] | None
+) -> list[tuple[str, Curves, Estimate]]:
     sources: list[tuple[str, Curves, Estimate]] = []
     if charts:
         for kind in PDF_CHART_ORDER:
@@ -564,8 +602,9 @@ def _chart_sources(scenario: Scenario, estimate: Estimate,
     return sources
 
 
-def _typeset(pdf: QtGui.QPdfWriter, blocks: list, sources, draw: bool, total: int,
-             footer: str) -> _Pages:
+def _typeset(
+    pdf: QtGui.QPdfWriter, blocks: list, sources, draw: bool, total: int, footer: str
+) -> _Pages:
     pages = _Pages(pdf, draw, total, footer)
     first_heading = True
     for b in blocks:
@@ -595,17 +634,23 @@ def a4_writer(buf: QtCore.QIODevice, title: str = "") -> QtGui.QPdfWriter:
     axes replay scaled by the device DPI over theirs, see :mod:`estimator.gui.charts.export`)."""
     pdf = QtGui.QPdfWriter(buf)
     pdf.setPageSize(QtGui.QPageSize(QtGui.QPageSize.PageSizeId.A4))
-    pdf.setPageMargins(QtCore.QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-                       QtGui.QPageLayout.Unit.Millimeter)
+    pdf.setPageMargins(
+        QtCore.QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+        QtGui.QPageLayout.Unit.Millimeter,
+    )
     pdf.setTitle(title)
     pdf.setCreator("LLM cost estimator")
     pdf.setResolution(picture_dpi())
     return pdf
 
 
-def save_report_pdf(path: str | Path, scenario: Scenario, estimate: Estimate,
-                    comparison: list[Estimate] | None = None,
-                    charts: dict[str, ChartWidget] | None = None) -> None:
+def save_report_pdf(
+    path: str | Path,
+    scenario: Scenario,
+    estimate: Estimate,
+    comparison: list[Estimate] | None = None,
+    charts: dict[str, ChartWidget] | None = None,
+) -> None:
     """Write an A4 PDF: the report's text and tables, then every chart as vectors in the
     print style, then the assumptions and inputs.
 
@@ -613,8 +658,12 @@ def save_report_pdf(path: str | Path, scenario: Scenario, estimate: Estimate,
     print style); None draws every chart kind from a fresh computation."""
     p = Path(path)
     if p.suffix.lower() != ".pdf":
-        raise InputError(f"{p.name}: a PDF report needs a .pdf file name",
-                         field="out", value=str(p), expected="a .pdf file name")
+        raise InputError(
+            f"{p.name}: a PDF report needs a .pdf file name",
+            field="out",
+            value=str(p),
+            expected="a .pdf file name",
+        )
     _ensure_app()
     sources = _chart_sources(scenario, estimate, charts)
     head, tail = _split_markdown(report_markdown(scenario, estimate, comparison))

@@ -205,4 +205,3 @@ class SmartAxis(pg.AxisItem):
             places = max(0, -math.floor(math.log10(spacing) + 1e-9)) if spacing > 0 else 0
             return [f"{v:,.{places}f}" for v in vals]
         return _unique_labels(vals, self.fmt)
-

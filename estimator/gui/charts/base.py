@@ -102,8 +102,9 @@ def footnote_text(est: Estimate) -> str:
     return line
 
 
-def _wrap_line(text: str, fm: QtGui.QFontMetricsF, avail: float,
-               seps: tuple[str, ...] = (" · ", ", ", " ")) -> list[str]:
+def _wrap_line(
+    text: str, fm: QtGui.QFontMetricsF, avail: float, seps: tuple[str, ...] = (" · ", ", ", " ")
+) -> list[str]:
     """Lines no wider than ``avail``, broken at the first separator that helps: ' · ' between
     facts, then ', ' inside a list, then spaces (never inside a word)."""
     if fm.horizontalAdvance(text) <= avail or not seps:
@@ -283,8 +284,9 @@ class ChartWidget(QtWidgets.QWidget):
         self.title_label = pg.LabelItem(justify="left")
         self.subtitle_label = pg.LabelItem(justify="left")
         self.footnote_label = pg.LabelItem(justify="left")
-        self.legend = Legend(sampleType=LegendSwatch, verSpacing=self._px(2),
-                             horSpacing=self._px(8))
+        self.legend = Legend(
+            sampleType=LegendSwatch, verSpacing=self._px(2), horSpacing=self._px(8)
+        )
         self.build()
         self._assemble()
         self._apply_theme()
@@ -350,7 +352,10 @@ class ChartWidget(QtWidgets.QWidget):
         self.fit_texts()
 
     def export(
-        self, path: str | Path, width_px: int = 1600, height_px: int = 1000,
+        self,
+        path: str | Path,
+        width_px: int = 1600,
+        height_px: int = 1000,
         theme: str | None = None,
     ) -> None:
         """Write the chart (title and footnote included) to PNG, SVG or PDF by suffix, at
@@ -361,8 +366,15 @@ class ChartWidget(QtWidgets.QWidget):
 
         if self.curves is None or self.estimate is None:
             raise InputError("nothing to export yet: the chart has no estimate to show")
-        render_chart_file(self.kind, theme or EXPORT_THEME, self.curves, self.estimate, path,
-                          width_px=width_px, height_px=height_px)
+        render_chart_file(
+            self.kind,
+            theme or EXPORT_THEME,
+            self.curves,
+            self.estimate,
+            path,
+            width_px=width_px,
+            height_px=height_px,
+        )
 
     def clip_for_export(self) -> None:
         """Cut every line to its plot's view and drop markers outside it, so a format without

@@ -63,7 +63,9 @@ def check_suffix(path: str | Path) -> str:
         raise InputError(
             f"{Path(path).name}: cannot export a chart as "
             f"'{suffix or '(no suffix)'}'; name the file .png, .svg or .pdf",
-            field="out", value=str(path), expected=".png, .svg or .pdf",
+            field="out",
+            value=str(path),
+            expected=".png, .svg or .pdf",
         )
     return suffix
 
@@ -78,7 +80,9 @@ def check_size(width_px, height_px) -> tuple[int, int]:
             raise InputError(
                 f"chart {name} must be a whole number of pixels from {MIN_EXPORT_PX} to "
                 f"{MAX_EXPORT_PX:,} (--{name}), got {v!r}",
-                field=name, value=v, expected=f"{MIN_EXPORT_PX} to {MAX_EXPORT_PX} pixels",
+                field=name,
+                value=v,
+                expected=f"{MIN_EXPORT_PX} to {MAX_EXPORT_PX} pixels",
             )
     return int(width_px), int(height_px)
 
@@ -213,14 +217,24 @@ def export_chart_widget(
 
 
 def render_chart(
-    kind: str, theme: str, curves: Curves, estimate: Estimate, fmt: str, *,
-    width_px: int = 1600, height_px: int = 1000,
+    kind: str,
+    theme: str,
+    curves: Curves,
+    estimate: Estimate,
+    fmt: str,
+    *,
+    width_px: int = 1600,
+    height_px: int = 1000,
 ) -> bytes:
     """Chart ``kind`` in ``theme`` as the bytes of a ``fmt`` file ('png', 'svg' or 'pdf')."""
     fmt = fmt.lower().lstrip(".")
     if "." + fmt not in EXPORT_SUFFIXES:
-        raise InputError(f"cannot export a chart as '{fmt}'; use png, svg or pdf",
-                         field="format", value=fmt, expected="png, svg or pdf")
+        raise InputError(
+            f"cannot export a chart as '{fmt}'; use png, svg or pdf",
+            field="format",
+            value=fmt,
+            expected="png, svg or pdf",
+        )
     get_theme(theme)
     w, h = check_size(width_px, height_px)
     chart = export_chart_widget(kind, theme, curves, estimate, w, h)
@@ -248,14 +262,20 @@ def render_chart_file(
     """Draw chart ``kind`` offscreen at the export size and write it by the file's suffix."""
     check_kind(kind)
     suffix = check_suffix(path)
-    data = render_chart(kind, theme, curves, estimate, suffix, width_px=width_px,
-                        height_px=height_px)
+    data = render_chart(
+        kind, theme, curves, estimate, suffix, width_px=width_px, height_px=height_px
+    )
     write_file(path, data, "the chart")
 
 
 def copy_chart_to_clipboard(
-    kind: str, curves: Curves, estimate: Estimate, *, width_px: int = 1600,
-    height_px: int = 1000, theme: str = EXPORT_THEME,
+    kind: str,
+    curves: Curves,
+    estimate: Estimate,
+    *,
+    width_px: int = 1600,
+    height_px: int = 1000,
+    theme: str = EXPORT_THEME,
 ) -> QtGui.QImage:
     """Put chart ``kind`` on the clipboard: as an image (what every application pastes) and
     as SVG (``image/svg+xml``, for applications that take vectors). Returns the image."""
@@ -291,7 +311,8 @@ def write_file(path: str | Path, data: bytes, what: str) -> None:
         raise InputError(
             f"{p}: cannot write {what} ({exc.strerror or exc}); check the "
             "folder exists and is writable",
-            field="out", value=str(p),
+            field="out",
+            value=str(p),
         ) from None
 
 

@@ -80,8 +80,14 @@ def save_options(opts: ExportOptions) -> None:
 class ChartExportDialog(QtWidgets.QDialog):
     """Choose format, style and size for exporting chart ``kind``; Save… or Copy image."""
 
-    def __init__(self, kind: str, curves: Curves | None, estimate: Estimate | None,
-                 options: ExportOptions | None = None, parent=None):
+    def __init__(
+        self,
+        kind: str,
+        curves: Curves | None,
+        estimate: Estimate | None,
+        options: ExportOptions | None = None,
+        parent=None,
+    ):
         super().__init__(parent)
         self.kind, self.curves, self.estimate = kind, curves, estimate
         self.action = "save"
@@ -157,8 +163,10 @@ class ChartExportDialog(QtWidgets.QDialog):
 
     def _select_preset(self) -> None:
         size = (self.width_box.value(), self.height_box.value())
-        idx = next((i for i, (_l, w, h) in enumerate(SIZE_PRESETS) if (w, h) == size),
-                   len(SIZE_PRESETS) - 1)
+        idx = next(
+            (i for i, (_l, w, h) in enumerate(SIZE_PRESETS) if (w, h) == size),
+            len(SIZE_PRESETS) - 1,
+        )
         self.size_box.blockSignals(True)
         self.size_box.setCurrentIndex(idx)
         self.size_box.blockSignals(False)
@@ -189,16 +197,19 @@ class ChartExportDialog(QtWidgets.QDialog):
             self.preview.setText("No estimate yet")
             return
         o = self.options()
-        chart = export_chart_widget(self.kind, o.theme, self.curves, self.estimate,
-                                    o.width_px, o.height_px)
+        chart = export_chart_widget(
+            self.kind, o.theme, self.curves, self.estimate, o.width_px, o.height_px
+        )
         try:
             img = render_to_image(chart, o.width_px, o.height_px)
         finally:
             chart.hide()
             chart.deleteLater()
         pix = QtGui.QPixmap.fromImage(img).scaled(
-            self.preview.size(), QtCore.Qt.AspectRatioMode.KeepAspectRatio,
-            QtCore.Qt.TransformationMode.SmoothTransformation)
+            self.preview.size(),
+            QtCore.Qt.AspectRatioMode.KeepAspectRatio,
+            QtCore.Qt.TransformationMode.SmoothTransformation,
+        )
         self.preview.setPixmap(pix)
 
     def _save(self) -> None:
@@ -220,5 +231,10 @@ def ask_export_options(kind: str, curves, estimate, parent=None) -> ExportOption
     return opts
 
 
-__all__ = ["ChartExportDialog", "ExportOptions", "ask_export_options", "load_options",
-           "save_options"]
+__all__ = [
+    "ChartExportDialog",
+    "ExportOptions",
+    "ask_export_options",
+    "load_options",
+    "save_options",
+]

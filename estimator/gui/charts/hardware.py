@@ -71,11 +71,19 @@ class HardwareChart(ChartWidget):
             lo = np.array([r[f"{key}_p10"] for r in rows], dtype=float)
             hi = np.array([r[f"{key}_p90"] for r in rows], dtype=float)
             self.bar_items[name].setOpts(
-                x0=np.zeros(n), y=y, height=np.full(n, BAR_HEIGHT), width=v,
-                brushes=brushes, pen=pg.mkPen(None),
+                x0=np.zeros(n),
+                y=y,
+                height=np.full(n, BAR_HEIGHT),
+                width=v,
+                brushes=brushes,
+                pen=pg.mkPen(None),
             )
             self.error_items[name].setData(
-                x=v, y=y, left=v - lo, right=hi - v, beam=0.28,
+                x=v,
+                y=y,
+                left=v - lo,
+                right=hi - v,
+                beam=0.28,
                 pen=pg.mkPen(t.foreground, width=self._px(1.6)),
             )
             texts = self._bar_texts[name]

@@ -84,9 +84,7 @@ class LifetimeChart(ChartWidget):
             f"{units.usd(c.lifetime_optimum_usd)}"
         )
         if saving > 1e-6 * c.plan_lifetime_usd:
-            head += (
-                f"\nsaves {units.usd(saving)} ({saving / c.plan_lifetime_usd:.0%}) vs the plan"
-            )
+            head += f"\nsaves {units.usd(saving)} ({saving / c.plan_lifetime_usd:.0%}) vs the plan"
         txt.setText(head)
         self.legend_visible({"Lifetime inference": has_inf, "Compute-optimal model": distinct})
         p = self.plot_item

@@ -15,8 +15,15 @@ from estimator.gui.charts.lifetime import LifetimeChart
 
 CHART_CLASSES: dict[str, type[ChartWidget]] = {
     cls.kind: cls
-    for cls in (FrontierChart, IsoLossChart, CostChart, LifetimeChart, HardwareChart,
-                IsoFlopChart, LawsChart)
+    for cls in (
+        FrontierChart,
+        IsoLossChart,
+        CostChart,
+        LifetimeChart,
+        HardwareChart,
+        IsoFlopChart,
+        LawsChart,
+    )
 }
 if tuple(CHART_CLASSES) != CHART_KINDS:  # the Qt-free list must name every chart class
     raise RuntimeError(f"chart_kinds.CHART_KINDS {CHART_KINDS} != {tuple(CHART_CLASSES)}")
@@ -26,13 +33,19 @@ def check_kind(kind: str) -> str:
     if kind not in CHART_CLASSES:
         raise InputError(
             f"unknown chart kind '{kind}': use one of {', '.join(CHART_KINDS)}",
-            field="kind", value=kind, expected=", ".join(CHART_KINDS),
+            field="kind",
+            value=kind,
+            expected=", ".join(CHART_KINDS),
         )
     return kind
 
 
 def create_chart(
-    kind: str, theme: str = "normal", parent=None, *, scale: float = 1.0,
+    kind: str,
+    theme: str = "normal",
+    parent=None,
+    *,
+    scale: float = 1.0,
     for_export: bool = False,
 ) -> ChartWidget:
     """A new chart widget of ``kind`` (see :data:`CHART_KINDS`) in ``theme``."""

@@ -109,8 +109,12 @@ def _flatten_shape(el: ET.Element, m) -> bool:
             return False
         x, y = float(el.get("x", 0)), float(el.get("y", 0))
         w, h = float(el.get("width", 0)), float(el.get("height", 0))
-        corners = [_apply(m, x, y), _apply(m, x + w, y), _apply(m, x + w, y + h),
-                   _apply(m, x, y + h)]
+        corners = [
+            _apply(m, x, y),
+            _apply(m, x + w, y),
+            _apply(m, x + w, y + h),
+            _apply(m, x, y + h),
+        ]
         for k in ("x", "y", "width", "height"):
             el.attrib.pop(k, None)
         el.tag = _Q + "path"
@@ -126,8 +130,10 @@ def _scale_stroke(el: ET.Element, factor: float) -> None:
             el.set(key, _num(float(el.get(key)) * factor))
     dash = el.get("stroke-dasharray")
     if dash and dash != "none":
-        el.set("stroke-dasharray",
-               ",".join(_num(float(v) * factor) for v in re.split(r"[\s,]+", dash.strip()) if v))
+        el.set(
+            "stroke-dasharray",
+            ",".join(_num(float(v) * factor) for v in re.split(r"[\s,]+", dash.strip()) if v),
+        )
 
 
 def _flatten_group(g: ET.Element) -> bool:
@@ -167,8 +173,9 @@ def _flatten_group(g: ET.Element) -> bool:
     return True
 
 
-def flatten_transforms(svg: bytes, width_px: int | None = None,
-                       height_px: int | None = None) -> bytes:
+def flatten_transforms(
+    svg: bytes, width_px: int | None = None, height_px: int | None = None
+) -> bytes:
     """The SVG with shape groups' matrices applied to their coordinates (see the module
     docstring); ``width_px``/``height_px`` set the document size in CSS pixels (96 per inch)."""
     ET.register_namespace("", SVG_NS)
