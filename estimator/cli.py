@@ -462,7 +462,7 @@ def cmd_chart(args) -> int:
     export_chart(
         args.kind, scenario, args.out, width_px=args.width, height_px=args.height, theme=args.theme
     )
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} ({args.kind}, {args.width} x {args.height} px, {args.theme} theme)")
     return 0
 
 
@@ -521,12 +521,27 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--id", default="my-fit", help="id of the saved law")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_fit)
-    ch = sub.add_parser("chart", help="export a chart headlessly (PNG, SVG or PDF)")
-    ch.add_argument("kind", choices=["frontier", "isoloss", "hardware", "lifetime"])
+    from estimator.gui.chart_kinds import CHART_KINDS, CHART_SHORT_TITLES  # Qt-free names
+    from estimator.gui.theme import CHART_THEME_NAMES, EXPORT_THEME
+
+    ch = sub.add_parser(
+        "chart",
+        help="export a chart headlessly (PNG, SVG or PDF)",
+        description="Export one chart of the scenario as PNG, SVG or PDF (by the --out suffix). "
+        "Charts: " + "; ".join(f"{k}: {CHART_SHORT_TITLES[k]}" for k in CHART_KINDS) + ".",
+    )
+    ch.add_argument("kind", choices=CHART_KINDS)
     ch.add_argument("--out", required=True, metavar="FILE.png|svg|pdf")
-    ch.add_argument("--width", type=_positive_int, default=1600, help="pixels (PNG)")
-    ch.add_argument("--height", type=_positive_int, default=1000, help="pixels (PNG)")
-    ch.add_argument("--theme", choices=["presentation", "normal"], default="presentation")
+    size_help = "pixels; SVG and PDF are that size at 96 px per inch (1600 px = 16.7 in)"
+    ch.add_argument("--width", type=_positive_int, default=1600, help=size_help)
+    ch.add_argument("--height", type=_positive_int, default=1000, help=size_help)
+    ch.add_argument(
+        "--theme",
+        choices=CHART_THEME_NAMES,
+        default=EXPORT_THEME,
+        help="print: light, for documents (default); presentation: light, large type for "
+        "slides; normal: dark, like the window",
+    )
     _add_scenario_args(ch)
     ch.set_defaults(func=cmd_chart)
     g = sub.add_parser("gui", help="open the desktop window")

@@ -275,20 +275,28 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
             f"days, fleet sized for {s.peak_to_mean:g}x the mean demand",
             "", "## Inputs", ""]
     out += _table(["Input", "Value", "Field"], input_rows(s))
+    out += ["", DEFAULTS_NOTE]
     out += ["", f"_{assumptions_line(est, date)}_", ""]
     return "\n".join(out)
 
 
+#: What the inputs a scenario leaves empty mean.
+DEFAULTS_NOTE = ("Inputs left empty take their defaults: the profile's calibrated utilisation "
+                 "and price, a shape derived from the model size, and the serving batch and "
+                 "replica that the serving model finds cheapest.")
+
+
 def input_rows(s: Scenario) -> list[list[str]]:
-    """(label, value with unit, field name) of every input the scenario's mode uses."""
+    """(label, value with unit, field name) of every input the scenario's mode uses and sets
+    (optional inputs left empty take their defaults: see :data:`DEFAULTS_NOTE`)."""
     from estimator.fields import format_value
 
     rows = []
     for name, value in s.relevant().items():
         spec = FIELDS.get(name)
-        if spec is None:
+        if spec is None or value is None or (spec.kind == "text" and not value):
             continue
-        text = "—" if value is None else format_value(spec, value)
+        text = format_value(spec, value)
         if value is not None and spec.unit and spec.kind not in ("count", "usd"):
             text += f" {spec.unit}"
         rows.append([spec.label, text, name])
