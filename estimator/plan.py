@@ -227,30 +227,35 @@ def model_shape_of(s: Scenario, params: float) -> ModelShape:
 def _summary(a: al.Allocation, train_usd: float, inference_usd: float) -> dict[str, float]:
     return {
         "params": a.params, "tokens": a.tokens, "tokens_per_param": a.tokens_per_param,
-        "train_flops": a.train_flops, "loss": a.loss, "train_cost_usd": train_usd,
+        "train_flops": a.train_flops, "loss": a.loss, "epochs": a.epochs,
+        "train_cost_usd": train_usd,
         "lifetime_inference_cost_usd": inference_usd,
         "lifetime_total_cost_usd": train_usd + inference_usd,
     }
 
 
 def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
-               allocation: al.Allocation | None = None) -> PlanResult:
+               allocation: al.Allocation | None = None, *, alternatives: bool = True
+               ) -> PlanResult:
     """Stage 1: the allocation for the scenario's target and constraints (``allocation``, when
     already computed: it does not depend on the hardware); with serving demand, the
-    inference-aware optimum at the same loss (Sardana et al. 2023), which becomes the plan
-    when the scenario optimises lifetime cost."""
+    inference-aware optimum at the same loss (Sardana et al. 2023; repeated epochs over
+    limited unique data valued as in every plan), which becomes the plan when the scenario
+    optimises lifetime cost. ``alternatives=False`` skips the inference-aware alternative
+    unless it is the plan (the hardware comparison does not show it)."""
     warnings: list[str] = []
     plan = allocation if allocation is not None else target_allocation(s, law)
     lifetime_tokens = s.lifetime_output_tokens
     compute_opt = lifetime_opt = None
-    if s.optimize == "lifetime" or lifetime_tokens > 0:
+    if s.optimize == "lifetime" or (lifetime_tokens > 0 and alternatives):
         try:
             lp = al.lifetime_optimal(law, plan.loss, train_cost_per_flop=rates.train_usd_per_flop,
                                      inference_cost_per_token=rates.inference_usd_per_token,
-                                     inference_tokens=lifetime_tokens)
+                                     inference_tokens=lifetime_tokens,
+                                     unique_tokens=s.unique_tokens)
         except UnreachableTargetError:
             lp = None
-        if lp is not None and s.unique_tokens is None:
+        if lp is not None:
             base_train = rates.train_usd_per_flop * plan.train_flops
             base_inf = lifetime_tokens * float(rates.inference_usd_per_token(plan.params))
             lifetime_opt = _summary(lp.allocation, lp.train_cost, lp.inference_cost)
@@ -259,8 +264,8 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
                 compute_opt = _summary(plan, base_train, base_inf)
                 plan = lp.allocation
         elif s.optimize == "lifetime":
-            warnings.append("lifetime optimisation is not available with limited unique data; "
-                            "showing the compute-optimal plan")
+            warnings.append("no model size reaches the target at a finite lifetime cost on this "
+                            "serving hardware; showing the compute-optimal plan")
     shape = shape_of(s, plan.params)
     model = model_shape_of(s, plan.params)
     ratio = costs.attention_flops_ratio(plan.params, shape, s.seq_len) if s.exact_flops else 1.0
