@@ -195,7 +195,8 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     bands, source, unc_warnings = {}, "", ()
     if with_uncertainty:
         if samples is None or s.optimize != "compute":
-            samples = law_samples(s, law, plan.allocation)
+            samples = law_samples(s, law, plan.allocation,
+                                  CostRates(crates.usd_per_flop, inf_usd))
         unc = uncertainty_stage(s, plan, samples, peak_flops_per_s=crates.peak_flops_per_s,
                                 mfu=crates.mfu, goodput=crates.goodput,
                                 price_usd_per_hour=crates.price_usd_per_hour,

@@ -301,6 +301,63 @@ class NoSamples(EstimatorError):
     """The law's parameter samples cannot give a band for this scenario (the reason says why)."""
 
 
+def _column(sampled):
+    """The sampled law with its constants as (K, 1) columns, to broadcast against (K, G) grids."""
+    from dataclasses import replace as _replace
+
+    return _replace(sampled, E=np.asarray(sampled.E)[:, None], A=np.asarray(sampled.A)[:, None],
+                    B=np.asarray(sampled.B)[:, None], alpha=np.asarray(sampled.alpha)[:, None],
+                    beta=np.asarray(sampled.beta)[:, None])
+
+
+def lifetime_sample_plans(s: Scenario, sampled: ScalingLaw, rates: CostRates,
+                          grid_points: int = 160):
+    """(N_k, D_k, dropped): under every parameter sample k of the law, the inference-aware
+    optimum (Sardana et al. 2023) at that sample's target loss — the same search as
+    :func:`estimator.allocation.lifetime_optimal`, vectorised over samples (a log grid of N per
+    sample from the smallest model that can reach the target, then refined)."""
+    if s.unique_tokens is not None:
+        raise NoSamples("law uncertainty is not propagated with limited unique data; bands "
+                        "show the utilisation spread only")
+    k = np.shape(sampled.E)
+    if s.mode == "model":
+        n = np.full(k, s.params)
+        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.params)
+        return n, d, 0
+    if s.mode == "loss":
+        t = np.full(k, float(s.target_loss))
+    elif s.mode == "match":
+        t = np.asarray(sampled.loss(s.match_params, s.match_tokens), dtype=float)
+    else:  # compute: the loss the budget buys under each sample
+        t = np.asarray(sampled.optimal_loss_closed_form(np.full(k, s.compute_flops)), dtype=float)
+    col = _column(sampled)
+    tokens_inf = s.lifetime_output_tokens
+    with np.errstate(all="ignore"):
+        floor = np.asarray(sampled.params_for_loss(np.inf, t), dtype=float)
+        c_opt = np.asarray(sampled.compute_for_loss_closed_form(t), dtype=float)
+        n_copt = np.asarray(sampled.optimal_allocation_closed_form(c_opt)[0], dtype=float)
+        ok = (np.isfinite(floor) & (floor > 0) & np.isfinite(n_copt) & (t > np.asarray(sampled.E)))
+        lo = np.log(np.where(ok, np.maximum(floor, 1.0), 1.0)) + 1e-6
+        hi = np.maximum(np.log(np.where(ok, n_copt, 10.0)) + np.log(100.0), lo + 1.0)
+        grid = np.linspace(lo, hi, grid_points, axis=1)
+
+        def total(x):
+            n = np.exp(x)
+            d = col.tokens_for_loss(n, t[:, None])
+            return (rates.train_usd_per_flop * al.FLOPS_PER_PARAM_TOKEN * n * d
+                    + tokens_inf * np.asarray(rates.inference_usd_per_token(n), dtype=float))
+
+        vals = np.where(np.isfinite(v := total(grid)), v, np.inf)
+        ok &= np.isfinite(vals).any(axis=1)
+        x, _ = al.refine_rows_min(total, grid, vals)
+        n = np.exp(x)
+        d = np.asarray(sampled.tokens_for_loss(n, t), dtype=float)
+    ok &= np.isfinite(n) & np.isfinite(d) & (d > 0)
+    if ok.sum() < 2:
+        raise NoSamples("too few of the law's parameter samples reach this target to give a band")
+    return n[ok], d[ok], int((~ok).sum())
+
+
 def sample_plans(s: Scenario, sampled: ScalingLaw):
     """(N_k, D_k, dropped) of the scenario's plan under every parameter sample of a law (a law
     whose constants are (K,) arrays), through the same solvers as every other plan."""

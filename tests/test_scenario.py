@@ -311,3 +311,18 @@ def test_lifetime_optimum_under_limited_unique_data_is_one_consistent_plan():
     i = int(np.argmin(c.lifetime_total_usd))
     assert c.lifetime_params[i] == pytest.approx(e.params, rel=0.2)
     assert c.plan_lifetime_usd == pytest.approx(e.lifetime_total_cost_usd, rel=1e-9)
+
+
+def test_lifetime_mode_keeps_the_law_uncertainty():
+    """Issue 10: lifetime mode used to drop the law samples (the band shrank to utilisation
+    only); now each sample is re-optimised for lifetime cost and the bands cover both."""
+    s = Scenario(mode="loss", target_loss=2.0, inference_tokens_per_day=1e11, optimize="lifetime")
+    e = estimate(s)
+    for name in ("params", "tokens", "train_flops", "lifetime_total_cost_usd"):
+        b = e.bands[name]
+        assert b.p10 < b.p90, name
+    assert e.bands["params"].p10 < e.params < e.bands["params"].p90
+    assert "re-optimised for lifetime cost" in e.uncertainty_source
+    # wider than the utilisation spread alone
+    alone = estimate(s, with_uncertainty=True).bands["cost_usd"]
+    assert alone.p90 / alone.p10 > 1.33 / 0.76
