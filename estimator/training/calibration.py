@@ -54,6 +54,7 @@ from estimator.training.model import (
     Fabric,
     Work,
     evaluate,
+    geometry,
     optimal_batch_tokens,
     work_for,
 )
@@ -133,6 +134,7 @@ class _Stack:
     measured: np.ndarray  # per row
     weight: np.ndarray  # per row
     unfit: list[str]  # rows with no fitting candidate
+    geo: object = None
 
 
 _FAM_INDEX = {f: i for i, f in enumerate(FAMILIES)}
@@ -151,6 +153,7 @@ def _build_stack(rows: list[LayoutRow]) -> _Stack:
         if pr is None:
             unfit.append(r.source_id)
             continue
+        pr = pr.valid_only()
         keep.append(r)
         parts.append((r, w, fab, pr))
     counts = np.array([len(p[3].cand) for p in parts])
@@ -209,7 +212,9 @@ def _predict_stack(st: _Stack, theta: np.ndarray) -> np.ndarray:
                   )
     gain = 1.0 + glob["fp8_gemm_gain"] * (st.fp8_ratio - 1.0)
     fab = replace(st.fab, gemm_gain=gain)
-    steps = evaluate(st.cand, st.m, st.work, fab, coefs, mem=st.m).step_s
+    if st.geo is None:
+        st.geo = geometry(st.cand, st.work, st.fab.low_precision, st.fab.domain)
+    steps = evaluate(st.cand, st.m, st.work, fab, coefs, mem=st.m, geo=st.geo).step_s
     n = st.cand.tp * st.cand.pp * st.cand.cp * st.cand.dp
     tps = st.bseq * st.seq / (steps * n)
     # the model's choice per row: the least time per token (the batch is pinned per row)

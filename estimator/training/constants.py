@@ -79,6 +79,11 @@ class ModelConstants:
     def family(self, family: str) -> FamilyConstants:
         return self.families[family]
 
+    @property
+    def key(self) -> tuple:
+        """Every constant as a hashable tuple (for caches)."""
+        return (tuple(sorted(self.families.items())), self.globals)
+
 
 #: Job-killing interruptions per GPU-hour (the job-level rate is this times the GPU count,
 #: the modelling hint of training_refs.md Sec. 2).

@@ -222,19 +222,6 @@ class StepArrays:
     hardware_flops: np.ndarray  # FLOPs executed per step per GPU (recompute included)
 
 
-def _eff(M, N, K, c: Coefs):
-    return c.gemm_eff / (1.0 + c.w0 * (1.0 / M + 1.0 / N + 1.0 / K))
-
-
-def _gemm(M, N, K, rate, in_bytes, hbm, c: Coefs):
-    """Seconds of one ``M x K @ K x N`` multiply (roofline of compute and HBM traffic), and its
-    FLOPs."""
-    flops = 2.0 * M * N * K
-    tc = flops / (rate * _eff(M, N, K, c))
-    tm = (in_bytes * (M * K + K * N) + 2.0 * M * N) / (hbm * c.mem_eff)
-    return np.maximum(tc, tm), flops
-
-
 def _shard_degrees(cd: Candidates, w_E, domain):
     """Sharding degrees of the dense and expert weights: ``g_d = dp c`` data-parallel ranks
     share the dense weights, ``g_e = dp t c / e`` the experts; hybrid sharding (HSDP, code 4)
@@ -290,9 +277,58 @@ def memory_per_gpu(cd: Candidates, w: Work, low_precision, m, domain=8.0) -> np.
     return state + act + logits
 
 
-def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None) -> StepArrays:
-    """Step time and memory of every candidate with ``m`` micro-batches per step (``mem``:
-    its :func:`memory_per_gpu`, when already computed)."""
+@dataclass
+class Geometry:
+    """What the step time needs that depends only on the shape, the layouts and the fabric's
+    domain size (not on rates or fitted constants): FLOPs, bytes, collective counts and the
+    members of each communication group inside one scale-up domain. Computed once per
+    candidate set (cached with it); :func:`evaluate` then applies rates."""
+
+    full: np.ndarray
+    p: np.ndarray
+    v: np.ndarray
+    dual: np.ndarray
+    zero: np.ndarray
+    gemm_flops: np.ndarray  # (10, n): attn in, attn out, up, down, expert up/down, shared
+    gemm_inv: np.ndarray  # (10, n): 1/M + 1/N + 1/K  (up/down), router, head
+    gemm_bytes_in: np.ndarray  # (10, n): M K + K N elements (operands)
+    gemm_bytes_out: np.ndarray  # (10, n): 2 M N bytes (bf16 output)
+    low_gemm: np.ndarray  # (10, 1): 1 for the blocks' linear layers (fp8-capable)
+    core_flops: np.ndarray
+    core_inv: np.ndarray
+    n_loc: np.ndarray
+    stage_frac: np.ndarray
+    mem_fixed: np.ndarray  # memory-bound bytes per micro-batch, not scaled by imbalance
+    mem_imb: np.ndarray  # ... scaled by the MoE imbalance
+    tp_bytes: np.ndarray
+    tp_count: np.ndarray
+    cp_bytes: np.ndarray
+    cp_count: np.ndarray
+    a2a_local: np.ndarray
+    a2a_remote: np.ndarray
+    a2a_count: np.ndarray
+    pp_bytes: np.ndarray
+    pp_count: np.ndarray
+    z1_bytes: np.ndarray
+    sh_bytes: np.ndarray
+    sh_count: np.ndarray
+    hs_bytes: np.ndarray
+    opt_params: np.ndarray
+    # group placement: (6, n) rows tp, cp, pp, dp, shard, hybrid-replica
+    inside: np.ndarray
+    nics: np.ndarray
+    e_inside: np.ndarray
+
+    def take(self, idx) -> Geometry:
+        out = {}
+        for f in self.__dataclass_fields__:
+            a = getattr(self, f)
+            out[f] = a if f == "low_gemm" else (a[..., idx] if a.ndim == 2 else a[idx])
+        return Geometry(**out)
+
+
+def geometry(cd: Candidates, w: Work, low_precision, domain) -> Geometry:
+    """The :class:`Geometry` of candidates ``cd`` (module docstring for every term)."""
     g = GLOBAL
     t, p, cp, e, dp, b, v = cd.tp, cd.pp, cd.cp, cd.ep, cd.dp, cd.mb, cd.v
     rec, zero = cd.rec, cd.zero
@@ -301,154 +337,166 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None) -> Ste
     full = (rec == REC_FULL).astype(float)
     sel = (rec == REC_SELECTIVE).astype(float)
     d = w.d
-    hbm = fab.hbm_bytes_per_s
-    mem_rate = hbm * c.mem_eff
-    rate_lin = fab.peak_bf16 * fab.gemm_gain
-    in_b = np.where(fab.low_precision > 0, 1.0, 2.0)
+    in_b = np.where(low_precision > 0, 1.0, 2.0)
     T = b * w.s / cp
     Tl = T / t
-
-    # -- matrix multiplies, forward, one layer -------------------------------------------------
-    a_in, f_in = _gemm(T, w.attn_in / t, d, rate_lin, in_b, hbm, c)
-    a_out, f_out = _gemm(T, d, w.attn_out / t, rate_lin, in_b, hbm, c)
-    attn_gemm = a_in + a_out
-    attn_gemm_flops = f_in + f_out
-    core_flops = w.core_flops * T / t
-    core = core_flops / (fab.peak_bf16 * _eff(T, w.s, w.head_dim, c))
-    m_up, fl_up = _gemm(T, w.u * w.f / t, d, rate_lin, in_b, hbm, c)
-    m_dn, fl_dn = _gemm(T, d, w.f / t, rate_lin, in_b, hbm, c)
-    dense_mlp = m_up + m_dn
-    dense_mlp_flops = fl_up + fl_dn
-    # MoE layer
+    # -- the ten matrix multiplies of a layer, forward ------------------------------------------
     Me = np.maximum(Tl * w.k * e / w.E, 1.0)
-    n_loc = w.E / e
-    x_up, xf_up = _gemm(Me, w.u * w.fe, d, rate_lin, in_b, hbm, c)
-    x_dn, xf_dn = _gemm(Me, d, w.fe, rate_lin, in_b, hbm, c)
-    experts = n_loc * (x_up + x_dn) * c.imbalance
-    experts_flops = n_loc * (xf_up + xf_dn)
-    has_shared = w.S > 0
-    s_up, sf_up = _gemm(T, np.maximum(w.u * w.S * w.fe / t, 1.0), d, rate_lin, in_b, hbm, c)
-    s_dn, sf_dn = _gemm(T, d, np.maximum(w.S * w.fe / t, 1.0), rate_lin, in_b, hbm, c)
-    shared = np.where(has_shared, s_up + s_dn, 0.0)
-    shared_flops = np.where(has_shared, sf_up + sf_dn, 0.0)
-    r_t, r_f = _gemm(Tl, w.E, d, fab.peak_bf16, 2.0, hbm, c)
-    router = np.where(w.is_moe > 0, r_t, 0.0)
-    router_flops = np.where(w.is_moe > 0, r_f, 0.0)
-    moe_mlp = experts + shared + router
-    moe_mlp_flops = experts_flops + shared_flops + router_flops
-    head, head_flops = _gemm(T, w.V / t, d, fab.peak_bf16, 2.0, hbm, c)
-
-    # -- memory-bound bytes, forward, one layer ------------------------------------------------
+    sfe = w.S * w.fe
+    one = np.ones_like(T)
+    M = np.stack(np.broadcast_arrays(T, T, T, T, Me, Me, T, T, Tl, T))
+    N = np.stack(np.broadcast_arrays(
+        w.attn_in / t, d * one, w.u * w.f / t, d * one, w.u * w.fe * one, d * one,
+        np.maximum(w.u * sfe / t, 1.0), d * one, w.E * one, w.V / t))
+    K = np.stack(np.broadcast_arrays(
+        d * one, w.attn_out / t, d * one, w.f / t, d * one, w.fe * one, d * one,
+        np.maximum(sfe / t, 1.0), d * one, d * one))
+    low_gemm = np.array([1.0] * 8 + [0.0, 0.0])[:, None]
+    gemm_bytes_in = M * K + K * N
+    # -- memory-bound bytes per micro-batch on the busiest stage -------------------------------
     common = Tl * (20.0 * d + 4.0 * w.rope)
     dense_mem = common + T * w.act_bytes * w.f / t
-    moe_mem = (common + Tl * w.k * (w.act_bytes * w.fe * c.imbalance + 8.0 * d)
-               + T * w.act_bytes * w.S * w.fe / t)
-    cast = fab.low_precision * 6.0 * T * (2.0 * d + w.attn_out / t)
-    dense_cast = cast + fab.low_precision * 6.0 * T * (d + w.f / t)
-    moe_cast = cast + fab.low_precision * 6.0 * Tl * w.k * (d + w.fe)
+    moe_mem0 = common + Tl * w.k * 8.0 * d + T * w.act_bytes * sfe / t
+    moe_memi = Tl * w.k * w.act_bytes * w.fe
+    cast = low_precision * 6.0 * T * (2.0 * d + w.attn_out / t)
+    dense_cast = cast + low_precision * 6.0 * T * (d + w.f / t)
+    moe_cast = cast + low_precision * 6.0 * Tl * w.k * (d + w.fe)
     dense_sel_b = Tl * 8.0 * d + T * w.act_bytes * w.f / t
-    moe_sel_b = Tl * 8.0 * d + Tl * w.k * w.act_bytes * w.fe + T * w.act_bytes * w.S * w.fe / t
+    moe_sel_b = Tl * 8.0 * d + Tl * w.k * w.act_bytes * w.fe + T * w.act_bytes * sfe / t
     head_mem = T * w.V / t * g.loss_bytes_per_logit + Tl * d * 6.0
-
-    # -- per layer, forward + backward (+ recompute) ------------------------------------------
-    def train_compute(gemm_fwd, core_fwd):
-        return 3.0 * gemm_fwd + 3.5 * core_fwd + full * (gemm_fwd + core_fwd)
-
-    dense_comp = train_compute(attn_gemm + dense_mlp, core)
-    moe_comp = train_compute(attn_gemm + moe_mlp, core)
-    dense_memb = (3.0 + full) * dense_mem + dense_cast + sel * dense_sel_b
-    moe_memb = (3.0 + full) * moe_mem + moe_cast + sel * moe_sel_b
     stage_frac = np.ceil(w.L / p) / w.L  # layers on the busiest stage over all layers
-    comp_mb = stage_frac * (w.L_dense * dense_comp + w.L_moe * moe_comp) + 3.0 * head / p
-    mem_mb = (stage_frac * (w.L_dense * dense_memb + w.L_moe * moe_memb) + 3.0 * head_mem / p
-              ) / mem_rate
-    gemm_window = stage_frac * 3.0 * (w.L_dense * (attn_gemm + dense_mlp)
-                                      + w.L_moe * (attn_gemm + moe_mlp))
-    flops_mb = (stage_frac * (w.L_dense * (attn_gemm_flops + dense_mlp_flops)
-                              + w.L_moe * (attn_gemm_flops + moe_mlp_flops)) * (3.0 + full)
-                + stage_frac * w.L * core_flops * (3.5 + full) + 3.0 * head_flops / p)
-
-    def exposed(x, window):
-        return x - np.minimum(c.overlap * x, window)
-
-    def link(stride, size):
-        """Achieved bandwidth per GPU (B/s) and latency of a ring collective over ``size``
-        ranks spaced ``stride`` apart. Inside one domain: the scale-up link. Across domains
-        each of the ``k`` members inside a domain drives its own NIC and a ring crosses a
-        domain boundary once per channel, so a member sees ``k`` NICs' worth (NCCL rings,
-        rail-optimised networks), at most the scale-up link."""
-        inside = stride * size <= fab.domain
-        k = np.clip(np.floor(fab.domain / stride), 1.0, size)
-        bw = np.where(inside, fab.up_bytes_per_s,
-                      np.minimum(fab.out_bytes_per_s * k, fab.up_bytes_per_s)) * c.comm_eff
-        lat = np.where(inside, g.collective_latency_up_s, g.collective_latency_out_s)
-        return bw, lat
-
-    # -- tensor parallel -------------------------------------------------------------------------
-    bw_tp, lat_tp = link(1.0, t)
+    mem_fixed = (stage_frac * (w.L_dense * ((3.0 + full) * dense_mem + dense_cast
+                                            + sel * dense_sel_b)
+                               + w.L_moe * ((3.0 + full) * moe_mem0 + moe_cast
+                                            + sel * moe_sel_b))
+                 + 3.0 * head_mem / p)
+    mem_imb = stage_frac * w.L_moe * (3.0 + full) * moe_memi
+    # -- communication volumes -------------------------------------------------------------------
+    has_shared = (w.S > 0) * 1.0
     coll_bytes = (t - 1.0) / t * T * d * 2.0
-    n_dense = 8.0 + 4.0 * full
-    n_moe = 4.0 + 2.0 * full + has_shared * (4.0 + 2.0 * full)
-    tp_count = stage_frac * (w.L_dense * n_dense + w.L_moe * n_moe)
-    tp_raw = np.where(t > 1, tp_count * (coll_bytes / bw_tp + lat_tp), 0.0)
-    tp_exp = exposed(tp_raw, gemm_window)
-    # -- context parallel -----------------------------------------------------------------------
-    bw_cp, lat_cp = link(t, cp)
-    cp_bytes = (cp - 1.0) * T * w.kv_gather / t * 2.0 * (3.0 + full)
-    cp_raw = np.where(cp > 1, stage_frac * w.L * (cp_bytes / bw_cp
-                                                   + (cp - 1.0) * (3.0 + full) * lat_cp), 0.0)
-    cp_exp = exposed(cp_raw, stage_frac * w.L * core * (3.5 + full))
-    # -- expert all-to-all ----------------------------------------------------------------------
+    tp_count = np.where(t > 1, stage_frac * (w.L_dense * (8.0 + 4.0 * full) + w.L_moe * (
+        4.0 + 2.0 * full + has_shared * (4.0 + 2.0 * full))), 0.0)
+    cp_on = (cp > 1) * 1.0
+    cp_bytes = cp_on * stage_frac * w.L * (cp - 1.0) * T * w.kv_gather / t * 2.0 * (3.0 + full)
+    cp_count = cp_on * stage_frac * w.L * (cp - 1.0) * (3.0 + full)
     # Dispatch (fp8 in low precision, DeepSeek-V3 Sec. 3.3) and combine forward, their
     # gradients backward. A token crosses to each remote domain holding one of its experts
     # once and fans out inside it (node-limited, deduplicated dispatch: DeepSeek-V3 Sec.
     # 3.2.2); with k experts drawn from D domains, (D - 1)(1 - (1 - 1/D)^k) remote domains.
-    e_in = np.minimum(e, fab.domain)
+    e_in = np.minimum(e, domain)
     n_dom = np.maximum(e / e_in, 1.0)
     remote = (n_dom - 1.0) * (1.0 - (1.0 - 1.0 / n_dom) ** w.k)
     local = w.k * (e - 1.0) / e
-    a2a_vals = Tl * d * ((in_b + 2.0 + 2.0 + 2.0) + full * (in_b + 2.0))
-    a2a_one = np.maximum(a2a_vals * local / (fab.up_bytes_per_s * c.comm_eff),
-                         a2a_vals * remote / (fab.out_bytes_per_s * c.comm_eff))
-    a2a_lat = np.where(e <= fab.domain, g.collective_latency_up_s, g.collective_latency_out_s)
-    ep_raw = np.where(e > 1, stage_frac * w.L_moe * (a2a_one + (4.0 + 2.0 * full) * a2a_lat),
-                      0.0)
+    ep_on = (e > 1) * stage_frac * w.L_moe
+    a2a_vals = ep_on * Tl * d * ((in_b + 6.0) + full * (in_b + 2.0))
+    pp_on = (p > 1) * 1.0
+    pp_mult = pp_on * np.where(dual, 2.0, v)
+    gd = dp * cp
+    ge = np.maximum(dp * t * cp / e, 1.0)
+    inner = np.maximum(np.floor(domain / t), 1.0)
+    hsdp = zero == 4
+    sd = np.where(hsdp, np.minimum(gd, inner), gd)
+    se = np.where(hsdp, np.minimum(ge, inner), ge)
+    pd_loc = w.params_dense / (t * p)
+    pe_loc = w.params_expert / (p * e)
+    gb, pb = g.grad_reduce_bytes, g.param_gather_bytes
+    sharded = zero >= 3
+    z1 = np.where(sharded, 0.0, ((gd - 1.0) / gd * pd_loc + (ge - 1.0) / ge * pe_loc) * (gb + pb))
+    sh = np.where(sharded, ((sd - 1.0) / sd * pd_loc + (se - 1.0) / se * pe_loc)
+                  * (2.0 * pb + gb), 0.0)
+    rd, re_ = gd / sd, ge / se
+    hs = np.where(hsdp, 2.0 * gb * ((rd - 1.0) / rd * pd_loc / sd
+                                    + (re_ - 1.0) / re_ * pe_loc / se), 0.0)
+    opt_params = pd_loc / np.where(sharded, sd, gd) + pe_loc / np.where(sharded, se, ge)
+    # groups: ranks ordered tp, cp, dp (ep folded into them), pp outermost
+    stride = np.stack(np.broadcast_arrays(one, t, t * cp * dp, t, t, domain * one))
+    size = np.stack(np.broadcast_arrays(t, cp, 2.0 * one, gd, sd, rd))
+    inside = stride * size <= domain
+    nics = np.minimum(np.maximum(np.floor(domain / stride), 1.0), size)
+    return Geometry(
+        full=full, p=p, v=v, dual=dual, zero=zero, gemm_flops=2.0 * M * N * K,
+        gemm_inv=1.0 / M + 1.0 / N + 1.0 / K, gemm_bytes_in=gemm_bytes_in,
+        gemm_bytes_out=2.0 * M * N, low_gemm=low_gemm,
+        core_flops=w.core_flops * T / t, core_inv=1.0 / T + 1.0 / w.s + 1.0 / w.head_dim,
+        n_loc=w.E / e * one, stage_frac=stage_frac, mem_fixed=mem_fixed, mem_imb=mem_imb,
+        tp_bytes=tp_count * coll_bytes, tp_count=tp_count, cp_bytes=cp_bytes,
+        cp_count=cp_count, a2a_local=a2a_vals * local, a2a_remote=a2a_vals * remote,
+        a2a_count=ep_on * (4.0 + 2.0 * full), pp_bytes=pp_mult * 4.0 * Tl * d,
+        pp_count=pp_mult * 2.0, z1_bytes=z1, sh_bytes=sh,
+        sh_count=sharded * 3.0 * stage_frac * w.L, hs_bytes=hs, opt_params=opt_params,
+        inside=inside, nics=nics, e_inside=(e <= domain))
+
+
+def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
+             geo: Geometry | None = None) -> StepArrays:
+    """Step time and memory of every candidate with ``m`` micro-batches per step (``mem``:
+    its :func:`memory_per_gpu` and ``geo`` its :func:`geometry`, when already computed)."""
+    g = GLOBAL
+    if geo is None:
+        geo = geometry(cd, w, fab.low_precision, fab.domain)
+    hbm = fab.hbm_bytes_per_s
+    mem_rate = hbm * c.mem_eff
+    in_b = 2.0 - fab.low_precision * geo.low_gemm
+    rate = fab.peak_bf16 * (1.0 + (fab.gemm_gain - 1.0) * geo.low_gemm)
+    eff = c.gemm_eff / (1.0 + c.w0 * geo.gemm_inv)
+    g_t = np.maximum(geo.gemm_flops / (rate * eff),
+                     (in_b * geo.gemm_bytes_in + geo.gemm_bytes_out) / mem_rate)
+    imb = c.imbalance
+    attn = g_t[0] + g_t[1]
+    dense_mlp = g_t[2] + g_t[3]
+    is_moe = w.is_moe
+    shared = (g_t[6] + g_t[7]) * (w.S > 0)
+    moe_mlp = (geo.n_loc * (g_t[4] + g_t[5]) * imb + shared + g_t[8]) * is_moe
+    core = geo.core_flops / (fab.peak_bf16 * c.gemm_eff / (1.0 + c.w0 * geo.core_inv))
+    full = geo.full
+    sf = geo.stage_frac
+    gemm_fwd = w.L_dense * (attn + dense_mlp) + w.L_moe * (attn + moe_mlp)
+    comp_mb = sf * ((3.0 + full) * gemm_fwd + (3.5 + full) * w.L * core) + 3.0 * g_t[9] / geo.p
+    mem_mb = (geo.mem_fixed + imb * geo.mem_imb) / mem_rate
+    gemm_window = sf * 3.0 * gemm_fwd
+    fl = geo.gemm_flops
+    moe_fl = (geo.n_loc * (fl[4] + fl[5]) + (w.S > 0) * (fl[6] + fl[7]) + fl[8]) * is_moe
+    flops_mb = (sf * ((w.L_dense * (fl[0] + fl[1] + fl[2] + fl[3])
+                       + w.L_moe * (fl[0] + fl[1] + moe_fl)) * (3.0 + full)
+                      + w.L * geo.core_flops * (3.5 + full)) + 3.0 * fl[9] / geo.p)
+    ov = c.overlap
+    # achieved bandwidth of each group (tp, cp, pp, dp, shard, replica): the scale-up link
+    # inside one domain; across domains each of the k members inside a domain drives its own
+    # NIC and a ring crosses the boundary once per channel, so a member sees k NICs' worth
+    # (NCCL rings on rail-optimised networks), at most the scale-up link
+    up, out = fab.up_bytes_per_s, fab.out_bytes_per_s
+    bw = np.where(geo.inside, up, np.minimum(out * geo.nics, up)) * c.comm_eff
+    lat = np.where(geo.inside, g.collective_latency_up_s, g.collective_latency_out_s)
+    tp_raw = geo.tp_bytes / bw[0] + geo.tp_count * lat[0]
+    tp_exp = tp_raw - np.minimum(ov * tp_raw, gemm_window)
+    cp_raw = geo.cp_bytes / bw[1] + geo.cp_count * lat[1]
+    cp_exp = cp_raw - np.minimum(ov * cp_raw, sf * w.L * core * (3.5 + full))
+    a2a_lat = np.where(geo.e_inside, g.collective_latency_up_s, g.collective_latency_out_s)
+    ep_raw = (np.maximum(geo.a2a_local / (up * c.comm_eff), geo.a2a_remote / (out * c.comm_eff))
+              + geo.a2a_count * a2a_lat)
+    dual = geo.dual
     # DualPipe overlaps a micro-batch's all-to-all (and its pipeline sends) with another's
     # compute, by design fully ("both all-to-all and PP communication can be fully hidden",
     # DeepSeek-V3 Sec. 3.2.1): only what exceeds the compute stays exposed
     ep_exp = np.where(dual, np.maximum(ep_raw - comp_mb, 0.0),
-                      exposed(ep_raw, stage_frac * w.L_moe * 3.0 * shared))
-    # -- pipeline point-to-point ----------------------------------------------------------------
-    bw_pp, lat_pp = link(t * cp * dp, 2.0)
-    pp_raw = np.where(p > 1, np.where(dual, 2.0, v) * (4.0 * Tl * d / bw_pp + 2.0 * lat_pp), 0.0)
-    pp_exp = np.where(dual, np.maximum(pp_raw - comp_mb, 0.0), exposed(pp_raw, comp_mb))
-    # -- data parallel ----------------------------------------------------------------------------
-    gd, ge, sd, se = _shard_degrees(cd, w.E, fab.domain)
-    pd_loc = w.params_dense / (t * p)
-    pe_loc = w.params_expert / (p * e)
-    bw_dp, lat_dp = link(t, gd)
-    gb, pb = g.grad_reduce_bytes, g.param_gather_bytes
-    # ZeRO-1: reduce-scatter gradients, all-gather weights, once per step
-    z1_bytes = ((gd - 1.0) / gd * pd_loc + (ge - 1.0) / ge * pe_loc) * (gb + pb)
-    # ZeRO-3: all-gather weights forward and backward, reduce-scatter gradients, per
-    # micro-batch, over the shard group (one domain for hybrid sharding)
-    sh_bytes = ((sd - 1.0) / sd * pd_loc + (se - 1.0) / se * pe_loc) * (2.0 * pb + gb)
-    bw_sh, lat_sh = link(t, sd)
-    z3_raw = np.where(zero >= 3, sh_bytes / bw_sh + 3.0 * stage_frac * w.L * lat_sh, 0.0)
-    z3_exp = exposed(z3_raw, comp_mb + mem_mb)
-    # hybrid sharding: all-reduce of each shard's gradients across the replicas, per step
-    rd, re_ = gd / sd, ge / se
-    hs_bytes = 2.0 * gb * ((rd - 1.0) / rd * pd_loc / sd + (re_ - 1.0) / re_ * pe_loc / se)
-    bw_hs, lat_hs = link(fab.domain, rd)
-    dp_raw = np.where(zero >= 3, np.where(zero == 4, hs_bytes / bw_hs + 2.0 * lat_hs, 0.0),
-                      z1_bytes / bw_dp + 2.0 * lat_dp)
-    dp_exp = exposed(dp_raw, comp_mb + mem_mb)
-    opt_s = g.optimizer_bytes_per_param * (pd_loc / np.where(zero >= 3, sd, gd)
-                                           + pe_loc / np.where(zero >= 3, se, ge)) / mem_rate
+                      ep_raw - np.minimum(ov * ep_raw, sf * w.L_moe * 3.0 * shared))
+    pp_raw = geo.pp_bytes / bw[2] + geo.pp_count * lat[2]
+    pp_exp = np.where(dual, np.maximum(pp_raw - comp_mb, 0.0),
+                      pp_raw - np.minimum(ov * pp_raw, comp_mb))
+    window = comp_mb + mem_mb
+    z3_raw = geo.sh_bytes / bw[4] + geo.sh_count * lat[4]
+    z3_exp = z3_raw - np.minimum(ov * z3_raw, window)
+    dp_raw = np.where(geo.zero >= 3,
+                      np.where(geo.zero == 4, geo.hs_bytes / bw[5] + 2.0 * lat[5], 0.0),
+                      geo.z1_bytes / bw[3] + 2.0 * lat[3])
+    dp_exp = dp_raw - np.minimum(ov * dp_raw, window)
+    opt_s = g.optimizer_bytes_per_param * geo.opt_params / mem_rate
     t_mb = comp_mb + mem_mb + tp_exp + cp_exp + ep_exp + pp_exp + z3_exp
     # 1F1B: (p - 1) / v micro-batches of fill and drain. DualPipe: (p/2 - 1)(F&B + B - 3W)
     # (DeepSeek-V3 Table 2) = (p/2 - 1) x 2/3 of a micro-batch with B = 2F, W = B/2
-    bubble = np.where(dual, np.maximum(p / 2.0 - 1.0, 0.0) * (2.0 / 3.0), (p - 1.0) / v) * t_mb
+    p = geo.p
+    bubble = np.where(dual, np.maximum(p / 2.0 - 1.0, 0.0) * (2.0 / 3.0),
+                      (p - 1.0) / geo.v) * t_mb
     step = m * t_mb + bubble + dp_exp + opt_s
     if mem is None:
         mem = memory_per_gpu(cd, w, fab.low_precision, m, fab.domain)

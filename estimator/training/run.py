@@ -32,9 +32,11 @@ from estimator.training.model import (
     Candidates,
     Coefs,
     Fabric,
+    Geometry,
     Work,
     batch_tokens_multiplier,
     evaluate,
+    geometry,
     memory_per_gpu,
     optimal_batch_tokens,
     work_for,
@@ -56,6 +58,8 @@ from estimator.training.types import (
     TrainingRun,
 )
 
+#: Largest GPU count the memory floor is searched to.
+MIN_GPUS_LIMIT = 1 << 24
 #: z of the 10th/90th percentile of a normal distribution.
 Z90 = 1.2815515655446004
 
@@ -110,13 +114,30 @@ def pins_of(job: TrainingJob, acc: Accelerator | None = None) -> Pins:
 def _memory(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins,
             low: float) -> tuple[Candidates, np.ndarray] | None:
     """Candidates for ``n`` GPUs and their bytes per GPU with a full pipeline in flight
-    (``min(p, m) = p``: an upper bound, so a plan never overfills memory)."""
+    (``min(p, m) = p``: an upper bound, so a plan never overfills memory; cached)."""
     cd = candidates_for(n, shape.n_layers, shape.n_heads, shape.n_experts, seq_len, domain,
                         pins)
     if cd is None:
         return None
     mem = memory_per_gpu(cd, work_for(shape, seq_len), low, cd.pp, float(domain))
     return cd, mem
+
+
+@lru_cache(maxsize=1024)
+def _fitting(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
+             capacity: float, n_rec: int) -> tuple[Candidates, np.ndarray, Geometry] | None:
+    """The candidates that fit in ``capacity`` (the least recompute of each layout), their
+    memory and :class:`Geometry` (cached: none of it depends on the batch, rates or fitted
+    constants)."""
+    got = _memory(n, shape, seq_len, domain, pins, low)
+    if got is None:
+        return None
+    cd, mem = got
+    idx = least_recompute_that_fits(mem <= capacity, n_rec)
+    if idx.size == 0:
+        return None
+    sub = cd.take(idx)
+    return sub, mem[idx], geometry(sub, work_for(shape, seq_len), low, float(domain))
 
 
 @dataclass(frozen=True)
@@ -133,13 +154,22 @@ class _Choice:
 @dataclass
 class Prepared:
     """The candidates of one job that fit, before step times: what depends only on the job,
-    the chip's memory and the batch rule (not on fitted constants)."""
+    the chip's memory and the batch rule (not on fitted constants). ``valid`` marks the
+    layouts the batch allows."""
 
     cand: Candidates
     m: np.ndarray
     bseq: np.ndarray
     mult: np.ndarray
     mem: np.ndarray
+    geo: Geometry
+    valid: np.ndarray
+
+    def valid_only(self) -> Prepared:
+        idx = np.flatnonzero(self.valid)
+        return Prepared(cand=self.cand.take(idx), m=self.m[idx], bseq=self.bseq[idx],
+                        mult=self.mult[idx], mem=self.mem[idx], geo=self.geo.take(idx),
+                        valid=self.valid[idx])
 
 
 def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: Pins,
@@ -148,10 +178,11 @@ def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: 
     pinned batch, or the largest multiple of ``dp x micro_batch`` sequences within the
     planned batch ``batch_fraction x B_opt`` (at least one micro-batch per data-parallel rank;
     past ``B_opt`` the token multiplier charges it)."""
-    got = _memory(n, job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision)
+    got = _fitting(n, job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
+                   fab.capacity_bytes, n_rec)
     if got is None:
         return None
-    cd, mem = got
+    cd, mem, geo = got
     unit = cd.dp * cd.mb
     s = float(job.seq_len)
     if job.global_batch_tokens is not None:
@@ -170,12 +201,10 @@ def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: 
         bseq = m * unit
         valid = np.ones(len(cd), dtype=bool)
     valid &= (cd.v == 1) | (m >= cd.pp)
-    fits = valid & (mem <= fab.capacity_bytes)
-    idx = least_recompute_that_fits(fits, n_rec)
-    if idx.size == 0:
+    if not valid.any():
         return None
-    return Prepared(cand=cd.take(idx), m=m[idx], bseq=bseq[idx],
-                    mult=batch_tokens_multiplier(bseq[idx] * s, b_opt), mem=mem[idx])
+    return Prepared(cand=cd, m=m, bseq=bseq, mult=batch_tokens_multiplier(bseq * s, b_opt),
+                    mem=mem, geo=geo, valid=valid)
 
 
 def _best(job: TrainingJob, n: int, w: Work, fab: Fabric, coefs: Coefs, b_opt: float,
@@ -184,13 +213,13 @@ def _best(job: TrainingJob, n: int, w: Work, fab: Fabric, coefs: Coefs, b_opt: f
     pr = prepare(job, n, w, fab, b_opt, pins, n_rec, batch_fraction)
     if pr is None:
         return None
-    st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem)
-    cost = st.step_s / (pr.bseq * job.seq_len) * pr.mult
+    st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
+    cost = np.where(pr.valid, st.step_s / (pr.bseq * job.seq_len) * pr.mult, np.inf)
     i = int(np.argmin(cost))
     one = np.array([i])
     return _Choice(cand=pr.cand.take(one), steps=_take_steps(st, one), m=float(pr.m[i]),
                    bseq=float(pr.bseq[i]), mult=float(pr.mult[i]), mem=float(pr.mem[i]),
-                   n_fitting=len(pr.cand))
+                   n_fitting=int(pr.valid.sum()))
 
 
 def _take_steps(st, idx):
@@ -212,7 +241,7 @@ def _nice_counts(start: int, domain: int):
 def _fits_any(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
               capacity: float) -> bool:
     got = _memory(n, shape, seq_len, domain, pins, low)
-    return got is not None and bool((got[1] <= capacity).any())
+    return got is not None and bool((got[1] <= capacity).any())  # memory only: no geometry
 
 
 @lru_cache(maxsize=512)
@@ -244,6 +273,26 @@ def _min_gpus_geometric(shape, seq_len, domain, pins, low, capacity, start, limi
     return None
 
 
+_CONSTS_BY_KEY: dict = {}
+
+
+@lru_cache(maxsize=1024)
+def _reference_tps(shape: ModelShape, seq_len: int, precision: str, pins: Pins, n_rec: int,
+                   acc: Accelerator, consts_key: tuple, n_ref: int, b_opt: float,
+                   batch_pin: float | None) -> float | None:
+    """Useful tokens/s per GPU of the best layout on ``n_ref`` GPUs (None: none fits)."""
+    consts = _CONSTS_BY_KEY[consts_key]
+    w = work_for(shape, seq_len)
+    fab = fabric_for(acc, precision, consts)
+    job = TrainingJob(shape=shape, tokens=1.0, gpus=n_ref, seq_len=seq_len,
+                      precision=precision, global_batch_tokens=batch_pin)
+    ref = _best(job, n_ref, w, fab, coefs_for(acc, consts), b_opt, pins, n_rec,
+                consts.globals.batch_practice_fraction)
+    if ref is None:
+        return None
+    return ref.bseq * seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref.mult
+
+
 def max_useful_gpus(job: TrainingJob, acc: Accelerator, b_opt: float) -> int:
     """GPUs past which every layout needs a batch beyond the useful one: a data-parallel
     replica of ``t x c`` GPUs (the largest degrees searched) needs one sequence per
@@ -272,7 +321,7 @@ def _band(consts: ModelConstants, family: str) -> tuple[float, float]:
 
 def _no_fit_error(job: TrainingJob, acc: Accelerator, fab: Fabric, pins: Pins) -> InputError:
     need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
-                     fab.capacity_bytes, 1 << 24)
+                     fab.capacity_bytes, MIN_GPUS_LIMIT)
     gb = acc.memory_bytes / 1e9
     if need is None:
         msg = (f"no parallel layout of this {job.shape.total_params / 1e9:.3g}B-parameter "
@@ -296,6 +345,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     no layout fits, and (field ``precision``) when the chip lacks the precision.
     """
     consts = constants or default_constants()
+    _CONSTS_BY_KEY.setdefault(consts.key, consts)
     acc = accelerator
     fam = consts.family(acc.family)
     g = consts.globals
@@ -383,19 +433,19 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     interruptions = wall_s / 3600.0 / gp.job_mtbf_hours
 
     # -- references: memory floor, one-domain throughput -----------------------------------
-    min_gpus = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
-                         fab.capacity_bytes, n) or n
+    min_gpus = min(_min_gpus(job.shape, job.seq_len, int(fab.domain), pins,
+                             fab.low_precision, fab.capacity_bytes, MIN_GPUS_LIMIT) or n, n)
     dom = acc.scale_up_domain_chips
     n_ref = dom if min_gpus <= dom else math.ceil(min_gpus / dom) * dom
     if n_ref == n:
         eff = 1.0
     else:
-        ref = _best(job, n_ref, w, fab, coefs, b_opt, pins, n_rec, g.batch_practice_fraction)
-        if ref is None:  # the pinned layout does not exist at n_ref
-            eff = float("nan")
-        else:
-            ref_tps = ref.bseq * job.seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref.mult
-            eff = (tps / mult) / ref_tps
+        # the reference batch is the planned one rounded to an eighth of an octave, so the
+        # cache holds across small changes of tokens (throughput hardly moves with it there)
+        b_key = 2.0 ** (round(8.0 * math.log2(b_opt)) / 8.0)
+        ref_tps = _reference_tps(job.shape, job.seq_len, job.precision, pins, n_rec, acc,
+                                 consts.key, n_ref, b_key, job.global_batch_tokens)
+        eff = (tps / mult) / ref_tps if ref_tps else float("nan")
     if not math.isfinite(eff):
         eff = 1.0
         warnings.append(f"scaling efficiency not available: the pinned layout has no "
@@ -472,6 +522,6 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
         out["batch_tokens_multiplier"][i] = mult
         out["step_time_s"][i] = step
     min_gpus = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
-                         fab.capacity_bytes, int(max(counts.max(), 1) * 64)) or 0
+                         fab.capacity_bytes, MIN_GPUS_LIMIT) or 0
     return GpuSweep(gpus=counts, fits=fits, max_useful_gpus=max_useful_gpus(job, acc, b_opt),
                     min_gpus_for_memory=int(min_gpus), **out)

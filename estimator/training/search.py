@@ -129,14 +129,15 @@ def candidates_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: i
                 for v in vs:
                     for e in eps:
                         for z in zs:
-                            for b in mbs:
-                                for r in recs:
-                                    rows.append((t, p, c, e, dp, b, r, z, v))
+                            rows.append((t, p, c, e, dp, z, v))
     if not rows:
         return None
-    a = np.array(rows, dtype=float).T
-    return Candidates(tp=a[0], pp=a[1], cp=a[2], ep=a[3], dp=a[4], mb=a[5], rec=a[6],
-                      zero=a[7], v=a[8])
+    # every structure x micro-batch x recompute, recompute fastest
+    base = np.repeat(np.array(rows, dtype=float), len(mbs) * len(recs), axis=0).T
+    mb = np.tile(np.repeat(np.array(mbs, dtype=float), len(recs)), len(rows))
+    rec = np.tile(np.array(recs, dtype=float), len(rows) * len(mbs))
+    return Candidates(tp=base[0], pp=base[1], cp=base[2], ep=base[3], dp=base[4], mb=mb,
+                      rec=rec, zero=base[5], v=base[6])
 
 
 def least_recompute_that_fits(fits: np.ndarray, n_rec: int) -> np.ndarray:
