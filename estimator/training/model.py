@@ -260,7 +260,9 @@ def memory_per_gpu(cd: Candidates, w: Work, low_precision, m, domain=8.0) -> np.
     dense_none = attn_vals + mlp_vals
     dense_sel = dense_none - 2.0 * d - w.f
     # MoE: per GPU the routed copies are T_l k; expressed per token of T before / t
-    moe_mlp = (2.0 * d + w.k * (d + (w.u + 1.0) * w.fe) + w.S * (w.u + 1.0) * w.fe)
+    # the permuted copy of each routed token (none with a single expert)
+    moe_mlp = (2.0 * d + w.k * ((w.E > 1) * d + (w.u + 1.0) * w.fe)
+               + w.S * (w.u + 1.0) * w.fe)
     moe_none = attn_vals + moe_mlp
     moe_sel = moe_none - 2.0 * d - (w.k + w.S) * w.fe
     per_tok_none = (w.L_dense * dense_none + w.L_moe * moe_none) / w.L
@@ -310,9 +312,11 @@ class Geometry:
     pp_bytes: np.ndarray
     pp_count: np.ndarray
     z1_bytes: np.ndarray
+    dp_count: np.ndarray
     sh_bytes: np.ndarray
     sh_count: np.ndarray
     hs_bytes: np.ndarray
+    hs_count: np.ndarray
     opt_params: np.ndarray
     # group placement: (6, n) rows tp, cp, pp, dp, shard, hybrid-replica
     inside: np.ndarray
@@ -356,7 +360,8 @@ def geometry(cd: Candidates, w: Work, low_precision, domain) -> Geometry:
     # -- memory-bound bytes per micro-batch on the busiest stage -------------------------------
     common = Tl * (20.0 * d + 4.0 * w.rope)
     dense_mem = common + T * w.act_bytes * w.f / t
-    moe_mem0 = common + Tl * w.k * 8.0 * d + T * w.act_bytes * sfe / t
+    routed = (w.E > 1) * 1.0  # one expert needs no router and no permutation
+    moe_mem0 = common + routed * Tl * w.k * 8.0 * d + T * w.act_bytes * sfe / t
     moe_memi = Tl * w.k * w.act_bytes * w.fe
     cast = low_precision * 6.0 * T * (2.0 * d + w.attn_out / t)
     dense_cast = cast + low_precision * 6.0 * T * (d + w.f / t)
@@ -422,8 +427,10 @@ def geometry(cd: Candidates, w: Work, low_precision, domain) -> Geometry:
         tp_bytes=tp_count * coll_bytes, tp_count=tp_count, cp_bytes=cp_bytes,
         cp_count=cp_count, a2a_local=a2a_vals * local, a2a_remote=a2a_vals * remote,
         a2a_count=ep_on * (4.0 + 2.0 * full), pp_bytes=pp_mult * 4.0 * Tl * d,
-        pp_count=pp_mult * 2.0, z1_bytes=z1, sh_bytes=sh,
-        sh_count=sharded * 3.0 * stage_frac * w.L, hs_bytes=hs, opt_params=opt_params,
+        pp_count=pp_mult * 2.0, z1_bytes=z1,
+        dp_count=np.where(sharded, 0.0, 2.0 * ((gd > 1) | (ge > 1))), sh_bytes=sh,
+        sh_count=sharded * 3.0 * stage_frac * w.L * ((sd > 1) | (se > 1)), hs_bytes=hs,
+        hs_count=hsdp * 2.0 * ((rd > 1) | (re_ > 1)), opt_params=opt_params,
         inside=inside, nics=nics, e_inside=(e <= domain))
 
 
@@ -446,7 +453,8 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     dense_mlp = g_t[2] + g_t[3]
     is_moe = w.is_moe
     shared = (g_t[6] + g_t[7]) * (w.S > 0)
-    moe_mlp = (geo.n_loc * (g_t[4] + g_t[5]) * imb + shared + g_t[8]) * is_moe
+    routed = (w.E > 1) * 1.0
+    moe_mlp = (geo.n_loc * (g_t[4] + g_t[5]) * imb + shared + routed * g_t[8]) * is_moe
     core = geo.core_flops / (fab.peak_bf16 * c.gemm_eff / (1.0 + c.w0 * geo.core_inv))
     full = geo.full
     sf = geo.stage_frac
@@ -455,7 +463,8 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     mem_mb = (geo.mem_fixed + imb * geo.mem_imb) / mem_rate
     gemm_window = sf * 3.0 * gemm_fwd
     fl = geo.gemm_flops
-    moe_fl = (geo.n_loc * (fl[4] + fl[5]) + (w.S > 0) * (fl[6] + fl[7]) + fl[8]) * is_moe
+    moe_fl = (geo.n_loc * (fl[4] + fl[5]) + (w.S > 0) * (fl[6] + fl[7])
+              + routed * fl[8]) * is_moe
     flops_mb = (sf * ((w.L_dense * (fl[0] + fl[1] + fl[2] + fl[3])
                        + w.L_moe * (fl[0] + fl[1] + moe_fl)) * (3.0 + full)
                       + w.L * geo.core_flops * (3.5 + full)) + 3.0 * fl[9] / geo.p)
@@ -486,9 +495,8 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     window = comp_mb + mem_mb
     z3_raw = geo.sh_bytes / bw[4] + geo.sh_count * lat[4]
     z3_exp = z3_raw - np.minimum(ov * z3_raw, window)
-    dp_raw = np.where(geo.zero >= 3,
-                      np.where(geo.zero == 4, geo.hs_bytes / bw[5] + 2.0 * lat[5], 0.0),
-                      geo.z1_bytes / bw[3] + 2.0 * lat[3])
+    dp_raw = (geo.hs_bytes / bw[5] + geo.hs_count * lat[5]
+              + geo.z1_bytes / bw[3] + geo.dp_count * lat[3])
     dp_exp = dp_raw - np.minimum(ov * dp_raw, window)
     opt_s = g.optimizer_bytes_per_param * geo.opt_params / mem_rate
     t_mb = comp_mb + mem_mb + tp_exp + cp_exp + ep_exp + pp_exp + z3_exp
