@@ -30,7 +30,8 @@ E_MAX, W0, MEM_EFF, COMM_EFF, OVERLAP = 0.5, 100.0, 0.8, 0.7, 0.5
 
 def toy_constants(**glob):
     fam = dict(gemm_efficiency=E_MAX, gemm_half_width=W0, memory_efficiency=MEM_EFF,
-               comm_efficiency=COMM_EFF, comm_overlap=OVERLAP, band_log_sigma=0.1)
+               comm_efficiency=COMM_EFF, comm_overlap=OVERLAP, band_log_p10=-0.1,
+               band_log_p90=0.1)
     g = dict(fp8_gemm_gain=0.5, moe_load_imbalance=1.0, campaign_overhead=0.0,
              batch_practice_fraction=1.0)
     g.update(glob)

@@ -19,9 +19,9 @@ runs (:func:`estimator.training.reference.all_runs`), predicted with full layout
 the cluster goodput model. Leave-one-out: each run is predicted with the overhead fitted on
 the other runs, and with step constants refitted without the layout rows of the same model
 (:data:`estimator.training.reference.RUN_LAYOUT_PREFIXES`). The band of a family is
-``exp(+-1.2816 sigma)`` with ``sigma`` the RMS of the leave-one-out log ratios, shrunk
-towards the pooled RMS with a weight of two runs; a family with layouts but no published run
-takes 1.25 x the pooled sigma (judgement).
+the pooled 10th..90th percentile of the leave-one-out ratios (split-conformal), widened by the
+family's RMS log ratio over the pooled one where larger (shrunk with a weight of two runs); a family with
+layouts but no published run takes 1.25 x the pooled band (judgement).
 
 ``python -m estimator.training.calibration --markdown`` prints the tables of
 ``docs/run_model.md``; ``--write`` refits and writes ``estimator/data/training_constants.yaml``.
@@ -46,7 +46,6 @@ from estimator.training.constants import (
     GlobalConstants,
     ModelConstants,
     constants_from_dict,
-    default_constants,
 )
 from estimator.training.model import (
     Candidates,
@@ -67,7 +66,6 @@ from estimator.training.reference import (
     layout_rows,
 )
 from estimator.training.run import (
-    Z90,
     fabric_for,
     pins_of,
     plan_training_run,
@@ -141,12 +139,11 @@ _FAM_INDEX = {f: i for i, f in enumerate(FAMILIES)}
 
 
 def _build_stack(rows: list[LayoutRow]) -> _Stack:
-    consts = default_constants()
     parts, keep, unfit = [], [], []
     for r in rows:
         job, acc = r.job, r.accelerator
         w = work_for(job.shape, job.seq_len)
-        fab = fabric_for(acc, job.precision, consts)
+        fab = fabric_for(acc, job.precision, 0.0)  # the fp8 gain is set per theta
         pins = pins_of(job, acc)
         pr = prepare(job, job.gpus, w, fab, optimal_batch_tokens(w, job.shape, job.tokens),
                      pins, 1 if pins.recompute is not None else 3)
@@ -289,7 +286,8 @@ def _constants(theta: np.ndarray, campaign: float, sigmas: dict[str, float],
     fam, glob = _theta_to_constants(theta)
     bf = fit_batch_fraction() if batch_fraction is None else batch_fraction
     data = {"global": {**glob, "campaign_overhead": campaign, "batch_practice_fraction": bf},
-            "families": {f: {**fam[f], "band_log_sigma": sigmas.get(f, 0.0)}
+            "families": {f: {**fam[f], "band_log_p10": sigmas.get(f, (-0.1, 0.1))[0],
+                             "band_log_p90": sigmas.get(f, (-0.1, 0.1))[1]}
                          for f in FAMILIES if f not in BORROWED}}
     return constants_from_dict(data)
 
@@ -344,20 +342,29 @@ def _layout_str(plan) -> str:
             + f" DP{L.dp} {z} mb{L.micro_batch} {L.recompute}")
 
 
-def _bands(loo_logs: dict[str, list[float]]) -> dict[str, float]:
-    every = [x for v in loo_logs.values() for x in v]
-    pooled = math.sqrt(sum(x * x for x in every) / len(every))
+def _bands(loo_logs: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+    """Per family (log P10, log P90) of the GPU-hours ratio: the pooled 10th and 90th
+    percentiles of the leave-one-out log ratios (split conformal: on a new run the ratio falls
+    inside with ~80% probability if runs are exchangeable), widened for a family whose RMS log
+    ratio (shrunk towards the pool with a weight of two runs) exceeds the pooled one, never
+    narrowed (a handful of runs cannot show a family is more predictable); families with
+    layouts but no published run take 1.25 x the pooled band (judgement)."""
+    every = np.array([x for v in loo_logs.values() for x in v])
+    q10, q90 = np.quantile(every, [0.1, 0.9])
+    pooled = math.sqrt(float(np.mean(every ** 2)))
     out = {}
     for fam in FAMILIES:
         if fam in BORROWED:
             continue
         xs = loo_logs.get(fam, [])
         if xs:
-            out[fam] = math.sqrt((sum(x * x for x in xs) + BAND_SHRINK_RUNS * pooled ** 2)
-                                 / (len(xs) + BAND_SHRINK_RUNS))
+            sigma = math.sqrt((sum(x * x for x in xs) + BAND_SHRINK_RUNS * pooled ** 2)
+                              / (len(xs) + BAND_SHRINK_RUNS))
+            scale = max(sigma / pooled, 1.0)  # never narrower than the pool
         else:
-            out[fam] = NO_RUNS_BAND_WIDENING * pooled
-    return {f: _round(v) for f, v in out.items()}
+            scale = NO_RUNS_BAND_WIDENING
+        out[fam] = (_round(min(q10, -0.01) * scale), _round(max(q90, 0.01) * scale))
+    return out
 
 
 @cache
@@ -389,7 +396,8 @@ def calibrate(loo: bool = True) -> Calibration:
                                                               / plan.gpu_hours))
         sigmas = _bands(loo_logs)
     else:
-        sigmas = {f: base.family(f).band_log_sigma for f in FAMILIES if f not in BORROWED}
+        sigmas = {f: (base.family(f).band_log_p10, base.family(f).band_log_p90)
+                  for f in FAMILIES if f not in BORROWED}
     consts = _constants(theta, campaign, sigmas)
     checks = []
     for r in runs:
@@ -397,8 +405,8 @@ def calibrate(loo: bool = True) -> Calibration:
         if plan is None:
             plan = _run_hours(r, consts)
             hours = plan.gpu_hours
-        p10, p90 = (math.exp(-Z90 * consts.family(r.family).band_log_sigma),
-                    math.exp(Z90 * consts.family(r.family).band_log_sigma))
+        p10, p90 = (math.exp(consts.family(r.family).band_log_p10),
+                    math.exp(consts.family(r.family).band_log_p90))
         peak = r.accelerator.peak("bf16")
         u = 6.0 * r.params_csv * r.job.tokens / (peak * r.reported_hours * 3600.0)
         checks.append(RunCheck(run=r.run, family=r.family, reported_hours=r.reported_hours,
@@ -478,17 +486,16 @@ def markdown(cal: Calibration | None = None) -> str:
     s = summary(cal)
     out = ["### Fitted constants", "",
            "| family | GEMM ceiling | half width | HBM efficiency | link efficiency | overlap "
-           "| band sigma (log) | P10..P90 factor | source |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "| P10..P90 factor | source |",
+           "|---|---|---|---|---|---|---|---|"]
     for fam in FAMILIES:
         fc = c.family(fam)
         how = (f"borrowed from {fc.borrowed_from}" if fc.borrowed_from else
                "GEMM ceiling fitted, rest Hopper's" if fam in PARTIAL_BORROW else "fitted")
         out.append(f"| {fam} | {fc.gemm_efficiency:.3g} | {fc.gemm_half_width:.3g} | "
                    f"{fc.memory_efficiency:.3g} | {fc.comm_efficiency:.3g} | "
-                   f"{fc.comm_overlap:.3g} | {fc.band_log_sigma:.3g} | "
-                   f"{math.exp(-Z90 * fc.band_log_sigma):.2f}.."
-                   f"{math.exp(Z90 * fc.band_log_sigma):.2f} | {how} |")
+                   f"{fc.comm_overlap:.3g} | "
+                   f"{math.exp(fc.band_log_p10):.2f}..{math.exp(fc.band_log_p90):.2f} | {how} |")
     g = c.globals
     out += ["", f"Global: fp8 GEMM gain {g.fp8_gemm_gain:.3g} (fp8 linear layers run "
                 f"{1 + g.fp8_gemm_gain:.3g}x bf16 on a chip with 2x the fp8 peak), MoE load "

@@ -52,8 +52,10 @@ class FamilyConstants:
     memory_efficiency: float
     comm_efficiency: float
     comm_overlap: float
-    #: log-space standard deviation of the GPU-hours ratio, reported / predicted (leave-one-out)
-    band_log_sigma: float
+    #: log of the 10th and 90th percentile of the GPU-hours ratio reported / predicted
+    #: (leave-one-out residuals of the published runs; see estimator.training.calibration)
+    band_log_p10: float
+    band_log_p90: float
     #: the family whose fitted constants these are, when borrowed (None when fitted)
     borrowed_from: str | None = None
 
@@ -113,7 +115,7 @@ BORROWED = MappingProxyType({
     "aws-trainium": ("nvidia-hopper", "no published Trainium layouts or runs; Hopper is the "
                      "contemporary accelerator with the most data"),
 })
-#: Band widening of a borrowed family: the log-sigma is multiplied by this (judgement: a
+#: Band widening of a borrowed family: the log-band is multiplied by this (judgement: a
 #: borrowed family's ceiling can differ by about as much again as the fitted residuals).
 BORROWED_BAND_WIDENING = 1.5
 #: Families fitted with fewer step constants borrow the rest from this family (Blackwell's
@@ -199,7 +201,8 @@ def constants_from_dict(data: dict) -> ModelConstants:
             family=fam, gemm_efficiency=base.gemm_efficiency,
             gemm_half_width=base.gemm_half_width, memory_efficiency=base.memory_efficiency,
             comm_efficiency=base.comm_efficiency, comm_overlap=base.comm_overlap,
-            band_log_sigma=base.band_log_sigma * BORROWED_BAND_WIDENING, borrowed_from=src)
+            band_log_p10=base.band_log_p10 * BORROWED_BAND_WIDENING,
+            band_log_p90=base.band_log_p90 * BORROWED_BAND_WIDENING, borrowed_from=src)
     return ModelConstants(families=MappingProxyType(fams), globals=glob)
 
 

@@ -80,10 +80,10 @@ def gemm_gain(acc: Accelerator, precision: str, fp8_gain: float) -> float:
     return out
 
 
-def fabric_for(acc: Accelerator, precision: str, consts: ModelConstants) -> Fabric:
+def fabric_for(acc: Accelerator, precision: str, fp8_gain: float) -> Fabric:
     low = precision in ("fp8", "fp4")
     return Fabric(peak_bf16=acc.peak("bf16"),
-                  gemm_gain=gemm_gain(acc, precision, consts.globals.fp8_gemm_gain),
+                  gemm_gain=gemm_gain(acc, precision, fp8_gain),
                   low_precision=1.0 if low else 0.0,
                   hbm_bytes_per_s=acc.memory_bandwidth_bytes_per_s,
                   capacity_bytes=acc.memory_bytes * GLOBAL.usable_memory_fraction,
@@ -283,7 +283,7 @@ def _reference_tps(shape: ModelShape, seq_len: int, precision: str, pins: Pins, 
     """Useful tokens/s per GPU of the best layout on ``n_ref`` GPUs (None: none fits)."""
     consts = _CONSTS_BY_KEY[consts_key]
     w = work_for(shape, seq_len)
-    fab = fabric_for(acc, precision, consts)
+    fab = fabric_for(acc, precision, consts.globals.fp8_gemm_gain)
     job = TrainingJob(shape=shape, tokens=1.0, gpus=n_ref, seq_len=seq_len,
                       precision=precision, global_batch_tokens=batch_pin)
     ref = _best(job, n_ref, w, fab, coefs_for(acc, consts), b_opt, pins, n_rec,
@@ -315,8 +315,8 @@ def _layout(ch: _Choice) -> Layout:
 
 
 def _band(consts: ModelConstants, family: str) -> tuple[float, float]:
-    sigma = consts.family(family).band_log_sigma
-    return math.exp(-Z90 * sigma), math.exp(Z90 * sigma)
+    fc = consts.family(family)
+    return math.exp(fc.band_log_p10), math.exp(fc.band_log_p90)
 
 
 def _no_fit_error(job: TrainingJob, acc: Accelerator, fab: Fabric, pins: Pins) -> InputError:
@@ -350,7 +350,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     fam = consts.family(acc.family)
     g = consts.globals
     w = work_for(job.shape, job.seq_len)
-    fab = fabric_for(acc, job.precision, consts)
+    fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
     pins = pins_of(job, acc)
     n_rec = 1 if pins.recompute is not None else 3
@@ -383,7 +383,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
 
     # -- precision -------------------------------------------------------------------------
     if job.precision in ("fp8", "fp4"):
-        fab16 = fabric_for(acc, "bf16", consts)
+        fab16 = fabric_for(acc, "bf16", 0.0)
         st16 = evaluate(ch.cand, np.array([ch.m]), w, fab16, coefs)
         e2e = float(st16.step_s[0]) / float(st.step_s[0])
         nominal = peak / acc.peak("bf16")
@@ -485,7 +485,7 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
         raise InputError("gpu_counts must be whole numbers >= 1", field="gpus",
                          value=list(counts), expected="whole numbers >= 1")
     w = work_for(job.shape, job.seq_len)
-    fab = fabric_for(acc, job.precision, consts)
+    fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
     pins = pins_of(job, acc)
     n_rec = 1 if pins.recompute is not None else 3
