@@ -19,9 +19,9 @@ runs (:func:`estimator.training.reference.all_runs`), predicted with full layout
 the cluster goodput model. Leave-one-out: each run is predicted with the overhead fitted on
 the other runs, and with step constants refitted without the layout rows of the same model
 (:data:`estimator.training.reference.RUN_LAYOUT_PREFIXES`). The band of a family is
-the pooled 10th..90th percentile of the leave-one-out ratios (split-conformal), widened by the
-family's RMS log ratio over the pooled one where larger (shrunk with a weight of two runs); a family with
-layouts but no published run takes 1.25 x the pooled band (judgement).
+the pooled 10th..90th percentile of the leave-one-out ratios (split-conformal), widened by
+the family's RMS log ratio over the pooled one where larger (shrunk with a weight of two
+runs); a family with layouts but no published run takes 1.25 x the pooled band (judgement).
 
 ``python -m estimator.training.calibration --markdown`` prints the tables of
 ``docs/run_model.md``; ``--write`` refits and writes ``estimator/data/training_constants.yaml``.
