@@ -77,3 +77,11 @@ def test_deepseek_runs_on_h800(cal):
 def test_every_excluded_row_says_why():
     for r in layout_rows():
         assert r.excluded is None or len(r.excluded) > 20
+
+
+def test_docs_tables_are_current(cal):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "run_model.md").read_text()
+    assert C.markdown(cal) in doc, "regenerate with python -m estimator.training.calibration "\
+                                   "--markdown and paste into docs/run_model.md"
