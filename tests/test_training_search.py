@@ -148,3 +148,12 @@ def test_moe_uses_expert_parallelism():
                        vocab=50000, n_experts=64, experts_per_token=8, expert_ffn_dim=1024)
     run = plan_training_run(TrainingJob(shape=shape, tokens=1e12, gpus=64, seq_len=4096), H100)
     assert run.layout.ep > 1
+
+
+@pytest.mark.parametrize("kw, field", [(dict(tp=3), "tp"), (dict(tp=4, pp=3), "gpus"),
+                                       (dict(pp=256), "pp"), (dict(cp=3), "cp")])
+def test_impossible_pins_name_the_pin(kw, field):
+    job = TrainingJob(shape=derive_shape(70e9), tokens=1e12, gpus=1024, seq_len=4096, **kw)
+    with pytest.raises(InputError) as err:
+        plan_training_run(job, H100)
+    assert err.value.field == field

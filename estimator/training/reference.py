@@ -260,7 +260,8 @@ def _exclusion(r: dict[str, str], shape, acc_id) -> str | None:
     if sid.startswith("opt"):
         return "'up to' 147 TFLOP/s, no tokens/s"
     if sid.startswith("deepseek"):
-        return "GPU count not published: checked as a published run instead (DeepSeek publishes GPU-hours per trillion tokens)"
+        return ("GPU count not published: checked as a published run instead (DeepSeek "
+                "publishes GPU-hours per trillion tokens)")
     if sid.startswith("narayanan2021_t2_ZeRO"):
         return ("DeepSpeed ZeRO-3 of 2021, the paper's baseline: throughput falls 3.3x from 384 "
                 "to 1,536 GPUs at a fixed batch, its collectives ran at one NIC's bandwidth and "

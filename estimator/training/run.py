@@ -319,7 +319,31 @@ def _band(consts: ModelConstants, family: str) -> tuple[float, float]:
     return math.exp(fc.band_log_p10), math.exp(fc.band_log_p90)
 
 
+def _pin_error(job: TrainingJob, acc: Accelerator, pins: Pins) -> InputError | None:
+    """An error naming the pin that no layout on ``job.gpus`` GPUs can honour, if any."""
+    sh, n = job.shape, job.gpus
+    if job.tp is not None and sh.n_heads % job.tp:
+        return InputError(f"tp = {job.tp} must divide n_heads = {sh.n_heads}", field="tp",
+                          value=job.tp, expected=f"a divisor of n_heads ({sh.n_heads})")
+    if job.cp is not None and job.seq_len % job.cp:
+        return InputError(f"cp = {job.cp} must divide seq_len = {job.seq_len}", field="cp",
+                          value=job.cp, expected=f"a divisor of seq_len ({job.seq_len})")
+    prod = (job.tp or 1) * (job.pp or 1) * (job.cp or 1)
+    if n % prod:
+        return InputError(
+            f"gpus = {n} is not a multiple of the pinned tp x pp x cp = {prod}", field="gpus",
+            value=n, expected=f"a multiple of {prod}",
+            hint="change the GPU count or the pinned parallel degrees")
+    if job.pp is not None and job.pp > sh.n_layers:
+        return InputError(f"pp = {job.pp} exceeds n_layers = {sh.n_layers}", field="pp",
+                          value=job.pp, expected=f"at most n_layers ({sh.n_layers})")
+    return None
+
+
 def _no_fit_error(job: TrainingJob, acc: Accelerator, fab: Fabric, pins: Pins) -> InputError:
+    bad_pin = _pin_error(job, acc, pins)
+    if bad_pin is not None:
+        return bad_pin
     need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
                      fab.capacity_bytes, MIN_GPUS_LIMIT)
     gb = acc.memory_bytes / 1e9
