@@ -153,7 +153,7 @@ def test_moe_uses_expert_parallelism():
 @pytest.mark.parametrize("kw, field", [(dict(tp=3), "tp"), (dict(tp=4, pp=3), "gpus"),
                                        (dict(pp=256), "pp"), (dict(cp=3), "cp")])
 def test_impossible_pins_name_the_pin(kw, field):
-    job = TrainingJob(shape=derive_shape(70e9), tokens=1e12, gpus=1024, seq_len=4096, **kw)
     with pytest.raises(InputError) as err:
+        job = TrainingJob(shape=derive_shape(70e9), tokens=1e12, gpus=1024, seq_len=4096, **kw)
         plan_training_run(job, H100)
     assert err.value.field == field

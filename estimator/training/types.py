@@ -185,6 +185,14 @@ class TrainingJob:
                                      value=v, expected="a fraction in (0, 1]")
         if self.checkpoint_storage_bytes_per_s is not None:
             _positive(self.checkpoint_storage_bytes_per_s, "checkpoint_storage_bytes_per_s")
+        if self.pp is not None and self.pp > self.shape.n_layers:
+            raise InputError(f"pp = {self.pp} exceeds n_layers = {self.shape.n_layers}",
+                             field="pp", value=self.pp,
+                             expected=f"at most n_layers ({self.shape.n_layers})")
+        if self.tp is not None and self.shape.n_heads % self.tp:
+            raise InputError(f"tp = {self.tp} must divide n_heads = {self.shape.n_heads}",
+                             field="tp", value=self.tp,
+                             expected=f"a divisor of n_heads ({self.shape.n_heads})")
         if self.ep is not None and self.shape.n_experts % self.ep:
             raise InputError(f"ep = {self.ep} must divide n_experts = {self.shape.n_experts}",
                              field="ep", value=self.ep,
