@@ -563,7 +563,9 @@ def lifetime_optimal(
 ) -> LifetimePlan:
     """Sardana et al. 2023: minimise ``c_train * 6 N D(N) + D_inf * c_inf(N)`` subject to
     ``L(N, D(N)) = target``. ``inference_cost_per_token`` maps an array of N to the cost of one
-    generated token (``2N`` FLOPs times a cost per FLOP, or dollars from a throughput model).
+    generated token (``2N`` FLOPs times a cost per FLOP, or dollars from a throughput model);
+    ``train_cost_per_flop`` is a number or, when the training rate depends on the model size
+    (the run model's utilisation does), a function of an array of N.
 
     With ``unique_tokens`` U the tokens D(N) are those whose effective value (Muennighoff et al.
     2023 eq. 5) reaches the target, so repeated epochs are valued as in every other plan; a size
@@ -586,9 +588,14 @@ def lifetime_optimal(
         d_eff = tokens_for_loss_at_params(law, n, t)
         return d_eff if u is None else tokens_for_effective(d_eff, u)
 
+    def train_rate(n):
+        if callable(train_cost_per_flop):
+            return np.asarray(train_cost_per_flop(n), dtype=float)
+        return train_cost_per_flop
+
     def total(ln_n):
         n = np.exp(ln_n)
-        return train_cost_per_flop * FLOPS_PER_PARAM_TOKEN * n * tokens(n) + (
+        return train_rate(n) * FLOPS_PER_PARAM_TOKEN * n * tokens(n) + (
             inference_tokens * np.asarray(inference_cost_per_token(n), dtype=float))
 
     with np.errstate(over="ignore", invalid="ignore"):
@@ -603,6 +610,6 @@ def lifetime_optimal(
     n = float(math.exp(ln_best))
     d = float(tokens(np.array(n)))
     alloc = _alloc(law, n, d, u)
-    train = train_cost_per_flop * alloc.train_flops
+    train = float(train_rate(np.array(n))) * alloc.train_flops
     infer = inference_tokens * float(np.asarray(inference_cost_per_token(np.array(n))))
     return LifetimePlan(alloc, train, infer)

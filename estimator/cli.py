@@ -210,6 +210,10 @@ def format_estimate(est) -> str:
             if group is not None:
                 lines.append("")
             lines.append(headers[q.group])
+            if q.group == "training":
+                from estimator.engine import layout_text
+
+                lines.append(f"  {'Parallel layout':<36} {layout_text(est.parallel_layout)}")
         group = q.group
         lines.append(f"  {q.label_for(est):<36} {q.text(getattr(est, q.key))}{_band(est, q)}")
     other = est.compute_optimal if s.optimize == "lifetime" else est.lifetime_optimal

@@ -3,8 +3,10 @@
 :func:`compute_curves` turns a scenario and its :class:`~estimator.scenario.Estimate` into a
 :class:`Curves`: the loss-vs-compute frontier (Hoffmann et al. 2022 eq. 4 under ``C = 6ND``),
 the N-D plane with iso-loss contours and the compute-optimal line, training cost vs target loss
-on every hardware profile, lifetime (training + inference) cost along the iso-loss curve of the
-plan (Sardana et al. 2023, arXiv:2401.00448) and the hardware comparison rows.
+on every hardware profile (each chip's training dollars per FLOP from its run of the plan's
+model, following the plan's chip's measured drift with model size: the estimate's
+``train_rate_fn``), lifetime (training + inference) cost along the iso-loss curve of the plan
+(Sardana et al. 2023, arXiv:2401.00448) and the hardware comparison rows.
 
 Everything is vectorised over numpy arrays so the window can recompute on every slider move
 (a few milliseconds). Every array is finite: points the law cannot represent are dropped, never
@@ -22,12 +24,11 @@ from estimator import allocation as al
 from estimator import costs
 from estimator.catalogue import Catalogue, resolve
 from estimator.engine import Estimate, compare, comparison_rows
-from estimator.errors import EstimatorError, InputError
+from estimator.errors import EstimatorError
 from estimator.laws import ParametricLaw, ScalingLaw
 from estimator.plan import Rule, compute_for_losses, rule_of, shape_of, solve_for_loss
 from estimator.scenario import Scenario
 from estimator.serving.stage import anchored, serving_rates, usd_per_token
-from estimator.training.stage import cluster_rates
 
 # Frontier span around the plan's compute, in decades below and above.
 FRONTIER_DECADES_BELOW = 3.0
@@ -214,7 +215,7 @@ def _iso(law: ScalingLaw, est: Estimate, frontier_loss_fn):
     return iso_n, iso_d, grid, levels, tuple(contours), on[keep], od[keep]
 
 
-def _cost_curves(s, est, law, cat: Catalogue, frontier_c, frontier_loss):
+def _cost_curves(s, est, law, cat: Catalogue, frontier_c, frontier_loss, comparison):
     # Targets within 1.5 decades of compute either side of the plan: wide enough to see the
     # trend, narrow enough that the hardware lines do not collapse onto each other.
     near = np.abs(np.log10(frontier_c / est.train_flops_6nd)) <= COST_DECADES + 1e-9
@@ -231,14 +232,57 @@ def _cost_curves(s, est, law, cat: Catalogue, frontier_c, frontier_loss):
     flops = flops_6nd * _flops_ratio(s, n)
     by_hw: dict[str, np.ndarray] = {}
     names: dict[str, str] = {}
-    for pid, profile in cat.profiles.profiles.items():
-        try:
-            rates = cluster_rates(s, profile)
-        except (InputError, EstimatorError):
-            continue  # the chip lacks this precision or price tier
-        by_hw[pid] = flops * rates.usd_per_flop
-        names[pid] = profile.display_name
+    # Each chip's dollars per FLOP for this model (its own training run in the comparison),
+    # following the plan's chip's drift along the curve, measured by the run model at a few
+    # points of the curve itself (utilisation moves with the size and the batch the budget
+    # allows).
+    drift = _curve_drift(s, est, cat, losses, n, flops_6nd / (6.0 * n))
+    for e in comparison:
+        by_hw[e.hardware] = flops * (e.cost_usd / e.train_flops) * drift
+        names[e.hardware] = e.hardware_name
     return losses, by_hw, names, what
+
+
+#: Points of the cost curve at which the run model measures the plan's chip.
+CURVE_ANCHORS = 5
+
+
+def _curve_drift(s: Scenario, est: Estimate, cat: Catalogue, losses, n, d) -> np.ndarray:
+    """Training dollars per FLOP of the plan's chip along the cost curve relative to the plan's:
+    exact at :data:`CURVE_ANCHORS` points (and the plan), interpolated in between."""
+    from estimator.allocation import Allocation
+    from estimator.plan import model_shape_of
+    from estimator.training.stage import training_stage
+
+    if len(losses) < 3 or est.training is None:
+        return np.ones(len(losses))
+    profile = cat.profile(est.hardware)
+    base = est.cost_usd / est.train_flops_6nd
+    idx = np.unique(np.linspace(0, len(losses) - 1, CURVE_ANCHORS).round().astype(int))
+    xs, ys = [float(est.loss)], [0.0]
+    for i in idx:
+        ni, di = float(n[i]), float(d[i])
+        if abs(losses[i] - est.loss) < 1e-12 or not (np.isfinite(ni) and np.isfinite(di)):
+            continue
+        a = Allocation(params=ni, tokens=di, train_flops=6.0 * ni * di, loss=float(losses[i]))
+        try:
+            r = training_stage(s, a, model_shape_of(s, ni), profile)
+        except EstimatorError:
+            continue
+        xs.append(float(losses[i]))
+        ys.append(math.log(r.rates.usd_per_flop / base))
+    order = np.argsort(xs)
+    return np.exp(np.interp(losses, np.asarray(xs)[order], np.asarray(ys)[order]))
+
+
+def _rate_drift(est: Estimate, params: np.ndarray) -> np.ndarray:
+    """The plan's cluster's training dollars per FLOP at model sizes ``params`` relative to the
+    plan's own (1 where the estimate did not measure the rate curve)."""
+    fn = est.train_rate_fn
+    if fn is None:
+        return np.ones_like(np.asarray(params, dtype=float))
+    at = float(np.asarray(fn(np.array([est.params])))[0])
+    return np.asarray(fn(params), dtype=float) / at
 
 
 def _plan_is_compute_optimal(s: Scenario) -> bool:
@@ -253,7 +297,7 @@ def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
     tokens_inf = s.lifetime_output_tokens
     profile = cat.profile(est.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
-    usd_per_flop = cluster_rates(s, profile).usd_per_flop
+    usd_per_flop = est.cost_usd / est.train_flops
     inference_usd_per_token = usd_per_token(s, serving_rates(s, inf_profile))
     if est.inference_cost_per_million_tokens_usd is not None:  # the curve passes the plan
         inference_usd_per_token = anchored(
@@ -280,7 +324,7 @@ def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
             d = np.asarray(al.tokens_for_loss_at_params(law, n, t), dtype=float)
             if s.unique_tokens is not None:  # repeated epochs valued as in the plan
                 d = np.asarray(al.tokens_for_effective(d, s.unique_tokens), dtype=float)
-            train = usd_per_flop * 6.0 * n * d
+            train = usd_per_flop * _rate_drift(est, n) * 6.0 * n * d
             inf = tokens_inf * np.asarray(inference_usd_per_token(n), dtype=float)
         return train, inf
 
@@ -345,10 +389,10 @@ def compute_curves(scenario: Scenario, estimate: Estimate, *, catalogue: Catalog
             return al.optimal_loss(law, c)
 
     iso_n, iso_d, grid, levels, contours, on, od = _iso(law, est, frontier_loss_fn)
-    cost_l, cost_hw, names, what = _cost_curves(s, est, law, cat, fc, fl)
-    life = _lifetime(s, est, law, cat, n_points, (fc, fl))
     if comparison is None:
         comparison = compare(s, catalogue=cat)
+    cost_l, cost_hw, names, what = _cost_curves(s, est, law, cat, fc, fl, comparison)
+    life = _lifetime(s, est, law, cat, n_points, (fc, fl))
     rows = comparison_rows(comparison, est.hardware)
     fr = law.fitted_range
     return Curves(

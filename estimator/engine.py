@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from estimator import costs
+from estimator.allocation import Allocation
 from estimator.catalogue import Catalogue, resolve
 from estimator.errors import EstimatorError, InputError
+from estimator.hardware import HardwareProfile
 from estimator.plan import CostRates, PlanResult, model_shape_of, plan_stage, target_allocation
 from estimator.quantities import QUANTITIES
 from estimator.scenario import Scenario
@@ -37,7 +39,12 @@ from estimator.serving.stage import (
     serving_stage,
     usd_per_token,
 )
-from estimator.training.stage import TrainingResult, cluster_rates, training_stage
+from estimator.training.stage import (
+    TrainingResult,
+    price_of,
+    train_rate_curve,
+    training_stage,
+)
 from estimator.uncertainty import Band, LawSamples, law_samples, uncertainty_stage
 
 #: Version of the ``estimate --json`` object (and the report JSON's ``estimate``).
@@ -64,7 +71,7 @@ class Estimate:
     train_flops_6nd: float
     flops_ratio_to_6nd: float
     epochs: float
-    critical_batch_tokens: float
+    optimal_batch_tokens: float
     extrapolation_factor: float
     hardware: str
     hardware_name: str
@@ -80,6 +87,13 @@ class Estimate:
     co2_tonnes: float | None
     min_gpus_for_memory: int
     max_useful_gpus: int
+    global_batch_tokens: float
+    step_time_s: float
+    tokens_per_s_per_gpu: float
+    predicted_mfu: float
+    expected_interruptions: float
+    scaling_efficiency: float
+    parallel_layout: dict[str, Any]
     inference_hardware: str
     serving_output_tokens_per_s_per_chip: float | None
     serving_bound: str
@@ -105,6 +119,8 @@ class Estimate:
     serving: ServingResult | None = field(default=None, repr=False, compare=False)
     costs: costs.CostsResult | None = field(default=None, repr=False, compare=False)
     provenance: dict[str, str] = field(default_factory=dict, compare=False)
+    #: training dollars per FLOP against model size on this cluster (None: not measured)
+    train_rate_fn: Any = field(default=None, repr=False, compare=False)
 
     @property
     def tokens_per_param(self) -> float:
@@ -128,7 +144,8 @@ class Estimate:
         }
         d.update({k: v for k, v in q.items() if _group(k) == "plan"})
         d.update(hardware=self.hardware, gpus=self.gpus, precision=self.precision, mfu=self.mfu,
-                 goodput=self.goodput, price_usd_per_hour=self.price_usd_per_hour)
+                 goodput=self.goodput, price_usd_per_hour=self.price_usd_per_hour,
+                 parallel_layout=dict(self.parallel_layout))
         d.update({k: v for k, v in q.items() if _group(k) == "training"})
         d.update(inference_hardware=self.inference_hardware, serving_bound=self.serving_bound)
         d.update({k: v for k, v in q.items() if _group(k) == "serving"})
@@ -181,14 +198,22 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     law = cat.law(s.law)
     profile = cat.profile(s.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
-    crates = cluster_rates(s, profile)
+    price_of(s, profile)  # a price tier the profile lacks: a clear error before any work
     srates = serving_rates(s, inf_profile)
     inf_usd = usd_per_token(s, srates)
-    plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation,
-                      alternatives=alternatives)
-    train = training_stage(s, plan, profile, crates)
+    # Stage 2 first at the target's allocation: the lifetime trade-off of stage 1 needs the
+    # cluster's dollars per FLOP for this model; rerun when the plan moves.
+    alloc0 = allocation if allocation is not None else target_allocation(s, law)
+    train = training_stage(s, alloc0, model_shape_of(s, alloc0.params), profile)
+    trades_off = s.optimize == "lifetime" or (alternatives and s.lifetime_output_tokens > 0)
+    rate_fn = train_rate_curve(s, profile, train, alloc0, law) if trades_off else None
+    plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
+                      allocation=alloc0, alternatives=alternatives)
+    if plan.allocation is not alloc0:
+        train = training_stage(s, plan.allocation, plan.model_shape, profile)
+    crates = train.rates
     serve = serving_stage(s, plan, srates)
-    plan = _exact_alternatives(plan, serve, s, srates, crates.usd_per_flop)
+    plan = _exact_alternatives(plan, serve, s, srates, train, profile)
     cst = costs.costs_stage(train.gpu_hours, crates.price_usd_per_hour, profile.power_w, s.pue,
                             s.grid_kg_co2_per_kwh, plan.lifetime_inference_tokens,
                             serve.cost_per_million_tokens_usd, s.peak_to_mean)
@@ -196,9 +221,10 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     if with_uncertainty:
         if samples is None or s.optimize != "compute":
             samples = law_samples(s, law, plan.allocation,
-                                  CostRates(crates.usd_per_flop, inf_usd))
-        unc = uncertainty_stage(s, plan, samples, peak_flops_per_s=crates.peak_flops_per_s,
-                                mfu=crates.mfu, goodput=crates.goodput,
+                                  CostRates(crates.usd_per_flop, inf_usd, rate_fn))
+        unc = uncertainty_stage(s, plan, samples,
+                                gpu_hours_per_flop=train.gpu_hours / plan.train_flops,
+                                hours_band=train.band,
                                 price_usd_per_hour=crates.price_usd_per_hour,
                                 inference_usd_per_token=_anchored(inf_usd, plan, serve, s),
                                 serving_available=serve.available)
@@ -209,13 +235,19 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
         scenario=s, law_id=law.id, law_name=law.name, law_citation=law.citation, loss=a.loss,
         params=a.params, tokens=a.tokens, train_flops=plan.train_flops,
         train_flops_6nd=plan.train_flops_6nd, flops_ratio_to_6nd=plan.flops_ratio_to_6nd,
-        epochs=a.epochs, critical_batch_tokens=plan.critical_batch_tokens,
+        epochs=a.epochs, optimal_batch_tokens=train.run.optimal_batch_tokens,
         extrapolation_factor=plan.extrapolation_factor, hardware=profile.id,
         hardware_name=profile.display_name, gpus=s.gpus, precision=s.precision, mfu=crates.mfu,
         goodput=crates.goodput, price_usd_per_hour=crates.price_usd_per_hour,
         gpu_hours=train.gpu_hours, cost_usd=cst.cost_usd, wall_clock_days=train.wall_clock_days,
         energy_mwh=cst.energy_mwh, co2_tonnes=cst.co2_tonnes,
         min_gpus_for_memory=train.min_gpus_for_memory, max_useful_gpus=train.max_useful_gpus,
+        global_batch_tokens=train.run.global_batch_tokens, step_time_s=train.run.step_time_s,
+        tokens_per_s_per_gpu=train.run.tokens_per_s_per_gpu,
+        predicted_mfu=train.run.predicted_mfu,
+        expected_interruptions=train.run.expected_interruptions,
+        scaling_efficiency=train.run.scaling_efficiency,
+        parallel_layout=layout_dict(train.run),
         inference_hardware=serve.inference_hardware,
         serving_output_tokens_per_s_per_chip=sp.output_tokens_per_s_per_chip if sp else None,
         serving_bound=sp.bound if sp else "unavailable",
@@ -233,7 +265,7 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
         uncertainty_source=source, compute_optimal=plan.compute_optimal,
         lifetime_optimal=plan.lifetime_optimal,
         warnings=plan.warnings + train.warnings + serve.warnings + tuple(unc_warnings),
-        plan=plan, training=train, serving=serve, costs=cst,
+        plan=plan, training=train, serving=serve, costs=cst, train_rate_fn=rate_fn,
         provenance={"law": cat.law_origin.get(law.id, law.source), "hardware": profile.origin,
                     "inference_hardware": inf_profile.origin},
     )
@@ -242,36 +274,48 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
 
 
 def _exact_alternatives(plan: PlanResult, serve: ServingResult, s: Scenario,
-                        rates: ServingRates, train_usd_per_flop: float) -> PlanResult:
-    """The plan stage located the alternatives (compute- and lifetime-optimal) on the
-    interpolated serving-cost table; price each one's serving exactly, as the plan itself is
-    priced, so every dollar shown comes from the serving model."""
-    if serve.cost_per_million_tokens_usd is None or not (plan.compute_optimal
-                                                         or plan.lifetime_optimal):
+                        rates: ServingRates, train: TrainingResult,
+                        profile: HardwareProfile) -> PlanResult:
+    """The plan stage located the alternatives (compute- and lifetime-optimal) with rates
+    measured at one model size (the run's dollars per FLOP, the interpolated serving-cost
+    table); price each one exactly, with its own training run and serving plan, as the plan
+    itself is priced, so every dollar shown comes from the models."""
+    if not (plan.compute_optimal or plan.lifetime_optimal):
         return plan
+    tokens_inf = plan.lifetime_inference_tokens
 
     def fix(d):
         if d is None:
             return None
         d = dict(d)
-        per_m = serving_cost_per_million(s, model_shape_of(s, d["params"]), rates,
-                                         d["tokens"] / d["params"])
+        alloc = Allocation(params=d["params"], tokens=d["tokens"], train_flops=d["train_flops"],
+                           loss=d["loss"], epochs=d.get("epochs", 1.0))
+        shape = model_shape_of(s, d["params"])
+        try:
+            d["train_cost_usd"] = (training_stage(s, alloc, shape, profile).gpu_hours
+                                   * train.price_usd_per_hour)
+        except EstimatorError:
+            pass  # keep the plan stage's estimate (the rate of the plan's own run)
+        per_m = (serving_cost_per_million(s, shape, rates, d["tokens"] / d["params"])
+                 if serve.available else None)
         if per_m is not None:
-            d["lifetime_inference_cost_usd"] = (per_m / 1e6 * s.peak_to_mean
-                                                * plan.lifetime_inference_tokens)
-            d["lifetime_total_cost_usd"] = d["train_cost_usd"] + d["lifetime_inference_cost_usd"]
-        elif plan.lifetime_inference_tokens > 0:  # fits on no serving replica: no lifetime cost
-            d["lifetime_inference_cost_usd"] = d["lifetime_total_cost_usd"] = None
+            d["lifetime_inference_cost_usd"] = per_m / 1e6 * s.peak_to_mean * tokens_inf
+        elif tokens_inf > 0:  # fits on no serving replica: no lifetime cost
+            d["lifetime_inference_cost_usd"] = None
             d["servable"] = False
+        inf = d["lifetime_inference_cost_usd"]
+        d["lifetime_total_cost_usd"] = None if inf is None else d["train_cost_usd"] + inf
         return d
 
     lifetime_opt = fix(plan.lifetime_optimal)
-    if (lifetime_opt is not None and "saving_usd" in lifetime_opt
-            and lifetime_opt["lifetime_total_cost_usd"] is not None):
-        here = (train_usd_per_flop * plan.allocation.train_flops
-                + serve.cost_per_million_tokens_usd / 1e6 * s.peak_to_mean
-                * plan.lifetime_inference_tokens)
-        lifetime_opt["saving_usd"] = here - lifetime_opt["lifetime_total_cost_usd"]
+    if lifetime_opt is not None and "saving_usd" in lifetime_opt:
+        if lifetime_opt["lifetime_total_cost_usd"] is None or serve.cost_per_million_tokens_usd \
+                is None:
+            lifetime_opt["saving_usd"] = None
+        else:
+            here = (train.gpu_hours * train.price_usd_per_hour
+                    + serve.cost_per_million_tokens_usd / 1e6 * s.peak_to_mean * tokens_inf)
+            lifetime_opt["saving_usd"] = here - lifetime_opt["lifetime_total_cost_usd"]
     return replace(plan, compute_optimal=fix(plan.compute_optimal), lifetime_optimal=lifetime_opt)
 
 
@@ -279,6 +323,33 @@ def _anchored(fn, plan: PlanResult, serve: ServingResult, s: Scenario):
     if serve.cost_per_million_tokens_usd is None:
         return fn
     return anchored(fn, plan.params, serve.cost_per_million_tokens_usd / 1e6 * s.peak_to_mean)
+
+
+def layout_dict(run) -> dict[str, Any]:
+    """The run's parallel layout as the JSON object ``parallel_layout``."""
+    lay = run.layout
+    return {"tp": lay.tp, "pp": lay.pp, "dp": lay.dp, "ep": lay.ep, "cp": lay.cp,
+            "micro_batch": lay.micro_batch, "micro_batches": lay.micro_batches,
+            "recompute": lay.recompute, "zero_stage": lay.zero_stage,
+            "virtual_stages": lay.virtual_stages, "schedule": getattr(lay, "schedule", ""),
+            "hybrid_shard": lay.hybrid_shard}
+
+
+def layout_text(layout: dict[str, Any]) -> str:
+    """'TP4 PP16 (interleaved x4) CP4 DP64, ZeRO-1, micro-batch 1, no recompute'."""
+    parts = [f"TP{layout['tp']}"]
+    if layout["pp"] > 1:
+        sched = layout.get("schedule") or ""
+        parts.append(f"PP{layout['pp']}" + (f" ({sched})" if sched else ""))
+    if layout["cp"] > 1:
+        parts.append(f"CP{layout['cp']}")
+    if layout["ep"] > 1:
+        parts.append(f"EP{layout['ep']}")
+    parts.append(f"DP{layout['dp']}")
+    rec = {"none": "no recompute", "selective": "selective recompute",
+           "full": "full recompute"}.get(layout["recompute"], layout["recompute"])
+    return (" ".join(parts) + f", ZeRO-{layout['zero_stage']}, micro-batch "
+            f"{layout['micro_batch']}, {rec}")
 
 
 def _check_finite(est: Estimate) -> None:

@@ -41,6 +41,14 @@ class CostRates:
 
     train_usd_per_flop: float
     inference_usd_per_token: Callable[[np.ndarray], np.ndarray]
+    #: training dollars per FLOP as a function of model size (None: the constant above)
+    train_usd_per_flop_fn: Callable[[np.ndarray], np.ndarray] | None = None
+
+    def train_rate(self, params) -> np.ndarray | float:
+        """Training dollars per FLOP at model size(s) ``params``."""
+        if self.train_usd_per_flop_fn is None:
+            return self.train_usd_per_flop
+        return np.asarray(self.train_usd_per_flop_fn(params), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -249,7 +257,9 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
     compute_opt = lifetime_opt = None
     if s.optimize == "lifetime" or (lifetime_tokens > 0 and alternatives):
         try:
-            lp = al.lifetime_optimal(law, plan.loss, train_cost_per_flop=rates.train_usd_per_flop,
+            lp = al.lifetime_optimal(law, plan.loss,
+                                     train_cost_per_flop=rates.train_usd_per_flop_fn
+                                     or rates.train_usd_per_flop,
                                      inference_cost_per_token=rates.inference_usd_per_token,
                                      inference_tokens=lifetime_tokens,
                                      unique_tokens=s.unique_tokens)
@@ -344,7 +354,7 @@ def lifetime_sample_plans(s: Scenario, sampled: ScalingLaw, rates: CostRates,
         def total(x):
             n = np.exp(x)
             d = col.tokens_for_loss(n, t[:, None])
-            return (rates.train_usd_per_flop * al.FLOPS_PER_PARAM_TOKEN * n * d
+            return (rates.train_rate(n) * al.FLOPS_PER_PARAM_TOKEN * n * d
                     + tokens_inf * np.asarray(rates.inference_usd_per_token(n), dtype=float))
 
         vals = np.where(np.isfinite(v := total(grid)), v, np.inf)

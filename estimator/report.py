@@ -298,7 +298,7 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
             f"{units.si(s.output_tokens_per_day)} output tokens/day for {s.deployment_days:g} "
             f"days, fleet sized for {s.peak_to_mean:g}x the mean demand",
             "", "## Inputs", ""]
-    out += _table(["Input", "Value", "Field"], input_rows(s))
+    out += _table(["Input", "Value"], [r[:2] for r in input_rows(s)])
     out += ["", DEFAULTS_NOTE]
     out += ["", f"_{assumptions_line(est, date)}_", ""]
     return "\n".join(out)

@@ -117,15 +117,37 @@ class Scenario:
     seq_len: int = spec("Sequence length", "int", 4096, unit="tokens", lo=1, hi=10_000_000,
                         flag="--seq-len", metavar="S", group="advanced",
                         help="training sequence length")
-    micro_batch: int = spec("Micro-batch", "int", 1, unit="sequences", lo=1, hi=1_000_000,
-                            flag="--micro-batch", metavar="B", group="advanced",
-                            help="sequences per GPU per step")
-    recompute: str = spec("Activation recompute", "choice", "full", choices=RECOMPUTE,
-                          flag="--recompute", group="advanced",
-                          help="activation recomputation")
-    model_parallel: int = spec("Model parallel", "int", 8, unit="GPUs", lo=1, hi=1_000_000,
-                               flag="--model-parallel", metavar="M", group="advanced",
-                               help="GPUs per model replica (tensor x pipeline)")
+    micro_batch: int | None = spec(
+        "Micro-batch", "int", None, unit="sequences", lo=1, hi=1_000_000, flag="--micro-batch",
+        metavar="B", group="advanced", optional=True,
+        help="pin the sequences per GPU per micro-step (default: the run model's fastest)")
+    recompute: str | None = spec(
+        "Activation recompute", "choice", None, choices=RECOMPUTE, flag="--recompute",
+        group="advanced", optional=True,
+        help="pin activation recomputation (default: the run model's fastest that fits)")
+    tp: int | None = spec("Tensor parallel", "int", None, unit="GPUs", lo=1, hi=1024, flag="--tp",
+                          group="advanced", optional=True,
+                          help="pin the tensor-parallel degree (default: searched)")
+    pp: int | None = spec("Pipeline parallel", "int", None, unit="stages", lo=1, hi=4096,
+                          flag="--pp", group="advanced", optional=True,
+                          help="pin the pipeline-parallel degree (default: searched)")
+    cp: int | None = spec("Context parallel", "int", None, unit="GPUs", lo=1, hi=1024,
+                          flag="--cp", group="advanced", optional=True,
+                          help="pin the context-parallel degree (default: searched)")
+    ep: int | None = spec("Expert parallel", "int", None, unit="GPUs", lo=1, hi=65_536,
+                          flag="--ep", group="advanced", optional=True,
+                          help="pin the expert-parallel degree of an MoE model (default: "
+                               "searched)")
+    global_batch_tokens: float | None = spec(
+        "Global batch", "count", None, unit="tokens", lo=1.0, hi=1e12,
+        flag="--global-batch-tokens", metavar="TOKENS", group="advanced", optional=True,
+        help="pin the global batch in tokens (default: the useful-batch law's, "
+             "docs/run_model.md)")
+    checkpoint_storage_gb_per_s: float | None = spec(
+        "Checkpoint storage bandwidth", "ratio", None, unit="GB/s", lo=0.001, hi=1e6,
+        flag="--checkpoint-storage-gb-per-s", metavar="GB/S", group="advanced", optional=True,
+        help="aggregate write bandwidth of checkpoint storage (default: the run model's "
+             "judgement, docs/run_model.md)")
     n_layers: int | None = spec("Layers", "int", None, lo=1, hi=1_000_000, flag="--n-layers",
                                 group="advanced", optional=True,
                                 help="model depth (default: derived from the size)")
@@ -273,6 +295,18 @@ class Scenario:
                 f"{where}: expected a mapping of scenario fields, got {type(data).__name__}"
             )
         data = dict(data)
+        if "model_parallel" in data:
+            # schema 1: GPUs per model replica (tensor x pipeline). Its default, 8, meant "not
+            # chosen"; another value pins tensor (up to 8) and pipeline parallelism.
+            mp = data.pop("model_parallel")
+            if isinstance(mp, int) and not isinstance(mp, bool) and mp != 8 and mp >= 1:
+                data.setdefault("tp", min(mp, 8))
+                if mp > 8 and mp % 8 == 0:
+                    data.setdefault("pp", mp // 8)
+        if data.get("micro_batch") == 1 and data.get("schema_version") == 1:
+            data.pop("micro_batch")  # schema 1's default (1) meant "not chosen"
+        if data.get("recompute") == "full" and data.get("schema_version") == 1:
+            data.pop("recompute")  # schema 1's default
         if "inference_context_tokens" in data:
             # schema 1: the average context per decoded sequence; its nearest input today is
             # the prompt length of a request

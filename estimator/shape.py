@@ -15,7 +15,8 @@ head_dim, ``f`` = ffn_dim; biases and norm gains, ~2d per layer, are counted but
   ``2·d·f``;
 * a mixture-of-experts layer holds ``n_experts`` routed and ``shared_experts`` always-on experts of
   ``expert_ffn_dim`` each plus a router ``d·n_experts``; a token uses ``experts_per_token`` routed
-  experts and every shared one (Shazeer et al. 2017; Fedus et al. 2021; DeepSeek-V2, arXiv:2405.04434);
+  experts and every shared one (Shazeer et al. 2017; Fedus et al. 2021; DeepSeek-V2,
+  arXiv:2405.04434);
 * embeddings ``V·d``, and a separate unembedding ``V·d`` unless tied.
 
 FLOPs per token follow Kaplan et al. 2020 (arXiv:2001.08361, Table 1): ``2`` per weight used in a

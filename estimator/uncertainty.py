@@ -2,8 +2,8 @@
 
 Two sources, combined: the scaling law's parameter samples (when it has them: a bootstrap of
 its fit), each propagated through the same planning path as the headline plan
-(:func:`estimator.plan.sample_plans`), and the spread of published runs around the calibrated
-utilisation (a log-normal fitted to the calibration band, :data:`estimator.calibration.HOURS_BAND`).
+(:func:`estimator.plan.sample_plans`), and the run model's leave-one-out spread on published
+runs (a log-normal through its P10/P90 factors for the chip's family).
 """
 
 from __future__ import annotations
@@ -97,24 +97,24 @@ def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation,
 
 
 def uncertainty_stage(s: Scenario, plan: PlanResult, samples: LawSamples, *,
-                      peak_flops_per_s: float, mfu: float, goodput: float,
+                      gpu_hours_per_flop: float, hours_band: tuple[float, float],
                       price_usd_per_hour: float, inference_usd_per_token,
                       serving_available: bool = True) -> UncertaintyResult:
     """Stage 5: bands of params, tokens and compute (law samples), and of GPU-hours, cost,
-    days and lifetime cost (law samples x the utilisation spread of published runs)."""
-    from estimator.calibration import HOURS_BAND
-
-    lo, hi = HOURS_BAND
+    days and lifetime cost (law samples x the run model's calibration spread: ``hours_band``
+    is its P10/P90 factor on GPU-hours for the chip's family, wider when its constants are
+    borrowed, ``docs/run_model.md``). A sample's GPU-hours scale with its compute at the plan's
+    GPU-hours per FLOP."""
+    lo, hi = hours_band
     sigma = math.log(hi / lo) / (2 * _Z90)
     mid = math.sqrt(lo * hi)
     util_factors = mid * np.exp(sigma * _Z)  # spread of reported/estimated hours
-    sources = ["utilisation spread of published runs"]
+    sources = ["the run model's spread on published runs"]
     if samples.source:
         sources.insert(0, samples.source)
     n_k, d_k = samples.params, samples.tokens
     flops = al.FLOPS_PER_PARAM_TOKEN * n_k * d_k * plan.flops_ratio_to_6nd
-    hours = costs.gpu_hours((flops[:, None] * util_factors[None, :]).ravel(), peak_flops_per_s,
-                            mfu, goodput)
+    hours = (flops[:, None] * util_factors[None, :]).ravel() * gpu_hours_per_flop
     bands: dict[str, Band] = {}
     if len(n_k) > 1:  # the plan itself is uncertain only under sampled law constants
         q = np.percentile(np.stack([n_k, d_k, flops]), [10, 50, 90], axis=1)

@@ -751,7 +751,7 @@ for _k in (
     "gpus",
     "seq_len",
     "micro_batch",
-    "model_parallel",
+    "tp",
     "n_layers",
     "d_model",
     "inference_batch",
@@ -834,7 +834,8 @@ numeric_scenarios = st.builds(
     seq_len=st.sampled_from([1, 128, 4096, 131072, 10_000_000]),
     micro_batch=st.sampled_from([1, 2, 64, 1_000_000]),
     recompute=st.sampled_from(["none", "selective", "full"]),
-    model_parallel=st.sampled_from([1, 8, 64, 1_000_000]),
+    tp=st.sampled_from([None, 1, 8, 1024]),
+    pp=st.sampled_from([None, 1, 16, 4096]),
     inference_hardware=st.one_of(st.none(), st.sampled_from(sorted(builtin_profiles()))),
     inference_precision=st.sampled_from(["bf16", "fp8", "fp4", "int8"]),
     inference_batch=st.sampled_from([1, 64, 1_000_000]),
@@ -868,7 +869,7 @@ def consistent_scenarios(draw):
     if s.mode == "match":
         changes.update(match_params=s.match_params or 7e10, match_tokens=s.match_tokens or 1.4e12)
     if draw(st.integers(0, 3)):  # usually the defaults the GUI starts from
-        changes.update(seq_len=4096, micro_batch=1, model_parallel=8)
+        changes.update(seq_len=4096, micro_batch=None, tp=None, pp=None)
     return replace(s, **changes)
 
 

@@ -1,65 +1,90 @@
 """Stage 2 of an estimate: the plan's training run on the chosen cluster.
 
-GPU-hours are ``train_flops / (peak * mfu * goodput * 3600)`` against the chip's dense peak at
-the training precision, with the profile's calibrated utilisation unless the scenario pins it
-(:mod:`estimator.calibration`); wall-clock is GPU-hours over the GPU count. Memory: 16
-bytes/parameter of model and Adam state, fully sharded, beside one micro-batch's activations
-(Korthikanti et al. 2022) give the fewest GPUs that hold the model; the critical batch size
-(Kaplan et al. 2020 eq. 1.4) bounds the useful GPU count.
+The run model (:func:`estimator.training.plan_training_run`, ``docs/run_model.md``) builds one
+optimizer step from the model shape, the parallel layout and the chip, searches the layout,
+bounds the global batch by the useful-batch law, and turns steps into a run with interruptions
+and checkpoints. This module maps a hardware profile and the scenario onto it and prices the
+result: GPU-hours are paid accelerator-hours (restarts and downtime included), dollars are
+GPU-hours x the profile's dated price (or the scenario's), days are GPU-hours / GPUs / 24.
+
+A scenario's ``mfu`` or ``goodput`` pins that factor (the model is bypassed for it); so does a
+profile whose utilisation constants are ``measured`` (pinned by its file for the user's own
+cluster).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from estimator import costs
+import numpy as np
+
+from estimator.allocation import Allocation
+from estimator.errors import EstimatorError
 from estimator.hardware import HardwareProfile
-from estimator.plan import PlanResult
 from estimator.scenario import Scenario
+from estimator.shape import ModelShape
+from estimator.training import Accelerator, TrainingJob, TrainingRun, plan_training_run
+from estimator.training.types import FAMILIES
+from estimator.training.types import PRECISIONS as TRAINING_PRECISIONS
+
+#: Family whose constants a profile of an unknown family borrows (its band is widened).
+FALLBACK_FAMILY = "nvidia-hopper"
+
+
+def training_accelerator(profile: HardwareProfile) -> Accelerator:
+    """The run model's view of a profile (decimal GB of HBM, per-direction bandwidths, the
+    figures the run model was calibrated with: ``tests/training_hardware.py``)."""
+    family = profile.family if profile.family in FAMILIES else FALLBACK_FAMILY
+    return Accelerator(
+        id=profile.id, family=family,
+        peak_flops_per_s={p: v * 1e12 for p, v in profile.peak_tflops.items()
+                          if p in TRAINING_PRECISIONS},
+        memory_bytes=profile.memory_gb * 1e9,
+        memory_bandwidth_bytes_per_s=profile.memory_bandwidth_tb_per_s * 1e12,
+        scale_up_domain_chips=int(profile.scale_up_domain_chips),
+        scale_up_bytes_per_s=profile.scale_up_gb_per_s * 1e9,
+        scale_out_bytes_per_s=profile.scale_out_gb_per_s * 1e9,
+        power_w=profile.power_w,
+    )
+
+
+def price_of(s: Scenario, profile: HardwareProfile) -> float:
+    """USD per chip-hour: the scenario's price, else the profile's tier (raises InputError
+    naming the tiers the profile has)."""
+    return (s.price_per_hour if s.price_per_hour is not None
+            else profile.price_usd_per_hour(s.price_tier))
 
 
 @dataclass(frozen=True)
 class ClusterRates:
-    """What a GPU-hour of this cluster buys: dense peak (FLOP/s) at the training precision,
-    utilisation, goodput and price (USD per chip-hour)."""
+    """What a GPU-hour of this cluster buys for this model: dense peak (FLOP/s) at the training
+    precision, the run's MFU and goodput, the price (USD per chip-hour) and the resulting
+    dollars per 6ND FLOP (the rate the lifetime trade-off uses)."""
 
     peak_flops_per_s: float
     mfu: float
     goodput: float
     price_usd_per_hour: float
-
-    @property
-    def usd_per_flop(self) -> float:
-        """Dollars per useful training FLOP."""
-        return self.price_usd_per_hour / (self.peak_flops_per_s * self.mfu * self.goodput
-                                          * costs.SECONDS_PER_HOUR)
-
-
-def cluster_rates(s: Scenario, profile: HardwareProfile) -> ClusterRates:
-    """The scenario's cost policy on ``profile``; raises InputError when the chip lacks the
-    precision or the price tier."""
-    return ClusterRates(
-        peak_flops_per_s=profile.peak_flops_per_s(s.precision),
-        mfu=s.mfu if s.mfu is not None else profile.train_mfu,
-        goodput=s.goodput if s.goodput is not None else profile.train_goodput,
-        price_usd_per_hour=(s.price_per_hour if s.price_per_hour is not None
-                            else profile.price_usd_per_hour(s.price_tier)),
-    )
+    usd_per_flop: float  # training dollars per 6ND FLOP of this plan (extra tokens included)
 
 
 @dataclass(frozen=True)
 class TrainingResult:
-    """The training run: units in the names (GPU-hours are paid accelerator-hours)."""
+    """The training run (units in the names; GPU-hours are paid accelerator-hours)."""
 
     hardware: str
     hardware_name: str
     gpus: int
     precision: str
+    run: TrainingRun
     rates: ClusterRates
     gpu_hours: float
     wall_clock_days: float
     min_gpus_for_memory: int
     max_useful_gpus: int
+    band: tuple[float, float]
     warnings: tuple[str, ...] = ()
 
     @property
@@ -75,29 +100,83 @@ class TrainingResult:
         return self.rates.price_usd_per_hour
 
 
-def training_stage(s: Scenario, plan: PlanResult, profile: HardwareProfile,
-                   rates: ClusterRates | None = None) -> TrainingResult:
-    """Stage 2: GPU-hours, days and the memory and batch limits of the run."""
-    r = rates or cluster_rates(s, profile)
-    warnings: list[str] = []
-    hours = float(costs.gpu_hours(plan.train_flops, r.peak_flops_per_s, r.mfu, r.goodput))
-    days = float(costs.wall_clock_days(hours, s.gpus))
-    act = costs.activation_bytes_per_gpu(plan.shape, s.seq_len, s.micro_batch, s.recompute,
-                                         tensor_parallel=min(s.model_parallel, 8))
-    min_gpus = costs.min_gpus_for_memory(plan.params, profile.memory_gb, act, s.recompute)
-    if s.gpus < min_gpus:
-        warnings.append(f"{s.gpus} GPUs cannot hold the model: training state needs at least "
-                        f"{min_gpus} {profile.display_name} (16 bytes/param, fully sharded)")
-    tokens_per_replica_step = s.micro_batch * s.seq_len
-    max_useful = max(1, int(plan.critical_batch_tokens // tokens_per_replica_step)
-                     * s.model_parallel)
-    if s.gpus > max_useful:
-        warnings.append(
-            f"{s.gpus} GPUs imply a global batch of at least "
-            f"{s.gpus // s.model_parallel * tokens_per_replica_step:,} tokens, beyond the "
-            f"critical batch of about {plan.critical_batch_tokens:,.0f} tokens (Kaplan et al. "
-            f"2020): past about {max_useful} GPUs more GPUs add cost with little speed-up")
+def job_of(s: Scenario, allocation: Allocation, shape: ModelShape,
+           profile: HardwareProfile) -> TrainingJob:
+    """The run-model job of a plan on a profile, with the scenario's pins."""
+    measured = profile.calibration.status == "measured"
+    mfu = s.mfu if s.mfu is not None else (profile.train_mfu if measured else None)
+    goodput = s.goodput if s.goodput is not None else (profile.train_goodput if measured
+                                                       else None)
+    storage = (None if s.checkpoint_storage_gb_per_s is None
+               else s.checkpoint_storage_gb_per_s * 1e9)
+    return TrainingJob(
+        shape=shape, tokens=allocation.tokens, gpus=s.gpus, seq_len=s.seq_len,
+        precision=s.precision, tp=s.tp, pp=s.pp, cp=s.cp, ep=s.ep, micro_batch=s.micro_batch,
+        recompute=s.recompute, global_batch_tokens=s.global_batch_tokens, mfu=mfu,
+        goodput=goodput, checkpoint_storage_bytes_per_s=storage)
+
+
+def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
+                   profile: HardwareProfile) -> TrainingResult:
+    """Stage 2: the run model's layout, step, goodput and GPU-hours for the plan on the
+    cluster, priced. Raises :class:`~estimator.errors.InputError` (``field="gpus"``, naming the
+    least GPU count that fits) when the model fits on no layout of the cluster."""
+    acc = training_accelerator(profile)
+    run = plan_training_run(job_of(s, allocation, shape, profile), acc)
+    # The run model counts the FLOPs of its shape; a derived shape's rounded widths hold a
+    # slightly different parameter count than the plan's N (the law's, the user's): count N.
+    scale = allocation.params / shape.active_params
+    gpu_hours = run.gpu_hours * scale
+    days = run.wall_clock_days * scale
+    price = price_of(s, profile)
+    peak = acc.peak_flops_per_s[s.precision]
+    rates = ClusterRates(peak, run.predicted_mfu, run.goodput, price,
+                         usd_per_flop=price * gpu_hours / allocation.train_flops)
+    warnings = list(run.warnings)
+    if acc.family != profile.family:
+        warnings.append(f"{profile.display_name}: the run model has no constants for family "
+                        f"'{profile.family}'; it borrows {FALLBACK_FAMILY}'s")
     return TrainingResult(
         hardware=profile.id, hardware_name=profile.display_name, gpus=s.gpus,
-        precision=s.precision, rates=r, gpu_hours=hours, wall_clock_days=days,
-        min_gpus_for_memory=min_gpus, max_useful_gpus=max_useful, warnings=tuple(warnings))
+        precision=s.precision, run=run, rates=rates, gpu_hours=gpu_hours,
+        wall_clock_days=days, min_gpus_for_memory=run.min_gpus_for_memory,
+        max_useful_gpus=run.max_useful_gpus,
+        band=(run.gpu_hours_p10_factor, run.gpu_hours_p90_factor), warnings=tuple(warnings))
+
+
+#: Model sizes, relative to the plan's, at which the training rate curve is measured.
+RATE_ANCHORS = (0.1, 0.3, 3.0, 10.0)
+
+
+def train_rate_curve(s: Scenario, profile: HardwareProfile, center: TrainingResult,
+                     allocation: Allocation, law) -> Callable[[np.ndarray], np.ndarray]:
+    """Training dollars per 6ND FLOP as a function of model size N on this cluster: the run
+    model measured at the plan's size and at :data:`RATE_ANCHORS` times it (each at the plan's
+    loss, on the scenario's GPUs; sizes no layout holds are skipped), interpolated in log-log
+    and held flat beyond. The run model's utilisation moves with the model's width and the
+    batch it can use, so a constant rate would misprice plans far from the plan."""
+    from estimator.plan import model_shape_of
+
+    xs = [math.log(allocation.params)]
+    ys = [math.log(center.rates.usd_per_flop)]
+    for f in RATE_ANCHORS:
+        n = allocation.params * f
+        with np.errstate(all="ignore"):
+            d = float(np.asarray(law.tokens_for_loss(n, allocation.loss))
+                      if hasattr(law, "tokens_for_loss") else np.nan)
+        if not (math.isfinite(d) and d > 0):
+            continue
+        a = Allocation(params=n, tokens=d, train_flops=6.0 * n * d, loss=allocation.loss)
+        try:
+            r = training_stage(s, a, model_shape_of(s, n), profile)
+        except EstimatorError:
+            continue
+        xs.append(math.log(n))
+        ys.append(math.log(r.rates.usd_per_flop))
+    order = np.argsort(xs)
+    xs_a, ys_a = np.asarray(xs)[order], np.asarray(ys)[order]
+
+    def rate(params):
+        return np.exp(np.interp(np.log(np.asarray(params, dtype=float)), xs_a, ys_a))
+
+    return rate
