@@ -91,6 +91,8 @@ class Curves:
     fitted_params_range: tuple[float, float] = (0.0, 0.0)
     fitted_tokens_range: tuple[float, float] = (0.0, 0.0)
     cost_constraint: str = "compute-optimal"
+    #: False when the plan's model fits on no serving replica (no lifetime curve)
+    lifetime_available: bool = True
 
 
 # --------------------------------------------------------------------------------------
@@ -328,7 +330,8 @@ def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
             inf = tokens_inf * np.asarray(inference_usd_per_token(n), dtype=float)
         return train, inf
 
-    if est.lifetime_optimal is not None:
+    if (est.lifetime_optimal is not None
+            and est.lifetime_optimal.get("lifetime_total_cost_usd") is not None):
         opt_n = float(est.lifetime_optimal["params"])
         opt_usd = float(est.lifetime_optimal["lifetime_total_cost_usd"])
     else:
@@ -348,7 +351,17 @@ def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
     ok = _finite_mask(train, inf, tot) & (tot > 0)
     p_train, p_inf = total(est.params)
     c_train, c_inf = total(copt_n)
-    return dict(
+    available = bool(ok.any()) and bool(np.isfinite(p_train + p_inf)) and math.isfinite(opt_usd)
+    if not available:  # the model fits on no serving replica: no lifetime curve to draw
+        empty = np.array([])
+        return dict(
+            lifetime_params=empty, lifetime_total_usd=empty, lifetime_train_usd=empty,
+            lifetime_inference_usd=empty, lifetime_optimum_params=float(est.params),
+            lifetime_optimum_usd=float(p_train), plan_lifetime_usd=float(p_train),
+            lifetime_compute_optimal_params=float(copt_n),
+            lifetime_compute_optimal_usd=float(p_train), lifetime_inference_tokens=tokens_inf,
+            lifetime_available=False)
+    return dict(lifetime_available=True,
         lifetime_params=n[ok], lifetime_total_usd=tot[ok], lifetime_train_usd=train[ok],
         lifetime_inference_usd=inf[ok], lifetime_optimum_params=opt_n,
         lifetime_optimum_usd=opt_usd, plan_lifetime_usd=float(p_train + p_inf),

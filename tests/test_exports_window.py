@@ -11,9 +11,9 @@ import unicodedata
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pytest
 
 from estimator import units  # noqa: E402
-import pytest
 
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")

@@ -13,8 +13,8 @@ with its exact input marked ``xfail(strict=True, reason="BUG-n: ...")`` until th
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 import re
+from dataclasses import replace
 from itertools import pairwise
 
 import numpy as np

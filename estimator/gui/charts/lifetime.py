@@ -44,6 +44,22 @@ class LifetimeChart(ChartWidget):
         self.marker(c["optimum"], "d", t.optimum_color, 1.2)
         self.marker(c["compute_optimal"], "o", t.muted, 0.9)
 
+    def _unavailable(self, est: Estimate) -> None:
+        """The model fits on no serving replica: say so instead of drawing a curve."""
+        for item in self.curve_items.values():
+            item.setData([], [])
+            item.setVisible(False)
+        self.text_items["plan"].setText("")
+        txt = self.text_items["optimum"]
+        txt.setText(f"No lifetime curve: the model fits on no serving replica of "
+                    f"{est.inference_hardware} (see the warnings)")
+        txt.setAnchor((0.5, 0.5))
+        self.plot_item.setXRange(math.log10(est.params) - 1, math.log10(est.params) + 1)
+        self.plot_item.setYRange(0, 1)
+        txt.setPos(math.log10(est.params), 0.5)
+        self.legend.setVisible(False)
+        self.plot_item.getAxis("left").setStyle(showValues=False)
+
     def subtitle(self, est: Estimate) -> str:
         c = self.curves
         tok = units.si(c.lifetime_inference_tokens) if c is not None else "0"
@@ -56,6 +72,13 @@ class LifetimeChart(ChartWidget):
 
     def set_data(self, c: Curves, est: Estimate) -> None:
         items = self.curve_items
+        if not c.lifetime_available:
+            self._unavailable(est)
+            return
+        for item in items.values():
+            item.setVisible(True)
+        self.legend.setVisible(True)
+        self.plot_item.getAxis("left").setStyle(showValues=True)
         items["total"].setData(*finite_xy(c.lifetime_params, c.lifetime_total_usd, positive_y=True))
         items["train"].setData(*finite_xy(c.lifetime_params, c.lifetime_train_usd, positive_y=True))
         has_inf = bool(np.any(c.lifetime_inference_usd > 0))
