@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from estimator.errors import LawError
+from estimator.errors import InputError, LawError
 
 ArrayLike = float | np.ndarray
 
@@ -469,8 +469,6 @@ class JointMoELaw(ScalingLaw):
     def at_experts(self, experts: float) -> JointMoELaw:
         """A frozen copy of this law at ``experts`` experts (E >= 1; 1 is the dense model).
         Raises :class:`InputError` (field ``n_experts``) for an impossible count."""
-        from estimator.errors import InputError
-
         try:
             e = float(experts)
         except (TypeError, ValueError):
