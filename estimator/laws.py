@@ -10,6 +10,11 @@ Two functional forms:
   (Kaplan et al. 2020, arXiv:2001.08361, eq. 1.5 / Table 2). N counts non-embedding
   parameters and the loss is on WebText2 with the GPT-2 tokenizer, so its losses are not
   comparable with the Chinchilla-family laws.
+* :class:`JointMoELaw` — the joint dense/MoE law of Ludziejewski et al. 2025
+  (arXiv:2502.05172, eq. 1/6), ``L(N_act, D, Ê) = a Ê^δ N_act^(α + γ ln Ê) + b Ê^ω
+  D^(β + ζ ln Ê) + c``, an instance of which is the law *at E experts*: there N means ACTIVE
+  parameters, C = 6 N_act D, and the law is exactly a Chinchilla form with E-dependent constants
+  (the paper's Table 4), so every closed form of :class:`ParametricLaw` applies.
 
 Built-in laws are data: YAML files in ``estimator/data/laws/`` loaded by the same
 :func:`load_law_file` that loads a user's law. Every function is vectorised over numpy arrays.
@@ -18,7 +23,7 @@ Built-in laws are data: YAML files in ``estimator/data/laws/`` loaded by the sam
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from estimator.errors import LawError
+from estimator.errors import InputError, LawError
 
 ArrayLike = float | np.ndarray
 
@@ -102,6 +107,18 @@ class ScalingLaw:
 
     def constants(self) -> dict[str, float]:
         raise NotImplementedError  # pragma: no cover
+
+    def comparability_warning(self) -> str | None:
+        """Why this law's losses must not be compared with another dataset's (None when the
+        law is on the Chinchilla family's MassiveText losses). Compare dense and MoE plans
+        within one law (for :class:`JointMoELaw`, against its own dense case ``dense()``)."""
+        if self.comparable:
+            return None
+        return (
+            f"law '{self.id}' gives losses on {self.dataset}: they are not comparable with "
+            "laws fitted on other data or tokenizers (such as the Chinchilla-family laws); "
+            "compare plans within this law only"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The law as plain data (the YAML file format)."""
@@ -344,6 +361,231 @@ class KaplanLaw(ScalingLaw):
         return {"N_c": self.N_c, "D_c": self.D_c, "alpha_N": self.alpha_N, "alpha_D": self.alpha_D}
 
 
+@dataclass(frozen=True)
+class JointMoELaw(ScalingLaw):
+    """Ludziejewski et al. 2025 (arXiv:2502.05172) eq. 1/6, the joint law of dense and MoE
+    models, as the law *at* ``experts`` experts::
+
+        L(N_act, D, Ê) = a Ê^δ N_act^(α + γ ln Ê) + b Ê^ω D^(β + ζ ln Ê) + c
+
+    with Clark et al.'s (2022) saturating transform of the expert count (eq. 4)::
+
+        1/Ê = 1 / (E - 1 + (1/E_start - 1/E_max)^-1) + 1/E_max,   so Ê(1) = E_start.
+
+    N is ACTIVE parameters including embedding and unembedding (the paper's App. A.1, eq. 10),
+    D training tokens, training compute C = 6 N_act D (App. A.2). The exponents carry the
+    paper's sign (Table 3: α = -0.1889), so the law decreases in N and D.
+
+    At a fixed E it is exactly the Chinchilla form ``m N^μ + n D^ν + c`` (the paper's eq. 5 and
+    Table 4) with m = a Ê^δ, μ = α + γ ln Ê, n = b Ê^ω, ν = β + ζ ln Ê: every method below is
+    that :class:`ParametricLaw` (:meth:`reduced`), so the closed forms of Hoffmann et al. 2022
+    (eq. 4; the paper's eq. 7) hold. ``at_experts(E)`` gives the law at another E; E = 1 is the
+    law's own dense fit, the only fair dense baseline for its MoE losses.
+    """
+
+    a: float = 0.0
+    alpha: float = 0.0
+    delta: float = 0.0
+    gamma: float = 0.0
+    b: float = 0.0
+    beta: float = 0.0
+    omega: float = 0.0
+    zeta: float = 0.0
+    E_start: float = 1.0
+    E_max: float = 2.0
+    c: float = 0.0
+    # The expert count of this instance (Switch top-1 experts of the dense FFN's size; see
+    # :func:`moe_expansion_rate` for other MoE designs) and the counts the law was fitted on.
+    experts: float = 1.0
+    experts_range: tuple[float, float] = (1.0, 1.0)
+    _chinchilla: ParametricLaw | None = field(default=None, init=False, repr=False, compare=False)
+
+    kind = "joint-moe"
+    JOINT_NAMES = (
+        "a",
+        "alpha",
+        "delta",
+        "gamma",
+        "b",
+        "beta",
+        "omega",
+        "zeta",
+        "E_start",
+        "E_max",
+        "c",
+    )
+
+    def __post_init__(self):
+        object.__setattr__(self, "_chinchilla", self.reduced())
+
+    # -- the expert count -------------------------------------------------------------------
+    def e_hat(self, experts: ArrayLike | None = None) -> ArrayLike:
+        """Clark et al. 2022's transformed expert count Ê (Ludziejewski et al. 2025 eq. 4),
+        vectorised; ``None`` means this instance's E. Ê(1) = E_start, Ê -> E_max as E grows."""
+        e = np.asarray(self.experts if experts is None else experts, dtype=float)
+        k = 1.0 / (1.0 / self.E_start - 1.0 / self.E_max)
+        out = 1.0 / (1.0 / (e - 1.0 + k) + 1.0 / self.E_max)
+        return out if out.ndim else float(out)
+
+    def reduced_constants(self, experts: ArrayLike | None = None) -> dict[str, ArrayLike]:
+        """The per-E Chinchilla constants of the paper's Table 4, ``L = m N^μ + n D^ν + c``
+        (μ, ν < 0 as printed there), vectorised over ``experts`` (default: this instance's)."""
+        eh = np.asarray(self.e_hat(experts), dtype=float)
+        ln = np.log(eh)
+        out = {
+            "m": self.a * eh**self.delta,
+            "mu": self.alpha + self.gamma * ln,
+            "n": self.b * eh**self.omega,
+            "nu": self.beta + self.zeta * ln,
+            "c": self.c + 0.0 * ln,
+        }
+        return {k: (v if np.ndim(v) else float(v)) for k, v in out.items()}
+
+    def reduced(self, experts: ArrayLike | None = None) -> ParametricLaw:
+        """This law at ``experts`` (default: this instance's E) as the :class:`ParametricLaw`
+        ``E + A/N^alpha + B/D^beta`` with E = c, A = m, alpha = -μ, B = n, beta = -ν. An array
+        of expert counts gives a law whose constants are arrays (every function broadcasts)."""
+        r = self.reduced_constants(experts)
+        e = self.experts if experts is None else experts
+        tag = f"E={float(e):g}" if np.ndim(e) == 0 else "E=array"
+        return ParametricLaw(
+            id=f"{self.id}@{tag}",
+            name=f"{self.name} at {tag}",
+            citation=self.citation,
+            dataset=self.dataset,
+            fitted_range=self.fitted_range,
+            notes=self.notes,
+            comparable=self.comparable,
+            source=self.source,
+            b_star_tokens=self.b_star_tokens,
+            alpha_b=self.alpha_b,
+            E=r["c"],
+            A=r["m"],
+            alpha=-r["mu"],
+            B=r["n"],
+            beta=-r["nu"],
+        )
+
+    def at_experts(self, experts: float) -> JointMoELaw:
+        """A frozen copy of this law at ``experts`` experts (E >= 1; 1 is the dense model).
+        Raises :class:`InputError` (field ``n_experts``) for an impossible count."""
+        try:
+            e = float(experts)
+        except (TypeError, ValueError):
+            e = math.nan
+        if isinstance(experts, bool) or not math.isfinite(e) or not (1.0 <= e <= _MAX_EXPERTS):
+            raise InputError(
+                f"law '{self.id}' needs an expert count from 1 (dense) to {_MAX_EXPERTS:.0e}, "
+                f"got {experts!r}",
+                field="n_experts",
+                value=experts,
+                expected=f"1 <= experts <= {_MAX_EXPERTS:.0e}",
+                hint="use 1 for a dense model, else the number of experts (expansion rate)",
+            )
+        return replace(self, experts=e)
+
+    def dense(self) -> JointMoELaw:
+        """The law's own dense fit (E = 1): the fair dense baseline for its MoE losses."""
+        return self.at_experts(1.0)
+
+    @property
+    def is_dense(self) -> bool:
+        return self.experts == 1.0
+
+    @property
+    def display_name(self) -> str:
+        """The name with the expert count, for titles and tables."""
+        return (
+            f"{self.name}, dense (E = 1)"
+            if self.is_dense
+            else (f"{self.name}, E = {self.experts:g} experts")
+        )
+
+    def experts_extrapolation_factor(self) -> float:
+        """How far this instance's E lies outside the expert counts the law was fitted on
+        (1 inside; 4 means four times more experts than any fitted run)."""
+        lo, hi = self.experts_range
+        return max(1.0, self.experts / hi, lo / self.experts)
+
+    def loss_joint(self, params: ArrayLike, tokens: ArrayLike, experts: ArrayLike) -> ArrayLike:
+        """Eq. 6 evaluated directly, vectorised over N_act, D and E together (nats/token)."""
+        r = self.reduced_constants(experts)
+        n = np.asarray(params, dtype=float)
+        d = np.asarray(tokens, dtype=float)
+        out = r["m"] * n ** r["mu"] + r["n"] * d ** r["nu"] + r["c"]
+        return out if np.ndim(out) else float(out)
+
+    # -- the surface: the reduced Chinchilla form -------------------------------------------
+    def loss(self, params: ArrayLike, tokens: ArrayLike) -> ArrayLike:
+        """Loss in nats/token (the dataset's, see ``dataset``) for N_act active parameters and
+        D tokens at this instance's E (vectorised)."""
+        return self._chinchilla.loss(params, tokens)
+
+    def dloss_dlog(self, params, tokens):
+        return self._chinchilla.dloss_dlog(params, tokens)
+
+    @property
+    def irreducible_loss(self) -> float:
+        return self.c
+
+    def loss_at_infinite_data(self, params):
+        return self._chinchilla.loss_at_infinite_data(params)
+
+    def loss_at_infinite_params(self, tokens):
+        return self._chinchilla.loss_at_infinite_params(tokens)
+
+    def optimal_allocation_closed_form(self, compute_flops: ArrayLike):
+        """Eq. 7 of the paper (Hoffmann eq. 4 at this E): compute-optimal (N_act, D) for
+        C = 6 N_act D FLOPs."""
+        return self._chinchilla.optimal_allocation_closed_form(compute_flops)
+
+    def optimal_loss_closed_form(self, compute_flops: ArrayLike) -> ArrayLike:
+        return self._chinchilla.optimal_loss_closed_form(compute_flops)
+
+    def compute_for_loss_closed_form(self, target_loss: ArrayLike) -> ArrayLike:
+        return self._chinchilla.compute_for_loss_closed_form(target_loss)
+
+    def tokens_for_loss(self, params: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
+        return self._chinchilla.tokens_for_loss(params, target_loss)
+
+    def params_for_loss(self, tokens: ArrayLike, target_loss: ArrayLike) -> ArrayLike:
+        return self._chinchilla.params_for_loss(tokens, target_loss)
+
+    @property
+    def has_uncertainty(self) -> bool:
+        return False  # the paper publishes no standard errors or bootstrap samples
+
+    def constants(self) -> dict[str, float]:
+        return {k: getattr(self, k) for k in self.JOINT_NAMES}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["experts"] = self.experts
+        d["fitted_range"]["experts"] = list(self.experts_range)
+        return d
+
+
+# Expert counts above this are typos, not designs (the largest published MoEs route among a
+# few hundred experts per layer).
+_MAX_EXPERTS = 1e6
+
+
+def moe_expansion_rate(
+    n_experts: ArrayLike, experts_per_token: ArrayLike = 1, shared_experts: ArrayLike = 0
+) -> ArrayLike:
+    """The E to give :class:`JointMoELaw` for an MoE design: expert parameters stored over
+    expert parameters used per token, (routed + shared) / (top-k + shared), in units of equal
+    experts. For Switch top-1 MoE, the only design Ludziejewski et al. 2025 fitted, it is the
+    expert count exactly; for fine-grained or top-k MoE it is a judgement (the expansion rate of
+    Krajewski et al. 2024, arXiv:2402.07871 §4, who find finer experts lower the loss further, so
+    the law is then likely pessimistic for the MoE)."""
+    routed = np.asarray(n_experts, dtype=float)
+    k = np.asarray(experts_per_token, dtype=float)
+    s = np.asarray(shared_experts, dtype=float)
+    out = (routed + s) / (k + s)
+    return out if out.ndim else float(out)
+
+
 # --------------------------------------------------------------------------------------
 # Loading and validation
 # --------------------------------------------------------------------------------------
@@ -351,6 +593,7 @@ class KaplanLaw(ScalingLaw):
 _REQUIRED = {
     "parametric": ("E", "A", "B", "alpha", "beta"),
     "kaplan": ("N_c", "D_c", "alpha_N", "alpha_D"),
+    "joint-moe": JointMoELaw.JOINT_NAMES,
 }
 _TOP_KEYS = {
     "id",
@@ -367,6 +610,7 @@ _TOP_KEYS = {
     "critical_batch",
     "fit",
     "schema_version",
+    "experts",
 }
 # Bounds that catch typos and absurd values, not physics: exponents outside (0, 3] make the
 # law meaningless (non-decreasing, or flat at any real scale), E is nats/token.
@@ -380,6 +624,21 @@ _BOUNDS = {
     "D_c": (1.0, 1e30),
     "alpha_N": (1e-3, 3.0),
     "alpha_D": (1e-3, 3.0),
+}
+# Joint MoE law (Ludziejewski et al. 2025 Table 3 signs): (low, high, low included). The
+# exponents alpha, beta are negative as printed; the E-interactions are bounded loosely.
+_JOINT_BOUNDS: dict[str, tuple[float, float, bool]] = {
+    "a": (0.0, 1e30, False),
+    "b": (0.0, 1e30, False),
+    "alpha": (-3.0, -1e-3, True),
+    "beta": (-3.0, -1e-3, True),
+    "delta": (-5.0, 5.0, True),
+    "omega": (-5.0, 5.0, True),
+    "gamma": (-1.0, 1.0, True),
+    "zeta": (-1.0, 1.0, True),
+    "E_start": (0.0, 1e6, False),
+    "E_max": (0.0, 1e9, False),
+    "c": (0.0, 20.0, True),
 }
 
 
@@ -415,6 +674,81 @@ def _range(value: Any, where: str, field_name: str) -> tuple[float, float]:
     return lo, hi
 
 
+def _check_joint_bound(k: str, v: float, where: str) -> None:
+    lo, hi, lo_in = _JOINT_BOUNDS[k]
+    if (lo <= v if lo_in else lo < v) and v <= hi:
+        return
+    hint = None
+    if k in ("alpha", "beta") and v > 0:
+        hint = (
+            "the exponents carry the paper's sign: Ludziejewski et al. 2025 Table 3 prints "
+            "alpha = -0.1889, beta = -0.1775 (the terms are a N^(alpha + gamma ln Ê))"
+        )
+    raise LawError(
+        f"{where}: constant 'constants.{k}' = {v} is outside {'[' if lo_in else '('}{lo:g}, "
+        f"{hi:g}]" + (f"; {hint}" if hint else ""),
+        field=f"constants.{k}",
+        value=v,
+        expected=f"{lo:g} .. {hi:g}",
+        hint=hint,
+    )
+
+
+def _joint_from_dict(data: dict, values: dict[str, float], common: dict, where: str) -> JointMoELaw:
+    """The checks of form 'joint-moe' that span several fields, then the law."""
+    for key in ("stderr", "param_samples"):
+        if data.get(key) is not None:
+            raise LawError(
+                f"{where}: field '{key}' is supported for form 'parametric' only", field=key
+            )
+    e_start, e_max = values["E_start"], values["E_max"]
+    if not e_start < e_max:
+        raise LawError(
+            f"{where}: constant 'constants.E_start' = {e_start:g} must be below "
+            f"'constants.E_max' = {e_max:g} (Clark et al.'s transform saturates at E_max)",
+            field="constants.E_start",
+            value=e_start,
+            expected=f"< {e_max:g}",
+        )
+    # The exponents at E = 1 (Ê = E_start) and E -> infinity (Ê -> E_max) bound those at every
+    # E (linear in ln Ê): both must keep the law falling in N and D, within the parametric
+    # form's bounds, else some expert count would give a law that rises with model size.
+    for base, inter, what in (("alpha", "gamma", "model-size"), ("beta", "zeta", "data")):
+        for e_hat, at in ((e_start, "E = 1"), (e_max, "E -> infinity")):
+            expo = values[base] + values[inter] * math.log(e_hat)
+            if not (-3.0 <= expo <= -1e-3):
+                raise LawError(
+                    f"{where}: constants '{base} + {inter} ln Ê' = {expo:.4g} at {at} "
+                    f"(Ê = {e_hat:g}): the {what} exponent must stay within [-3, -0.001] for "
+                    "every expert count",
+                    field=f"constants.{inter}",
+                    value=values[inter],
+                    expected="an exponent that stays negative for every expert count",
+                )
+    experts = _num(data.get("experts", 1.0), where, "experts")
+    if not (1.0 <= experts <= _MAX_EXPERTS):
+        raise LawError(
+            f"{where}: field 'experts' = {experts:g} must be from 1 (dense) to {_MAX_EXPERTS:.0e}",
+            field="experts",
+            value=experts,
+        )
+    fr = data["fitted_range"]
+    if "experts" not in fr:
+        raise LawError(
+            f"{where}: field 'fitted_range.experts' is required for form "
+            "'joint-moe': [min, max] expert counts the law was fitted on",
+            field="fitted_range.experts",
+        )
+    e_lo, e_hi = _range(fr["experts"], where, "fitted_range.experts")
+    if e_lo < 1.0:
+        raise LawError(
+            f"{where}: field 'fitted_range.experts' must start at 1 or more, got {e_lo:g}",
+            field="fitted_range.experts",
+            value=e_lo,
+        )
+    return JointMoELaw(**common, **values, experts=experts, experts_range=(e_lo, e_hi))
+
+
 def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
     """Build and validate a law from plain data (a parsed YAML mapping).
 
@@ -430,7 +764,11 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
         raise LawError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
     form = data.get("form", "parametric")
     if not isinstance(form, str) or form not in _REQUIRED:
-        raise LawError(f"{where}: field 'form' must be 'parametric' or 'kaplan', got {form!r}")
+        raise LawError(
+            f"{where}: field 'form' must be one of {', '.join(map(repr, _REQUIRED))}, got {form!r}",
+            field="form",
+            value=form,
+        )
     for key in ("id", "citation"):
         if not isinstance(data.get(key), str) or not data.get(key).strip():
             raise LawError(f"{where}: field '{key}' is required and must be a non-empty string")
@@ -449,10 +787,13 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
         if k not in consts:
             raise LawError(f"{where}: missing constant 'constants.{k}' for form '{form}'")
         v = _num(consts[k], where, f"constants.{k}")
-        lo, hi = _BOUNDS[k]
-        ok = lo <= v <= hi if k == "E" else lo < v <= hi
-        if not ok:
-            raise LawError(f"{where}: constant 'constants.{k}' = {v} is outside ({lo}, {hi}]")
+        if form == "joint-moe":
+            _check_joint_bound(k, v, where)
+        else:
+            lo, hi = _BOUNDS[k]
+            ok = lo <= v <= hi if k == "E" else lo < v <= hi
+            if not ok:
+                raise LawError(f"{where}: constant 'constants.{k}' = {v} is outside ({lo}, {hi}]")
         values[k] = v
     fr = data.get("fitted_range")
     if not isinstance(fr, dict) or "params" not in fr or "tokens" not in fr:
@@ -484,6 +825,12 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
             raise LawError(f"{where}: critical_batch needs b_star_tokens > 0 and 0 < alpha_b <= 3")
     if form == "kaplan":
         return KaplanLaw(**common, **values)
+    if form == "joint-moe":
+        return _joint_from_dict(data, values, common, where)
+    if data.get("experts") is not None or "experts" in fr:
+        raise LawError(
+            f"{where}: field 'experts' belongs to form 'joint-moe' only", field="experts"
+        )
     stderr = None
     if data.get("stderr") is not None:
         se = data["stderr"]

@@ -19,7 +19,7 @@ from estimator.laws import (
 
 def test_builtin_laws_and_constants_match_references():
     laws = builtin_laws()
-    assert set(laws) >= {"epoch-2024", "chinchilla-2022", "kaplan-2020"}
+    assert set(laws) >= {"epoch-2024", "chinchilla-2022", "kaplan-2020", "ludziejewski-2025"}
     epoch = laws["epoch-2024"]
     # Besiroglu et al. 2024 Table 1 (scaling_laws.md section 2a)
     assert epoch.constants() == {
@@ -37,7 +37,9 @@ def test_builtin_laws_and_constants_match_references():
     assert (kap.N_c, kap.D_c, kap.alpha_N, kap.alpha_D) == (6.4e13, 1.8e13, 0.076, 0.103)
     assert kap.comparable is False and "non-embedding" in kap.notes.lower()
     for law in laws.values():
-        assert law.citation and law.dataset
+        assert law.name and law.citation and law.dataset
+        # an honest comparable flag: only the MassiveText (Chinchilla-family) laws are
+        assert law.comparable == ("MassiveText" in law.dataset)
         fr = law.fitted_range
         assert 0 < fr.params_min < fr.params_max and 0 < fr.tokens_min < fr.tokens_max
 
@@ -66,7 +68,9 @@ def test_kaplan_joint_form_value():
     assert law.loss_at_infinite_data(n) == pytest.approx((6.4e13 / n) ** 0.076)
 
 
-@pytest.mark.parametrize("law_id", ["epoch-2024", "chinchilla-2022", "kaplan-2020"])
+@pytest.mark.parametrize(
+    "law_id", ["epoch-2024", "chinchilla-2022", "kaplan-2020", "ludziejewski-2025"]
+)
 def test_analytic_gradients_match_finite_differences(law_id):
     law = get_law(law_id)
     n, d = 3e9, 6e10
