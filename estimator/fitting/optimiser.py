@@ -111,8 +111,9 @@ def objective_batch(phi: np.ndarray, u: np.ndarray, v: np.ndarray, y: np.ndarray
 
     ``phi`` is (S, 5) = (a, b, e, alpha, beta) acting on abscissae ``u`` (for N) and ``v``
     (for D): ``log L_hat = LSE(a - alpha u, b - beta v, e)``. ``y`` is the log loss, (n,) or
-    (S, n); ``w`` is None or (S, n) weights. Returns f (S,) and g (S, 5); non-finite objectives
-    come back as +inf.
+    (S, n); ``w`` is None or (S, n) weights. ``u`` and ``v`` may also be (S, n), one set of
+    runs per row (then ``y`` is (S, n) too; pad short rows with weight 0). Returns f (S,) and
+    g (S, 5); non-finite objectives come back as +inf.
 
     Fast path: shift the log-sum-exp by ``e`` (``log L_hat = e + log(1 + e^(x1-e) + e^(x2-e))``)
     and build the (S, n) arrays with small matrix products (numpy's broadcasting of (S, 1)
@@ -120,8 +121,9 @@ def objective_batch(phi: np.ndarray, u: np.ndarray, v: np.ndarray, y: np.ndarray
     recomputed with the max-shifted log-sum-exp.
     """
     S = phi.shape[0]
-    rows = block_rows(u.size)
+    rows = block_rows(u.shape[-1])
     per_row = np.ndim(y) == 2
+    per_row_x = np.ndim(u) == 2
     if S > rows:
         # Blocks of rows keep the (rows, n) temporaries in cache and memory bounded; numpy
         # releases the GIL in its loops, so blocks run in parallel threads.
@@ -129,7 +131,8 @@ def objective_batch(phi: np.ndarray, u: np.ndarray, v: np.ndarray, y: np.ndarray
 
         def one(lo):
             hi = min(S, lo + rows)
-            return objective_batch(phi[lo:hi], u, v, y[lo:hi] if per_row else y, delta,
+            uu, vv = (u[lo:hi], v[lo:hi]) if per_row_x else (u, v)
+            return objective_batch(phi[lo:hi], uu, vv, y[lo:hi] if per_row else y, delta,
                                    None if w is None else w[lo:hi])
 
         pool = _pool()
@@ -139,7 +142,8 @@ def objective_batch(phi: np.ndarray, u: np.ndarray, v: np.ndarray, y: np.ndarray
     bad = ~np.isfinite(f)
     if bad.any():
         r = np.flatnonzero(bad)
-        fs, gs = objective_stable(phi[r], u, v, y[r] if per_row else y, delta,
+        uu, vv = (u[r], v[r]) if per_row_x else (u, v)
+        fs, gs = objective_stable(phi[r], uu, vv, y[r] if per_row else y, delta,
                                   None if w is None else w[r])
         f[r], g[r] = fs, gs
     return f, g
@@ -147,6 +151,8 @@ def objective_batch(phi: np.ndarray, u: np.ndarray, v: np.ndarray, y: np.ndarray
 
 def objective_fast(phi, u, v, y, delta, w):
     """The fast path of :func:`objective_batch` (see there); ``y`` is (n,) or (S, n)."""
+    if np.ndim(u) == 2:
+        return _objective_rows(phi, u, v, y, delta, w)
     S, n = phi.shape[0], u.size
     per_row = np.ndim(y) == 2
     nb = 3 if per_row else 4
@@ -204,6 +210,44 @@ def objective_fast(phi, u, v, y, delta, w):
     return f, g
 
 
+def _objective_rows(phi, u, v, y, delta, w):
+    """The fast path with one set of runs per row: u, v, y, w all (S, n)."""
+    e = phi[:, 2:3]
+    with np.errstate(all="ignore"):
+        e1 = (phi[:, 0:1] - e) - phi[:, 3:4] * u
+        e2 = (phi[:, 1:2] - e) - phi[:, 4:5] * v
+        np.exp(e1, out=e1)
+        np.exp(e2, out=e2)
+        z = e1 + e2
+        z += 1.0
+        r = y - e
+        r -= np.log(z)
+        psi = np.clip(r, -delta, delta)
+        h = r
+        h -= 0.5 * psi
+        h *= psi
+        if w is not None:
+            h *= w
+            psi *= w
+        f = h.sum(axis=1)
+        q = psi
+        q /= z
+        np.negative(q, out=q)
+        e1 *= q
+        e2 *= q
+        g = np.empty((phi.shape[0], N_PARAMS))
+        g[:, 0] = e1.sum(1)
+        g[:, 1] = e2.sum(1)
+        g[:, 2] = q.sum(1)
+        g[:, 3] = -(e1 * u).sum(1)
+        g[:, 4] = -(e2 * v).sum(1)
+    bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
+    if bad.any():
+        f[bad] = np.inf
+        g[bad] = 0.0
+    return f, g
+
+
 def objective_stable(phi, u, v, y, delta, w):
     """The overflow-safe path of :func:`objective_batch` (max-shifted log-sum-exp)."""
     a, b, e = phi[:, 0:1], phi[:, 1:2], phi[:, 2:3]
@@ -224,8 +268,11 @@ def objective_stable(phi, u, v, y, delta, w):
             psi = psi * w
         f = h.sum(axis=1)
         q = -psi / z
-        g = np.stack([(q * e1).sum(1), (q * e2).sum(1), (q * e3).sum(1),
-                      -((q * e1) @ u), -((q * e2) @ v)], axis=1)
+        if np.ndim(u) == 2:
+            gu, gv = -((q * e1) * u).sum(1), -((q * e2) * v).sum(1)
+        else:
+            gu, gv = -((q * e1) @ u), -((q * e2) @ v)
+        g = np.stack([(q * e1).sum(1), (q * e2).sum(1), (q * e3).sum(1), gu, gv], axis=1)
     bad = ~np.isfinite(f) | ~np.all(np.isfinite(g), axis=1)
     if bad.any():
         f[bad] = np.inf
@@ -287,6 +334,29 @@ class Frame:
         return t
 
 
+class RowFrame(Frame):
+    """Many frames stacked row by row, for fitting different sets of runs in one batch:
+    ``u``, ``v`` are (R, n) (short rows padded; give them weight 0) and the centring and
+    scales are (R,) arrays, so :meth:`to_phi` and :meth:`to_theta` work row by row."""
+
+    def __init__(self, frames: list[Frame], rows: list[int]):
+        n = max(f.u.size for f in frames)
+        R = int(sum(rows))
+        self.u = np.zeros((R, n))
+        self.v = np.zeros((R, n))
+        self.y = None
+        arrs = {k: np.empty(R) for k in ("mu_n", "mu_d", "s_n", "s_d")}
+        lo = 0
+        for f, r in zip(frames, rows, strict=True):
+            self.u[lo:lo + r, :f.u.size] = f.u
+            self.v[lo:lo + r, :f.v.size] = f.v
+            for k, a in arrs.items():
+                a[lo:lo + r] = getattr(f, k)
+            lo += r
+        self.mu_n, self.mu_d, self.s_n, self.s_d = (arrs[k] for k in ("mu_n", "mu_d", "s_n",
+                                                                      "s_d"))
+
+
 # --------------------------------------------------------------------------------------
 # Batched L-BFGS
 # --------------------------------------------------------------------------------------
@@ -312,6 +382,9 @@ def batched_lbfgs(phi0: np.ndarray, frame: Frame, delta: float, w: np.ndarray | 
     out_x = phi0.copy()
     out_f = np.full(S, np.inf)
     out_it = np.zeros(S, dtype=int)
+    rows_x = np.ndim(frame.u) == 2
+    if rows_x and chunk < S:
+        raise ValueError("batched_lbfgs: a RowFrame needs chunk >= rows")
     for lo in range(0, S, chunk):
         hi = min(S, lo + chunk)
         wc = None if w is None else w[lo:hi]
@@ -325,13 +398,15 @@ def batched_lbfgs(phi0: np.ndarray, frame: Frame, delta: float, w: np.ndarray | 
 def _lbfgs_chunk(phi0, frame, y, delta, w, m, max_iter, gtol, ftol, patience):
     u, v = frame.u, frame.v
     y_rows = y.ndim == 2
+    x_rows = np.ndim(u) == 2
     S = phi0.shape[0]
     X_out = phi0.copy()
     F_out = np.full(S, np.inf)
     it_out = np.zeros(S, dtype=int)
 
     def ev(xs, rows):
-        return objective_batch(xs, u, v, y[rows] if y_rows else y, delta,
+        uu, vv = (u[rows], v[rows]) if x_rows else (u, v)
+        return objective_batch(xs, uu, vv, y[rows] if y_rows else y, delta,
                                None if w is None else w[rows])
 
     idx = np.arange(S)

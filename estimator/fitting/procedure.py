@@ -40,6 +40,7 @@ from estimator.fitting.optimiser import (
     N_PARAMS,
     THETA_NAMES,
     Frame,
+    RowFrame,
     batched_lbfgs,
     distinct_best,
     limited_blas,
@@ -333,34 +334,72 @@ def fit_many(params, tokens, log_loss, starts_theta, *, delta: float = HUBER_DEL
     """Fit many loss vectors over one set of runs at once (the ladder's simulated ladders).
 
     ``params``, ``tokens``: (n,) shared by every fit; ``log_loss``: (M, n) log losses, one fit
-    per row; ``starts_theta``: (S, 5) starts (a, b, e, alpha, beta) used for every fit, or
-    (M, S, 5). Each fit runs the batched L-BFGS from its S starts (the grid's stopping rule),
-    keeps the best, then a second pass from it with fresh history at tight tolerance (as
-    :func:`bootstrap` does). No scipy polish: at these tolerances the constants agree with
-    :func:`fit_law` to about 1e-4 (tests/test_ladder.py checks it). Returns
-    ``theta`` (M, 5) and objectives (M,) (inf where every start failed).
+    per row; ``starts_theta``: (S, 5) starts (a, b, e, alpha, beta) used for every fit. See
+    :func:`fit_many_sets`. Returns ``theta`` (M, 5) and objectives (M,)."""
+    return fit_many_sets([(params, tokens, log_loss)], [starts_theta], delta=delta,
+                         max_iter=max_iter)[0]
+
+
+def fit_many_sets(sets, starts, *, delta: float = HUBER_DELTA,
+                  max_iter: int = 400) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fit many loss vectors over several sets of runs in one batch.
+
+    ``sets``: a list of ``(params (n_i,), tokens (n_i,), log_loss (M_i, n_i))``; ``starts``:
+    one (S, 5) array of starts (a, b, e, alpha, beta) per set, the same S for all. Every fit
+    runs the batched L-BFGS from its S starts (the grid's stopping rule), keeps the best, then a
+    second pass from it with fresh history at tight tolerance (as :func:`bootstrap` does); each
+    set keeps its own standardisation (:class:`~estimator.fitting.optimiser.RowFrame`; shorter
+    sets are padded with zero-weight runs). No scipy polish: the constants agree with
+    :func:`fit_law` to about 1e-5 (the ladder's fidelity check measures it). Returns one
+    ``(theta (M_i, 5), objective (M_i,))`` per set, objective inf where every start failed.
     """
-    y = np.atleast_2d(np.asarray(log_loss, dtype=float))
-    M = y.shape[0]
-    st = np.asarray(starts_theta, dtype=float)
-    if st.ndim == 2:
-        st = np.broadcast_to(st, (M,) + st.shape)
-    S = st.shape[1]
-    frame = Frame(params, tokens)
+    frames, ys, sts = [], [], []
+    for (n, d, y), st in zip(sets, starts, strict=True):
+        frames.append(Frame(n, d))
+        ys.append(np.atleast_2d(np.asarray(y, dtype=float)))
+        sts.append(np.atleast_2d(np.asarray(st, dtype=float)))
+    S = sts[0].shape[0]
+    if any(st.shape != (S, N_PARAMS) for st in sts):
+        raise ValueError("fit_many_sets: every set needs (S, 5) starts with the same S")
+    ms = [y.shape[0] for y in ys]
+    n_max = max(f.u.size for f in frames)
+
+    def stack(rows_per_fit: int):
+        total = sum(m * rows_per_fit for m in ms)
+        Y = np.zeros((total, n_max))
+        W = np.zeros((total, n_max))
+        lo = 0
+        for y in ys:
+            r = y.shape[0] * rows_per_fit
+            Y[lo:lo + r, :y.shape[1]] = np.repeat(y, rows_per_fit, axis=0)
+            W[lo:lo + r, :y.shape[1]] = 1.0
+            lo += r
+        return Y, W
+
     with limited_blas():
-        phi0 = frame.to_phi(st.reshape(M * S, N_PARAMS))
-        yy = np.repeat(y, S, axis=0)
-        x, f, _ = batched_lbfgs(phi0, frame, delta, y=yy, max_iter=max_iter, ftol=1e-6,
-                                patience=2, chunk=max(1, M * S))
+        rf1 = RowFrame(frames, [m * S for m in ms])
+        phi0 = np.concatenate([np.tile(f.to_phi(st), (m, 1))
+                               for f, st, m in zip(frames, sts, ms, strict=True)])
+        Y1, W1 = stack(S)
+        x, f, _ = batched_lbfgs(phi0, rf1, delta, W1, y=Y1, max_iter=max_iter, ftol=1e-6,
+                                patience=2, chunk=max(1, phi0.shape[0]))
+        M = sum(ms)
         f = f.reshape(M, S)
         best = np.argmin(np.where(np.isfinite(f), f, np.inf), axis=1)
         rows = np.arange(M) * S + best
         phi_best, f_best = x[rows], f[np.arange(M), best]
-        x2, f2, _ = batched_lbfgs(phi_best, frame, delta, y=y, max_iter=200, ftol=1e-12,
+        rf2 = RowFrame(frames, ms)
+        Y2, W2 = stack(1)
+        x2, f2, _ = batched_lbfgs(phi_best, rf2, delta, W2, y=Y2, max_iter=200, ftol=1e-12,
                                   patience=3, chunk=max(1, M))
         better = f2 < f_best
         phi_best[better], f_best[better] = x2[better], f2[better]
-    return frame.to_theta(phi_best), f_best
+        theta = rf2.to_theta(phi_best)
+    out, lo = [], 0
+    for m in ms:
+        out.append((theta[lo:lo + m], f_best[lo:lo + m]))
+        lo += m
+    return out
 
 
 def _summaries(samples: np.ndarray, ci: float):
