@@ -664,6 +664,9 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--theme", choices=["presentation", "normal"], default="presentation")
     _add_scenario_args(ch)
     ch.set_defaults(func=cmd_chart)
+    from estimator.cli_ladder import add_ladder_parser  # the ladder subcommand lives there
+
+    add_ladder_parser(sub)
     g = sub.add_parser("gui", help="open the desktop window")
     g.add_argument("scenario_file", nargs="?", help="scenario .yaml to open")
     g.set_defaults(func=cmd_gui)

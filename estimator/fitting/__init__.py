@@ -67,6 +67,7 @@ from estimator.fitting.runs import (
     epoch_runs,
     epoch_runs_path,
     fit_warnings,
+    read_header,
     read_runs_csv,
     runs_from_arrays,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "huber_objective",
     "limited_blas",
     "objective_batch",
+    "read_header",
     "read_runs_csv",
     "runs_from_arrays",
     "save_fitted_law",

@@ -398,3 +398,19 @@ def fit_warnings(runs: RunsData) -> tuple[str, ...]:
                    ": D moves with N, so the fit cannot separate A/N^alpha from B/D^beta well; "
                    "add runs with several tokens per parameter at each size")
     return tuple(out)
+
+
+def read_header(path: str | Path) -> list[str]:
+    """The normalised column names of a runs CSV (lower case, spaces/dashes as '_'), or []
+    when the file has no header line. Raises :class:`FitError` as :func:`read_runs_csv`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FitError(f"{p}: cannot read runs file ({exc.__class__.__name__}); check the path "
+                       "(a UTF-8 CSV with columns params, tokens or compute, loss)") from None
+    for ln in text.splitlines():
+        if ln.strip() and not ln.lstrip().startswith("#"):
+            delim = next((c for c in (",", ";", "\t") if c in ln), ",")
+            return [_norm_header(h) for h in next(csv.reader([ln], delimiter=delim))]
+    return []

@@ -60,6 +60,14 @@ class RunCost:
     min_gpus_for_memory: int
     max_useful_gpus: int
 
+    def to_dict(self, holdout: bool = False) -> dict:
+        """The run as JSON: params, tokens, tokens_per_param, train_flops, gpus, gpu_hours,
+        cost_usd, wall_clock_days, holdout."""
+        return {"params": self.params, "tokens": self.tokens,
+                "tokens_per_param": self.tokens / self.params, "train_flops": self.train_flops,
+                "gpus": self.gpus, "gpu_hours": self.gpu_hours, "cost_usd": self.cost_usd,
+                "wall_clock_days": self.wall_clock_days, "holdout": bool(holdout)}
+
 
 def cost_run(params: float, tokens: float, gpus: int, hw: RunHardware) -> RunCost:
     """Cost of training ``params`` parameters on ``tokens`` tokens on ``gpus`` GPUs of ``hw``:

@@ -25,13 +25,12 @@ import numpy as np
 MULTIPLIER_SETS: dict[str, tuple[float, ...]] = {
     "2 ratios (x8)": (8 ** -0.5, 8 ** 0.5),
     "3 ratios (x16)": (0.25, 1.0, 4.0),
-    "3 ratios (x64)": (0.125, 1.0, 8.0),
     "4 ratios (x27)": (3 ** -1.5, 3 ** -0.5, 3 ** 0.5, 3 ** 1.5),
 }
 """Tokens-per-parameter multipliers (of r0) trained at each size; the label gives the count and
 the span (largest / smallest)."""
-SIZE_COUNTS = (3, 4, 5, 6)
-SPACINGS = (2.0, 3.0)
+SIZE_COUNTS = (3, 4, 5, 6, 8)
+SPACINGS = (2.0, 2.5, 3.0)
 HOLDOUT_FACTOR = 2.0
 """The held-out run: this many times the largest fitted size, at r0 tokens per parameter."""
 SCALES_PER_DECADE = 8

@@ -3,16 +3,18 @@ run's compute-optimal model size, token count and loss.
 
 :func:`plan_ladder` resolves the target to a compute C* (given, or the compute whose optimum
 reaches a target loss under the law's constants, or the compute a big-run budget buys on the
-hardware), then searches the designs of :mod:`estimator.ladder.design`: for each family and
-each budget level (the budget, and 1/8x to 4x of it for the band-against-budget curve), the two
-largest scales whose runs, costed one by one through the engine
-(:func:`estimator.ladder.costing.cost_run`), fit the level. Every candidate is simulated on the
-same :data:`SCREEN_SIMULATIONS` laws and noise draws (common random numbers); the best
-:data:`FINALISTS` per level are simulated again on ``simulations`` fresh draws, which give the
+hardware), then searches the designs of :mod:`estimator.ladder.design`: every scale of every
+family whose runs, costed one by one through the engine
+(:func:`estimator.ladder.costing.cost_run`), fit the largest budget level (the budget, or 4x it
+when the band-against-budget curve, 1/8x to 4x, is asked for). Every candidate is simulated on the
+same :data:`SCREEN_SIMULATIONS` laws and noise draws (common random numbers); the designs on the
+screening's cost-band frontier (none cheaper screened narrower, within
+:data:`FRONTIER_SLACK`) are simulated again on ``simulations`` fresh draws, which give the
 reported bands (so choosing the best of many noisy estimates does not make the band look
 narrower than it is). The choice at a budget is the narrowest error band of N* among finalists
-that cost at most the budget, so a bigger budget never gets a wider band, and the total never
-exceeds the budget.
+that cost at most the budget. Draws depend only on the seed, and the finalists below a budget
+only on the designs below it, so a bigger budget never gets a wider band (exactly, across
+calls), and the total never exceeds the budget.
 """
 
 from __future__ import annotations
@@ -28,13 +30,18 @@ import numpy as np
 
 from estimator.errors import InputError
 from estimator.ladder import lawmath
-from estimator.ladder.costing import CostCache, RunCost, RunHardware
+from estimator.ladder.costing import CostCache, RunHardware
 from estimator.ladder.design import Design, Family, default_families, scale_index
 from estimator.ladder.prior import Prior, check_loss_noise, make_prior
 from estimator.ladder.simulate import Simulation, fidelity_check, simulate_many
 
-SCREEN_SIMULATIONS = 48
-FINALISTS = 3
+SCREEN_SIMULATIONS = 40
+SCREEN_MAX_ITER = 150
+"""L-BFGS iterations per screening fit (finals and the real fit use 400): only the slowest,
+worst-determined fits reach it, and they rank last either way."""
+FRONTIER_SLACK = 0.05
+"""Designs screened within 5% of the narrowest cheaper band also go to the final round (the
+screening's own noise on 40 draws is several percent)."""
 SIMULATIONS_DEFAULT = 200
 MAX_SIMULATIONS = 5000
 CURVE_FACTORS = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
@@ -46,7 +53,8 @@ MIN_PARAMS_DEFAULT = 5e7
 it the law is extrapolated downwards and small-model effects (embeddings) grow."""
 MAX_BUDGET_USD = 1e12
 COMPUTE_RANGE = (1e18, 1e30)
-BATCH_DESIGNS = 24
+BATCH_DESIGNS = 48
+MAX_DESIGN_RUNS = 64
 
 
 class LadderCancelled(Exception):
@@ -173,7 +181,7 @@ def resolve_target(target: Target, prior: Prior, costs: CostCache) -> dict:
            "compute_flops": compute, "params_opt": float(n[0]), "tokens_opt": float(d[0]),
            "tokens_per_param": float(d[0] / n[0]),
            "loss_at_target": float(lawmath.optimal_loss(c0, compute)[0]),
-           "big_run": _run_dict(big, False)}
+           "big_run": big.to_dict()}
     if t.kind == "loss":
         out["target_loss"] = t.loss
     return out
@@ -207,13 +215,6 @@ def _compute_for_budget(budget: float, c0: np.ndarray, costs: CostCache) -> floa
 # --------------------------------------------------------------------------------------
 
 
-def _run_dict(rc: RunCost, holdout: bool) -> dict:
-    return {"params": rc.params, "tokens": rc.tokens, "tokens_per_param": rc.tokens / rc.params,
-            "train_flops": rc.train_flops, "gpus": rc.gpus, "gpu_hours": rc.gpu_hours,
-            "cost_usd": rc.cost_usd, "wall_clock_days": rc.wall_clock_days,
-            "holdout": bool(holdout)}
-
-
 def _check_budget(v: Any, flag: str = "--ladder-budget-usd") -> float:
     if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
             and 0 < v <= MAX_BUDGET_USD):
@@ -243,9 +244,9 @@ class _Catalogue:
             self._cost[d.key] = got
         return got
 
-    def affordable(self, fam: Family, budget: float, k: int = 2) -> list[Design]:
-        """The ``k`` largest scales of ``fam`` costing at most ``budget`` (binary search: cost
-        grows with scale)."""
+    def affordable(self, fam: Family, budget: float, k: int | None = 2) -> list[Design]:
+        """The ``k`` largest scales of ``fam`` costing at most ``budget`` (all of them if
+        ``k`` is None), largest first (binary search: cost grows with scale)."""
         lo, hi = self.lo[fam], self.hi[fam]
         if lo > hi or self.cost(self.design(fam, lo)) > budget:
             return []
@@ -255,7 +256,8 @@ class _Catalogue:
                 lo = mid
             else:
                 hi = mid - 1
-        return [self.design(fam, s) for s in range(lo, max(self.lo[fam], lo - k + 1) - 1, -1)]
+        bottom = self.lo[fam] if k is None else max(self.lo[fam], lo - k + 1)
+        return [self.design(fam, s) for s in range(lo, bottom - 1, -1)]
 
 
 def plan_ladder(target: Target, ladder_budget_usd: float, *,
@@ -264,7 +266,7 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
                 simulations: int = SIMULATIONS_DEFAULT, seed: int = 0,
                 min_params: float = MIN_PARAMS_DEFAULT,
                 families: tuple[Family, ...] | None = None, curve: bool = True,
-                fidelity_checks: int = 4,
+                fidelity_checks: int = 3,
                 progress: Callable[[float, str], None] | None = None,
                 cancel: Callable[[], bool] | None = None) -> LadderPlan:
     """Plan a ladder for ``target`` within ``ladder_budget_usd`` (see the module docstring).
@@ -329,10 +331,9 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
     levels = sorted({budget * f for f in (CURVE_FACTORS if curve else (1.0,))})
     say(0.02, "costing candidate ladders")
     cands: dict[tuple, Design] = {}
-    for lvl in levels:
-        for f in fams:
-            for d in cat.affordable(f, lvl):
-                cands.setdefault(d.key, d)
+    for f in fams:  # every scale of every family up to what the largest level affords
+        for d in cat.affordable(f, max(levels), k=None):
+            cands.setdefault(d.key, d)
         stop()
     main_ok = [d for d in cands.values() if cat.cost(d) <= budget]
     if not main_ok:
@@ -346,9 +347,14 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
             "cheaper price (--price-tier spot)", field="ladder_budget_usd", value=budget,
             expected=f">= {need:.0f}", hint=f"--ladder-budget-usd {math.ceil(need)}")
 
-    designs = sorted(cands.values(), key=lambda d: (cat.cost(d), d.key))
+    # Batched by number of runs, so a batch pads few runs (cost order within it).
+    designs = sorted(cands.values(), key=lambda d: (d.family.n_fit_runs, cat.cost(d), d.key))
+    if max(d.family.n_fit_runs + 1 for d in designs) > MAX_DESIGN_RUNS:
+        raise ValueError(f"plan_ladder: a design has more than {MAX_DESIGN_RUNS} runs")
     rng = np.random.default_rng([seed, 0])
-    n_max = max(d.runs()[0].size for d in designs)
+    # Noise drawn for the most runs any design has, whatever this call's designs: the same
+    # seed gives every design the same draws in every call (so budgets compare exactly).
+    n_max = MAX_DESIGN_RUNS
     m_screen = min(SCREEN_SIMULATIONS, simulations)
     draws_s, z_s = pr.draw(m_screen, rng), rng.standard_normal((m_screen, n_max))
     target_loss = target.loss if target.kind == "loss" else None
@@ -360,15 +366,18 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
             f"screening designs {i + 1}-{i + len(batch)} of {len(designs)} "
             f"({m_screen} simulated ladders each)")
         for d, s in zip(batch, simulate_many(batch, draws_s, z_s, sigma, compute, pr.central,
-                                             target_loss=target_loss), strict=True):
+                                             target_loss=target_loss,
+                                             max_iter=SCREEN_MAX_ITER), strict=True):
             screened[d.key] = s
-    finalists: dict[tuple, Design] = {}
-    for lvl in levels:
-        ok = sorted((d for d in designs if cat.cost(d) <= lvl),
-                    key=lambda d: (screened[d.key].score(), cat.cost(d)))
-        for d in ok[:FINALISTS]:
-            finalists.setdefault(d.key, d)
-    fin = sorted(finalists.values(), key=lambda d: (cat.cost(d), d.key))
+    # Finalists: the screening's cost-band frontier (no cheaper design screened narrower),
+    # plus the runners-up just behind it. The frontier below a budget depends only on the
+    # designs below it, so a larger budget re-simulates every finalist a smaller one did.
+    fin, best = [], math.inf
+    for d in sorted(designs, key=lambda d: (cat.cost(d), screened[d.key].score(), d.key)):
+        sc = screened[d.key].score()
+        if sc < best * (1.0 + FRONTIER_SLACK):
+            fin.append(d)
+            best = min(best, sc)
     rng_f = np.random.default_rng([seed, 1])
     draws_f, z_f = pr.draw(simulations, rng_f), rng_f.standard_normal((simulations, n_max))
     final: dict[tuple, Simulation] = {}
@@ -409,7 +418,7 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
         say(0.92, f"checking {fidelity_checks} simulated ladders with the full 4,500-start fit")
         fid = fidelity_check(sim, fidelity_checks)
     params, tokens, hold = chosen.runs()
-    runs = tuple(_run_dict(costs.run(n, t), h) for n, t, h in zip(params, tokens, hold,
+    runs = tuple(costs.run(n, t).to_dict(h) for n, t, h in zip(params, tokens, hold,
                                                                    strict=True))
     total = float(sum(r["cost_usd"] for r in runs))
     sm = sim.summary()

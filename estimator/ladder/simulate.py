@@ -129,9 +129,10 @@ def simulate(design: Design, draws: np.ndarray, z: np.ndarray, sigma: float,
 
 def simulate_many(designs: list[Design], draws: np.ndarray, z: np.ndarray, sigma: float,
                   target_flops: float, central: np.ndarray, *, target_loss: float | None = None,
-                  delta: float = HUBER_DELTA) -> list[Simulation]:
+                  delta: float = HUBER_DELTA, max_iter: int = 400) -> list[Simulation]:
     """:func:`simulate` for several designs with the same draws and noise (common random
-    numbers: differences between designs are not noise), all fits in one batch."""
+    numbers: differences between designs are not noise), all fits in one batch.
+    ``max_iter`` caps each fit's first L-BFGS pass (the screening uses fewer)."""
     sets, starts, prepared = [], [], []
     for design in designs:
         params, tokens, hold = design.runs()
@@ -141,7 +142,7 @@ def simulate_many(designs: list[Design], draws: np.ndarray, z: np.ndarray, sigma
         sets.append((params[fit_idx], tokens[fit_idx], y[:, fit_idx]))
         starts.append(ridge_starts(central, params[fit_idx], tokens[fit_idx]))
         prepared.append((params, tokens, hold, y))
-    fits = fit_many_sets(sets, starts, delta=delta)
+    fits = fit_many_sets(sets, starts, delta=delta, max_iter=max_iter)
     return [_finish(d, p, draws, target_flops, target_loss, theta, f)
             for d, p, (theta, f) in zip(designs, prepared, fits, strict=True)]
 
