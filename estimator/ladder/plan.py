@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from estimator.errors import InputError
+from estimator.errors import EstimatorError, InputError
 from estimator.ladder import lawmath
 from estimator.ladder.costing import CostCache, RunHardware
 from estimator.ladder.design import Design, Family, default_families, scale_index
@@ -188,23 +188,40 @@ def resolve_target(target: Target, prior: Prior, costs: CostCache) -> dict:
 
 
 def _compute_for_budget(budget: float, c0: np.ndarray, costs: CostCache) -> float:
+    """The compute whose compute-optimal run costs ``budget`` on the hardware (bisection on
+    log C between decades that bracket it; the engine's cost grows with C)."""
     def cost(log_c: float) -> float:
         n, d = lawmath.optimum(c0, 10.0 ** log_c)
         return costs.big_run(float(n[0]), float(d[0])).cost_usd
 
-    lo, hi = math.log10(COMPUTE_RANGE[0]), math.log10(COMPUTE_RANGE[1])
-    c_lo, c_hi = cost(lo), cost(hi)
-    if not (c_lo <= budget <= c_hi):
-        raise InputError(f"--budget-usd {budget:,.0f} buys a big run outside {COMPUTE_RANGE[0]:.0e}"
-                         f" to {COMPUTE_RANGE[1]:.0e} FLOPs on this hardware (those cost "
-                         f"${c_lo:,.0f} to ${c_hi:,.3g}); give --target-compute instead",
-                         field="budget_usd", value=budget)
-    for _ in range(60):  # cost is increasing in C; bisection on log C
+    lo = math.log10(COMPUTE_RANGE[0])
+    c_lo = cost(lo)
+    if c_lo > budget:
+        raise InputError(f"--budget-usd {budget:,.0f} buys less than a {COMPUTE_RANGE[0]:.0e}-FLOP "
+                         f"big run on this hardware (that costs ${c_lo:,.0f}); a ladder plans for "
+                         "a run larger than itself: raise --budget-usd or give --target-compute",
+                         field="budget_usd", value=budget, expected=f">= {c_lo:.0f}")
+    hi = None
+    for step in range(1, int(math.log10(COMPUTE_RANGE[1]) - lo) + 1):
+        try:
+            over = cost(lo + step) > budget
+        except EstimatorError:  # the engine cannot cost a run this large: beyond any budget
+            over = True
+        if over:
+            hi = lo + step
+            break
+    if hi is None:
+        raise InputError(f"--budget-usd {budget:,.3g} buys more than a {COMPUTE_RANGE[1]:.0e}-FLOP "
+                         "big run; give --target-compute instead", field="budget_usd",
+                         value=budget)
+    lo = hi - 1
+    for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if cost(mid) <= budget:
-            lo = mid
-        else:
-            hi = mid
+        try:
+            ok = cost(mid) <= budget
+        except EstimatorError:
+            ok = False
+        lo, hi = (mid, hi) if ok else (lo, mid)
         if hi - lo < 1e-6:
             break
     return 10.0 ** lo
