@@ -319,8 +319,9 @@ def bootstrap(runs: RunsData | str | Path, k: int, seed: int = 0, *, delta: floa
     theta = frame.to_theta(phi_best)
     ok = (np.isfinite(f_best) & np.all(np.isfinite(theta), axis=1)
           & np.all(np.abs(theta[:, :3]) < 700, axis=1))
-    samples = np.column_stack([np.exp(theta[:, 2]), np.exp(theta[:, 0]), np.exp(theta[:, 1]),
-                               theta[:, 3], theta[:, 4]])[ok]
+    t_ok = theta[ok]  # diverged refits (|a|, |b| or |e| >= 700) would overflow exp
+    samples = np.column_stack([np.exp(t_ok[:, 2]), np.exp(t_ok[:, 0]), np.exp(t_ok[:, 1]),
+                               t_ok[:, 3], t_ok[:, 4]])
     if samples.shape[0] < 2:
         raise FitError(f"{data.source}: bootstrap failed: fewer than 2 of {k} refits converged")
     stderr, intervals = _summaries(samples, ci)

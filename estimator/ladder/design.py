@@ -3,8 +3,9 @@
 A :class:`Family` fixes the shape of a ladder: how many model sizes, the ratio between
 neighbouring sizes, and the tokens-per-parameter multipliers trained at every size (relative to
 the compute-optimal ratio ``r0`` at the target). A :class:`Design` places a family at a scale:
-its largest fitted size. Every design adds one held-out run, the largest: twice the largest
-fitted size at ``r0`` tokens per parameter, fitted on nothing and predicted from the rest.
+its largest fitted size. Every design adds one held-out run, the largest: twice the compute of
+the largest fitted run, at ``r0`` tokens per parameter (a step along the compute-optimal line
+towards the target), fitted on nothing and predicted from the rest.
 
 Several multipliers per size make the token ranges of neighbouring sizes overlap (size ratio 2,
 multipliers 1/4 to 4: each size's tokens span 16x, its neighbours' 16x shifted by 2x), so N and
@@ -32,7 +33,8 @@ the span (largest / smallest)."""
 SIZE_COUNTS = (3, 4, 5, 6, 8)
 SPACINGS = (2.0, 2.5, 3.0)
 HOLDOUT_FACTOR = 2.0
-"""The held-out run: this many times the largest fitted size, at r0 tokens per parameter."""
+"""The held-out run: this many times the compute of the largest fitted run, at r0 tokens per
+parameter."""
 SCALES_PER_DECADE = 8
 MIN_FIT_RUNS = 6
 """Fitted runs in a design: one more than the law's 5 parameters (a judgement; fewer fit
@@ -106,7 +108,7 @@ class Design:
         mult = np.asarray(self.family.multipliers, dtype=float)
         n = np.repeat(sizes, mult.size)
         d = n * self.r0 * np.tile(mult, sizes.size)
-        nh = self.top_params * HOLDOUT_FACTOR
+        nh = self.holdout_params
         params = np.append(n, nh)
         tokens = np.append(d, nh * self.r0)
         hold = np.zeros(params.size, dtype=bool)
@@ -115,8 +117,14 @@ class Design:
 
     @property
     def holdout_flops(self) -> float:
-        nh = self.top_params * HOLDOUT_FACTOR
-        return 6.0 * nh * nh * self.r0
+        """HOLDOUT_FACTOR x the largest fitted run's compute (C = 6ND)."""
+        top = self.top_params
+        return HOLDOUT_FACTOR * 6.0 * top * top * self.r0 * max(self.family.multipliers)
+
+    @property
+    def holdout_params(self) -> float:
+        """The held-out run's size: its compute at r0 tokens per parameter."""
+        return math.sqrt(self.holdout_flops / (6.0 * self.r0))
 
     @property
     def key(self) -> tuple:
@@ -135,5 +143,5 @@ class Design:
                 "tokens_per_param": [self.r0 * m for m in f.multipliers],
                 "sizes": [float(x) for x in self.sizes],
                 "largest_fitted_params": self.top_params,
-                "holdout_params": self.top_params * HOLDOUT_FACTOR,
+                "holdout_params": self.holdout_params,
                 "n_fitted_runs": f.n_fit_runs, "n_runs": f.n_fit_runs + 1}

@@ -334,7 +334,7 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
         lo = scale_index(min_params * f.spacing ** (f.n_sizes - 1))
         while Design(f, lo, r0).sizes[0] < min_params * (1 - 1e-9):
             lo += 1
-        hi = scale_index(math.sqrt(max_hold / (6.0 * r0)) / 2.0) + 1
+        hi = scale_index(math.sqrt(max_hold / (6.0 * r0 * max(f.multipliers)))) + 1
         while hi >= lo and Design(f, hi, r0).holdout_flops > max_hold:
             hi -= 1
         lo_scale[f], hi_scale[f] = lo, hi
