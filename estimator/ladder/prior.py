@@ -9,9 +9,9 @@ Prior kinds (``--prior``):
 * ``point``: the law's constants only, so every band is the noise of the runs alone;
 * ``wide``: for a new domain (data mix, tokenizer, architecture) whose exponents may differ:
   each sample's exponents move by an independent normal step of sd :data:`WIDE_EXPONENT_SD`
-  (0.08, about 5x the bootstrap's 0.015-0.02 spread: P5-P95 of alpha about 0.22-0.48, which
-  covers Hoffmann's printed 0.34/0.28 and Epoch's 0.35/0.37, and an allocation exponent
-  a = beta/(alpha+beta) from about 0.38 to 0.64, covering Hoffmann's Approaches 1-3 (0.46-0.50)
+  (0.08, about 5x the bootstrap's 0.015-0.02 spread: P5-P95 of alpha and beta about 0.21-0.50,
+  which covers Hoffmann's printed 0.34/0.28 and Epoch's 0.35/0.37, and an allocation exponent
+  a = beta/(alpha+beta) from about 0.38 to 0.66, covering Hoffmann's Approaches 1-3 (0.46-0.50)
   and their C4 / GitHub fits, 0.50 and 0.53, Table A2); E scales by a log-normal factor of sd
   :data:`WIDE_E_LOG_SD` and each reducible term by one of sd :data:`WIDE_TERM_LOG_SD`. A and B
   pivot at the centre of the law's fitted range, so a changed exponent keeps the term's size
