@@ -18,6 +18,12 @@ package: it runs in a subprocess, and if it is missing or fails, the script says
 reports our figures.
 
     python benchmarks/bench_fit.py [--quick] [--repeats 5] [--json benchmarks/results/fit.json]
+
+``--scaling`` instead measures the fit's time and peak memory (resident set, each size in a fresh
+process) against the number of runs: synthetic runs from the Epoch law with 1% log-loss noise
+at 240, 2,400 and 24,000 rows (``--rows``), Hoffmann's full grid, optionally a bootstrap:
+
+    python benchmarks/bench_fit.py --scaling [--rows 240,2400,24000] [--bootstrap 200]
 """
 
 from __future__ import annotations
@@ -126,6 +132,47 @@ def run_toolkit(runs, quick: bool, timeout_s: float, parallel: bool) -> dict:
     return info
 
 
+SCALING_SCRIPT = textwrap.dedent("""
+    import json, resource, sys, time
+    import numpy as np
+    from estimator import fitting as F
+    n, k = int(sys.argv[1]), int(sys.argv[2])
+    rng = np.random.default_rng(n)
+    N = np.exp(rng.uniform(np.log(5e7), np.log(1.6e10), n))
+    D = N * np.exp(rng.uniform(np.log(3), np.log(100), n))
+    L = (1.8172 + 482.01 / N**0.3478 + 2085.43 / D**0.3658) * np.exp(rng.normal(0, 0.01, n))
+    runs = F.runs_from_arrays(N, D, L)
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    fit = F.fit_law(runs, bootstrap_k=k)
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT" + json.dumps({"rows": n, "bootstrap": k, "seconds": seconds,
+        "fit_seconds": fit.seconds, "bootstrap_seconds": fit.bootstrap_seconds,
+        "grid_rows": fit.grid_rows, "peak_rss_mb": peak_mb, "rss_before_fit_mb": base_mb,
+        "alpha": fit.alpha, "beta": fit.beta}))
+""")
+
+
+def run_scaling(rows: list[int], k: int) -> list[dict]:
+    out = []
+    for n in rows:
+        proc = subprocess.run([sys.executable, "-c", SCALING_SCRIPT, str(n), str(k)],
+                              capture_output=True, text=True)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")), None)
+        if line is None:
+            out.append({"rows": n, "error": (proc.stderr or proc.stdout).strip()[-300:]})
+            print(f"rows {n:>7,}: failed: {out[-1]['error']}")
+            continue
+        r = json.loads(line[len("RESULT"):])
+        out.append(r)
+        print(f"rows {n:>7,}: {r['seconds']:6.2f} s (fit {r['fit_seconds']:.2f} s, grid on "
+              f"{r['grid_rows']:,} rows; bootstrap {r['bootstrap_seconds']:.2f} s)  "
+              f"peak RSS {r['peak_rss_mb']:.0f} MB ({r['rss_before_fit_mb']:.0f} MB before)",
+              flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -137,7 +184,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--toolkit-timeout", type=float, default=900.0, help="seconds")
     ap.add_argument("--toolkit-serial", action="store_true",
                     help="run the toolkit without its multiprocessing pool")
+    ap.add_argument("--scaling", action="store_true",
+                    help="time and peak memory against the number of runs (synthetic)")
+    ap.add_argument("--rows", default="240,2400,24000", help="with --scaling: row counts")
+    ap.add_argument("--bootstrap", type=int, default=0, help="with --scaling: resamples")
     args = ap.parse_args(argv)
+
+    if args.scaling:
+        rows = [int(float(x)) for x in args.rows.split(",") if x]
+        res = {"scaling": run_scaling(rows, args.bootstrap),
+               "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
+                           "numpy": np.__version__, "platform": platform.platform()},
+               "date": time.strftime("%Y-%m-%d")}
+        out = Path(args.json if "--json" in (argv or sys.argv)
+                   else ROOT / "benchmarks" / "results" / "fit_scaling.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
+        return 0
 
     runs = fitting.epoch_runs(exclude_flagged=True)
     grid = QUICK_GRID if args.quick else None
@@ -149,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         times.append(fit.seconds)
     ours = {"n_starts": n_starts, "seconds_median": statistics.median(times),
             "seconds_all": times, "objective": fit.objective, "params": fit.constants(),
-            "threads": fitting._POOL_WORKERS}
+            "threads": fitting.threads()}
     print(f"data: {fitting.epoch_runs_path().name}, {runs.n_runs} runs (5 flagged excluded)")
     print(f"ours:       {n_starts:5d} starts  median {ours['seconds_median']:.2f} s over "
           f"{len(times)} runs  objective {fit.objective:.10g}  "

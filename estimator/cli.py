@@ -453,6 +453,8 @@ def format_fit(r) -> str:
         lines.append(f"  ... and {d['n_skipped'] - 20} more skipped rows")
     if d.get("n_excluded"):
         lines.append(f"  excluded {d['n_excluded']} flagged rows")
+    for w in getattr(r, "warnings", ()) or ():
+        lines.append(f"warning: {w}")
     return "\n".join(lines)
 
 
@@ -554,6 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scenario_args(ch)
     ch.set_defaults(func=cmd_chart)
+    from estimator.cli_ladder import add_ladder_parser  # the ladder subcommand lives there
+
+    add_ladder_parser(sub)
     g = sub.add_parser("gui", help="open the desktop window")
     g.add_argument("scenario_file", nargs="?", help="scenario .yaml to open")
     g.set_defaults(func=cmd_gui)

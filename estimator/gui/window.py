@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from estimator.errors import EstimatorError
-from estimator.gui import settings
+from estimator.gui import ladder_dialog, settings
 from estimator.gui.session import Session, friendly_message
 from estimator.gui.theme import THEME_NAMES, apply_theme, window_theme
 from estimator.gui.widgets import (
@@ -209,6 +209,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         t = mb.addMenu("&Tools")
         self.act_fit = t.addAction("&Fit a scaling law to your runs…", self.open_fit_dialog)
+        self.act_ladder = t.addAction("Plan a scaling &ladder…",
+                                      lambda: ladder_dialog.open_ladder_dialog(self))
 
         h = mb.addMenu("&Help")
         h.addAction("&About", self._about)
