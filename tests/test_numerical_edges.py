@@ -194,7 +194,10 @@ def test_estimate_over_compute_budgets(law_id):
         ests.append(est)
     for a, b in pairwise(ests):
         assert b.loss < a.loss and b.params > a.params and b.tokens > a.tokens
-        assert b.cost_usd > a.cost_usd and b.gpu_hours > a.gpu_hours
+        if a.gpus <= a.max_useful_gpus and b.gpus <= b.max_useful_gpus:
+            # (far past the useful batch a tiny budget trains extra tokens to reach its loss,
+            # McCandlish et al. 2018, so cost is not monotone there: the warning says so)
+            assert b.cost_usd > a.cost_usd and b.gpu_hours > a.gpu_hours
         if b.gpus == a.gpus:  # budgets too big for 1,024 GPUs ran on the least that fit
             assert b.wall_clock_days > a.wall_clock_days
         # serving a bigger model never costs less per token, once models are big enough for
