@@ -198,7 +198,9 @@ def test_estimate_over_compute_budgets(law_id):
             # (far past the useful batch a tiny budget trains extra tokens to reach its loss,
             # McCandlish et al. 2018, so cost is not monotone there: the warning says so)
             assert b.cost_usd > a.cost_usd and b.gpu_hours > a.gpu_hours
-        if b.gpus == a.gpus:  # budgets too big for 1,024 GPUs ran on the least that fit
+        if b.gpus == a.gpus and b.gpus <= min(a.max_useful_gpus, b.max_useful_gpus):
+            # same cluster, within the useful batch (budgets too big for 1,024 GPUs ran on the
+            # least that fit)
             assert b.wall_clock_days > a.wall_clock_days
         # serving a bigger model never costs less per token, once models are big enough for
         # their weights and KV cache (not the engine's per-step overhead) to set the cost; past
