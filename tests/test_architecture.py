@@ -31,7 +31,7 @@ BLOCK_QT = (
 def _core_modules() -> set[str]:
     out = set()
     for path in PKG.glob("*.py"):
-        if path.stem not in ("__init__", "__main__", "cli"):
+        if path.stem not in ("__init__", "__main__", "cli", "cli_report"):
             out.add(f"estimator.{path.stem}")
     for path in PKG.iterdir():
         if (path.is_dir() and (path / "__init__.py").exists()
