@@ -544,6 +544,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_scenario_args(ch)
     ch.set_defaults(func=cmd_chart)
+    from estimator.cli_report import add_report_parser  # reports in every format (issue 14)
+
+    add_report_parser(sub)
     g = sub.add_parser("gui", help="open the desktop window")
     g.add_argument("scenario_file", nargs="?", help="scenario .yaml to open")
     g.set_defaults(func=cmd_gui)
