@@ -349,7 +349,7 @@ def rent_or_own(est: Estimate, *, purchase_usd_per_chip: float, depreciation_yea
     crossings = tuple(c for c in _crossings(lines) if c.x <= 1.0)
     run_occupancy = est.wall_clock_days / (365.0 * years)
     return RentOwn(
-        title=f"Rent or own {n:,} x {hardware_short_name(est.hardware_name)}: cost per year",
+        title=f"Rent or own {n:,} × {hardware_short_name(est.hardware_name)}: cost per year",
         x_label="Occupancy (share of the hours of a year in use)", x_unit="fraction",
         y_label="Cost per year", y_unit="USD per year", lines=lines, crossings=crossings,
         x=_frozen_array(np.linspace(0.0, 1.0, max(2, int(points)))),

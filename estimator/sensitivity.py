@@ -166,8 +166,8 @@ def _utilisation(s: Scenario, est: Estimate, cat: Catalogue) -> Ends | str:
         basis += "; the high end is capped at MFU 100%"
     pin = {"goodput": est.goodput}
     return Ends(mfu_low * est.goodput, mfu_high * est.goodput,
-                f"MFU {mfu_low:.1%} (x goodput {est.goodput:.0%})",
-                f"MFU {mfu_high:.1%} (x goodput {est.goodput:.0%})",
+                f"MFU {mfu_low:.1%} at goodput {est.goodput:.0%}",
+                f"MFU {mfu_high:.1%} at goodput {est.goodput:.0%}",
                 replace(s, mfu=mfu_low, **pin), replace(s, mfu=mfu_high, **pin), basis)
 
 
@@ -280,10 +280,10 @@ def _goodput(s: Scenario, est: Estimate, cat: Catalogue) -> Ends | str:
 
 #: The uncertain inputs, in the order ties are listed. One entry per input.
 FACTORS: tuple[Factor, ...] = (
-    Factor("utilisation", "Utilisation (MFU x goodput)", "fraction", _utilisation),
+    Factor("utilisation", "Utilisation (MFU × goodput)", "fraction", _utilisation),
     Factor("price_tier", "Training price tier", "USD per GPU-hour", _training_tier),
     Factor("law", "Scaling law P10-P90", "FLOPs", _law),
-    Factor("demand", f"Serving demand +-{DEMAND_SPREAD:.0%}", "output tokens/day", _demand),
+    Factor("demand", f"Serving demand ±{DEMAND_SPREAD:.0%}", "output tokens/day", _demand),
     Factor("inference_price_tier", "Serving price tier", "USD per chip-hour", _serving_tier),
     Factor("goodput", "Goodput (failures)", "fraction", _goodput),
 )

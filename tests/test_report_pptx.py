@@ -114,7 +114,7 @@ def test_sensitivity_break_even_and_rent_own_slides(deck, cat):
     s, est, ro, prs, _d = deck
     texts = [_texts(sl) for sl in prs.slides]
     sens = next(t for t in texts if t.startswith("What moves the cost"))
-    assert "Utilisation (MFU x goodput)" in sens and "Training price tier" in sens
+    assert "Utilisation (MFU × goodput)" in sens and "Training price tier" in sens
     be = next(t for t in texts if t.startswith("Cheapest hardware as serving grows"))
     assert "(plan)" in be
     rent = next(t for t in texts if t.startswith("Rent or own"))

@@ -53,7 +53,7 @@ CHART_PX = (1920, 1080)
 DECK_THEME = "presentation"
 #: Chart slides in this order; chart kinds added later follow at the end.
 DECK_CHART_ORDER = ("frontier", "isoflop", "laws", "isoloss", "cost", "lifetime", "hardware")
-ROWS_PER_TABLE_SLIDE = 12
+ROWS_PER_TABLE_SLIDE = 13
 
 INK = RGBColor(0x1F, 0x23, 0x28)
 MUTED = RGBColor(0x5B, 0x63, 0x6E)
@@ -246,8 +246,8 @@ def _sensitivity_slide(prs, sens: Sensitivity, notes: list[str]) -> None:
     for w in sens.swings:
         lo, hi = w.metric_at(sens.metric)
         rows.append([w.label, w.low_text, w.high_text, fmt(lo), fmt(hi), fmt(w.swing)])
-    _table(slide, ["Input", "Low end", "High end", f"{sens.metric_label} at low",
-                   "at high", "Swing"], rows, widths=[3.2, 2.6, 2.6, 1.8, 1.8, 1.6],
+    _table(slide, ["Input", "Low end", "High end", "At the low end", "At the high end",
+                   "Swing"], rows, widths=[3.2, 2.6, 2.6, 1.8, 1.8, 1.6],
            align="lllrrr", size=13)
     lines = [*notes, "", "Each end is the engine run with that one input moved:"]
     lines += [f"{w.label}: {w.basis}" for w in sens.swings]
@@ -292,6 +292,11 @@ def _break_even_slide(prs, be: BreakEven, est: Estimate, notes: list[str]) -> No
     _notes(slide, lines)
 
 
+def _decimals(usd: float) -> int:
+    """Cents, or a tenth of a cent when the price has one ($0.10, $0.125)."""
+    return 2 if round(usd, 2) == usd else 3
+
+
 def _rent_own_slide(prs, ro: RentOwn, notes: list[str]) -> None:
     slide = _blank(prs)
     if ro.break_even_occupancy is not None:
@@ -303,7 +308,8 @@ def _rent_own_slide(prs, ro: RentOwn, notes: list[str]) -> None:
     rows = [["Rent per chip-hour", units.usd_per_hour(ro.rent_usd_per_hour), ro.rent_basis],
             ["Purchase price per chip", units.usd(ro.purchase_usd_per_chip), "your input"],
             ["Depreciation", f"{ro.depreciation_years:g} years", "your input (straight line)"],
-            ["Electricity", f"${ro.usd_per_kwh:g} per kWh", "your input"],
+            ["Electricity", f"${ro.usd_per_kwh:.{_decimals(ro.usd_per_kwh)}f} per kWh",
+             "your input"],
             ["Owned power per chip-hour", units.usd_per_hour(ro.power_usd_per_hour),
              f"{ro.power_w:g} W x PUE {ro.pue:g}"]]
     if ro.other_usd_per_chip_year:
@@ -319,21 +325,21 @@ def _rent_own_slide(prs, ro: RentOwn, notes: list[str]) -> None:
 def _chart_slide(prs, kind: str, png: bytes, est: Estimate, notes: list[str],
                  date: str, cat: Catalogue) -> None:
     slide = _blank(prs)
-    w_in = 11.4
+    w_in = 10.9  # leaves a 1.1 in band for the caption
     h_in = w_in * CHART_PX[1] / CHART_PX[0]
     left = (SLIDE_W - Inches(w_in)) // 2
-    pic = slide.shapes.add_picture(io.BytesIO(png), left, Inches(0.2), width=Inches(w_in),
+    pic = slide.shapes.add_picture(io.BytesIO(png), left, Inches(0.15), width=Inches(w_in),
                                    height=Inches(h_in))
     title = CHART_TITLES.get(kind, kind)
     pic.name = shape_text(f"Chart: {kind}")
     pic._element.nvPicPr.cNvPr.set("descr", shape_text(title))  # alt text
-    _textbox(slide, Inches(0.6), Inches(0.3 + h_in), Inches(12.1), Inches(0.6),
-             chart_caption(kind, est, cat), 12, color=MUTED, align=PP_ALIGN.CENTER)
-    _notes(slide, [title, assumptions_line(est, date), *notes])
+    _textbox(slide, Inches(0.6), Inches(0.25 + h_in), Inches(12.1), Inches(0.9),
+             chart_caption(kind, est, cat), 11, color=MUTED, align=PP_ALIGN.CENTER)
+    _notes(slide, [title, assumptions_line(est, date), f"Serving: {serving_phrase(est)}", *notes])
 
 
 #: Charts whose numbers include serving (their caption names the serving assumptions).
-_SERVING_CHARTS = frozenset({"lifetime", "hardware"})
+_SERVING_CHARTS = frozenset({"lifetime"})
 
 
 def chart_caption(kind: str, est: Estimate, catalogue: Catalogue | None = None) -> str:
@@ -349,17 +355,20 @@ def chart_caption(kind: str, est: Estimate, catalogue: Catalogue | None = None) 
             pr = resolve(catalogue).profile(s.hardware).prices.get(s.price_tier)
         except EstimatorError:
             pr = None
+        who = re.split(r"\s*[(;]", pr.provider)[0] if pr is not None and pr.provider else ""
         price = (f"{tier} price {units.usd_per_hour(est.price_usd_per_hour)}"
-                 + (f" ({pr.provider}, {pr.date})" if pr is not None else ""))
+                 + (f" ({who + ', ' if who else ''}{pr.date})" if pr is not None else ""))
     util = ("MFU and goodput as given" if s.mfu is not None and s.goodput is not None else
             "MFU and goodput calibrated on published runs (estimator.calibration)")
     flops = ("compute counted exactly with attention" if s.exact_flops else
              "compute C = 6ND")
     parts = [f"Assumptions: {price}", util, flops]
     if kind in _SERVING_CHARTS and est.lifetime_inference_tokens > 0:
-        parts.append(f"serving {serving_phrase(est)}; {units.si(s.output_tokens_per_day)} "
-                     f"output tokens/day for {s.deployment_days:g} days, fleet paid for at "
-                     f"{s.peak_to_mean:g}x the mean")
+        parts.append(f"serving {s.input_tokens_per_request:,.0f}-in / "
+                     f"{s.output_tokens_per_request:,.0f}-out requests on "
+                     f"{est.inference_hardware}, {units.si(s.output_tokens_per_day)} output "
+                     f"tokens/day for {s.deployment_days:g} days, fleet paid for at "
+                     f"{s.peak_to_mean:g}× the mean")
     return " · ".join(parts)
 
 
@@ -367,8 +376,9 @@ def chart_caption(kind: str, est: Estimate, catalogue: Catalogue | None = None) 
 def _appendix_slides(prs, est: Estimate, notes: list[str]) -> None:
     rows, keys = _result_rows(est, QUANTITIES)
     pages = max(1, -(-len(rows) // ROWS_PER_TABLE_SLIDE))
+    per = -(-len(rows) // pages)  # balanced: 25 rows are 13 + 12, not 12 + 12 + 1
     for i in range(pages):
-        part = slice(i * ROWS_PER_TABLE_SLIDE, (i + 1) * ROWS_PER_TABLE_SLIDE)
+        part = slice(i * per, (i + 1) * per)
         slide = _blank(prs)
         _heading(slide, "All results" + (f" ({i + 1} of {pages})" if pages > 1 else ""),
                  "Every quantity of the estimate; definitions and sources in the notes")
