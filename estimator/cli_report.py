@@ -37,7 +37,9 @@ def add_report_parser(sub) -> argparse.ArgumentParser:
     f = r.add_argument_group("finance (.xlsx and .pptx)")
     f.add_argument("--purchase-usd-per-chip", type=_number, metavar="USD",
                    help="rent or own: purchase price of one accelerator with its share of the "
-                        "server, in USD (your figure; no default)")
+                        "server, in USD (your figure; no default). For scale only: a DGX H100 "
+                        "(8 GPUs) sold for about $270,000, $33,750 per GPU (SemiAnalysis, May "
+                        "2023, as cited by Epoch AI's training-cost-trends); quotes move fast")
     f.add_argument("--depreciation-years", type=_number, metavar="YEARS",
                    help="rent or own: straight-line depreciation, no resale value")
     f.add_argument("--usd-per-kwh", type=_number, metavar="USD",

@@ -15,6 +15,7 @@ at slide size in :data:`DECK_THEME`): this module draws no chart itself.
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,8 @@ from estimator.sensitivity import Sensitivity
 
 __all__ = ["CHART_PX", "DECK_CHART_ORDER", "DECK_THEME", "deck_bytes", "save_report_pptx",
            "shape_text"]
+
+log = logging.getLogger(__name__)
 
 SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)  # 16:9
 #: Chart pictures: 16:9 at 1920 x 1080 px, shown 11.2 in wide (171 px per inch on the slide).
@@ -267,21 +270,24 @@ def _break_even_slide(prs, be: BreakEven, est: Estimate, notes: list[str]) -> No
             for c, nxt in zip(switch, (*switch[1:], None), strict=True))
     else:
         sub = f"Cheapest at every demand shown: {be.cheapest_at(be.baseline_x).label}"
-    best = be.cheapest_at(be.baseline_x)
+    # compare at the plan's demand, or (a plan that serves nothing) at the end of the range
+    at = be.baseline_x or float(be.x[-1])
+    where = "the plan's" if be.baseline_x else "a demand of"
+    best = be.cheapest_at(at)
     plan = next((ln for ln in be.lines if ln.is_plan), None)
     if plan is not None and best.key != plan.key:
-        save = plan.cost_at(be.baseline_x) - best.cost_at(be.baseline_x)
-        sub += (f". At the plan's {units.si(be.baseline_x)} tokens, {best.label} saves "
+        save = plan.cost_at(at) - best.cost_at(at)
+        sub += (f". At {where} {units.si(at)} tokens, {best.label} saves "
                 f"{units.usd(save)} against the plan's {plan.label}")
     _heading(slide, "Cheapest hardware as serving grows", sub)
     rows, bold = [], set()
     for i, ln in enumerate(be.lines):
         rows.append([ln.label + (" (plan)" if ln.is_plan else ""), units.usd(ln.fixed_usd),
-                     units.usd(ln.usd_per_x * 1e6), units.usd(ln.cost_at(be.baseline_x))])
+                     units.usd(ln.usd_per_x * 1e6), units.usd(ln.cost_at(at))])
         if ln.is_plan:
             bold.add(i)
     _table(slide, ["Hardware (train and serve)", "Training", "Serving per 1M output tokens",
-                   f"Total at {units.si(be.baseline_x)} tokens"], rows,
+                   f"Total at {units.si(at)} tokens"], rows,
            widths=[4.4, 2.2, 2.8, 2.6], align="lrrr", bold_rows=bold)
     lines = [*notes, "", "Cost = training cost + serving cost per output token x tokens "
              "served x peak-to-mean (the fleet is paid for at the peak):"]
@@ -373,6 +379,12 @@ def chart_caption(kind: str, est: Estimate, catalogue: Catalogue | None = None) 
 
 
 
+def _not_drawn(prs, kind: str, why: str, notes: list[str]) -> None:
+    slide = _blank(prs)
+    _heading(slide, CHART_TITLES.get(kind, kind), why)
+    _notes(slide, notes)
+
+
 def _appendix_slides(prs, est: Estimate, notes: list[str]) -> None:
     rows, keys = _result_rows(est, QUANTITIES)
     pages = max(1, -(-len(rows) // ROWS_PER_TABLE_SLIDE))
@@ -452,8 +464,12 @@ def deck_bytes(scenario: Scenario, estimate: Estimate,
             png = render_chart(kind, theme, curves, e, "png", width_px=CHART_PX[0],
                                height_px=CHART_PX[1])
         except EstimatorError as exc:  # a chart that cannot draw this plan: say so, go on
-            slide = _blank(prs)
-            _heading(slide, CHART_TITLES.get(kind, kind), f"Not drawn for this plan: {exc}")
+            _not_drawn(prs, kind, f"Not drawn for this plan: {exc}", notes)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a chart's bug must not lose the whole deck
+            log.exception("chart %s failed in the slide deck", kind)
+            _not_drawn(prs, kind, f"Not drawn: the chart failed ({type(exc).__name__}: "
+                                  f"{exc}); please report it", notes)
             continue
         _chart_slide(prs, kind, png, e, [*notes, *warn], date, cat)
     _appendix_slides(prs, est, notes)
