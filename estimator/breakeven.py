@@ -272,6 +272,16 @@ class RentOwn(BreakEven):
         return (self.fixed_usd_per_chip_year / (HOURS_PER_YEAR * occupancy)
                 + self.power_usd_per_hour)
 
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        for name in ("chips", "purchase_usd_per_chip", "depreciation_years", "usd_per_kwh",
+                     "power_w", "pue", "other_usd_per_chip_year", "rent_usd_per_hour",
+                     "rent_basis", "power_usd_per_hour", "break_even_occupancy",
+                     "payback_years_at_full_use", "run_gpu_hours", "run_days"):
+            d[name] = getattr(self, name)
+        d["runs_per_year_to_break_even"] = self.runs_per_year_to_break_even
+        return d
+
     @property
     def runs_per_year_to_break_even(self) -> float | None:
         """How many runs like the plan's a year fill the cluster to the break-even occupancy."""

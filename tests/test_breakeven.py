@@ -3,6 +3,7 @@ evaluating the lines, and rent-or-own against an independent hand computation.""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -103,6 +104,9 @@ def test_rent_or_own_against_a_hand_computation(case, cat):
     (c,) = r.crossings
     assert (c.cheaper_before, c.cheaper_after) == ("rent", "own")
     assert r.runs_per_year_to_break_even == pytest.approx(u * 365 / e.wall_clock_days, rel=REL)
+    d = r.to_dict()  # chart data: plain numbers and labels with units
+    assert d["break_even_occupancy"] == r.break_even_occupancy and d["x_unit"] == "fraction"
+    assert json.loads(json.dumps(d))["lines"][1]["key"] == "own"
 
 
 def test_rent_or_own_when_renting_always_wins(case, cat):

@@ -4,6 +4,7 @@ the law's own parameter samples."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -57,6 +58,9 @@ def test_biggest_swing_first_on_the_metric(result, base):
     for w in result.swings:
         lo, hi = w.metric_at(result.metric)
         assert w.swing == pytest.approx(abs(hi - lo), rel=REL)
+    d = json.loads(json.dumps(result.to_dict()))  # chart data: plain numbers, labels, units
+    assert d["baseline"] == result.baseline and d["metric_unit"] == "USD"
+    assert [s["input"] for s in d["swings"]] == [w.input for w in result.swings]
 
 
 def test_utilisation_band_scales_hours_by_the_calibration_band(result, base):
