@@ -545,6 +545,8 @@ def _hardware_sheet(book: _Book, s: Scenario, est: Estimate, comparison: list[Es
             value = extra[key] if key in extra else r.get(key)
             if key == "is_plan":
                 sh.put(col, "plan" if value else "")
+            elif key == "train_flops" and value == book.values.get("train_flops"):
+                sh.formula(col, "train_flops", unit=unit)  # the shared plan: the Inputs cell
             elif key in live and value is not None and not (
                     key == "lifetime_total_cost_usd"
                     and r.get("inference_cost_per_million_tokens_usd") is None):

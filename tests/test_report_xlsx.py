@@ -174,6 +174,18 @@ def test_hardware_rows_recompute_to_each_profile(case, ev):
     assert rows == len(comp)
 
 
+def test_hardware_rows_follow_the_plans_compute(case, ev):
+    _s, est, _comp, _r, wb, _d = case
+    ws = wb["Hardware"]
+    head = [c.value for c in ws[4]]
+    cost_col = head.index("Training cost (USD)")
+    cells = [r[cost_col].coordinate for r in ws.iter_rows(min_row=5) if r[0].value]
+    before = [ev.value("Hardware", c) for c in cells]
+    ev.set_name("train_flops", est.train_flops * 3)  # every chip trains the same plan
+    for c, b in zip(cells, before, strict=True):
+        assert ev.value("Hardware", c) == pytest.approx(3 * b, rel=REL)
+
+
 def test_hardware_row_price_edit_moves_its_cost(case, ev):
     _s, _est, comp, _r, wb, _d = case
     ws = wb["Hardware"]
