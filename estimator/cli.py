@@ -215,18 +215,24 @@ def format_estimate(est) -> str:
     other = est.compute_optimal if s.optimize == "lifetime" else est.lifetime_optimal
     if other:
         lines.append("")
+        from estimator.report import alternative_saving
+
+        saving = alternative_saving(est)
         if s.optimize == "lifetime":
             lines.append("Compared with the compute-optimal plan at the same loss")
-            saving = other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
         else:
             lines.append("Inference-aware optimum at the same loss "
                          "(Sardana et al. 2023; --optimize lifetime)")
-            saving = other["saving_usd"]
-        lines.append(f"  {'parameters / tokens':<34}{units.si(other['params'])} / "
-                     f"{units.si(other['tokens'])}")
-        lines.append(f"  {'training + lifetime inference':<34}"
-                     f"{units.usd(other['lifetime_total_cost_usd'])}")
-        lines.append(f"  {'saving of the lifetime plan':<34}{units.usd(saving)}")
+        lines.append(f"  {'Parameters / tokens':<36} {units.si(other['params'])} / "
+                     f"{units.si(other['tokens'])}"
+                     + (f" ({other['epochs']:.1f} epochs)" if other.get("epochs", 1) > 1 else ""))
+        if other["lifetime_total_cost_usd"] is None or saving is None:
+            lines.append(f"  {'Training + lifetime inference':<36} n/a: the model fits on no "
+                         f"serving replica of {est.inference_hardware}")
+        else:
+            lines.append(f"  {'Training + lifetime inference':<36} "
+                         f"{units.usd(other['lifetime_total_cost_usd'])}")
+            lines.append(f"  {'Saving of the lifetime plan':<36} {units.usd(saving)}")
     if est.uncertainty_source:
         lines.append("")
         lines.append(f"Bands: P10–P90 from {est.uncertainty_source}.")

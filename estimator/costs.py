@@ -278,4 +278,5 @@ def costs_stage(gpu_hours: float, price_usd_per_hour: float, power_w: float, pue
     return CostsResult(cost_usd=cost, energy_mwh=energy, co2_tonnes=co2,
                        lifetime_inference_tokens=lifetime_inference_tokens,
                        lifetime_inference_cost_usd=lifetime_inf,
-                       lifetime_total_cost_usd=None if lifetime_inf is None else cost + lifetime_inf)
+                       lifetime_total_cost_usd=(None if lifetime_inf is None
+                                                else cost + lifetime_inf))

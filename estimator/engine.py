@@ -177,14 +177,15 @@ def estimate(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles
 
 
 def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None,
-         samples: LawSamples | None = None) -> Estimate:
+         samples: LawSamples | None = None, alternatives: bool = True) -> Estimate:
     law = cat.law(s.law)
     profile = cat.profile(s.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
     crates = cluster_rates(s, profile)
     srates = serving_rates(s, inf_profile)
     inf_usd = usd_per_token(s, srates)
-    plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation)
+    plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation,
+                      alternatives=alternatives)
     train = training_stage(s, plan, profile, crates)
     serve = serving_stage(s, plan, srates)
     plan = _exact_alternatives(plan, serve, s, srates, crates.usd_per_flop)
@@ -194,7 +195,8 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     bands, source, unc_warnings = {}, "", ()
     if with_uncertainty:
         if samples is None or s.optimize != "compute":
-            samples = law_samples(s, law, plan.allocation)
+            samples = law_samples(s, law, plan.allocation,
+                                  CostRates(crates.usd_per_flop, inf_usd))
         unc = uncertainty_stage(s, plan, samples, peak_flops_per_s=crates.peak_flops_per_s,
                                 mfu=crates.mfu, goodput=crates.goodput,
                                 price_usd_per_hour=crates.price_usd_per_hour,
@@ -258,10 +260,14 @@ def _exact_alternatives(plan: PlanResult, serve: ServingResult, s: Scenario,
             d["lifetime_inference_cost_usd"] = (per_m / 1e6 * s.peak_to_mean
                                                 * plan.lifetime_inference_tokens)
             d["lifetime_total_cost_usd"] = d["train_cost_usd"] + d["lifetime_inference_cost_usd"]
+        elif plan.lifetime_inference_tokens > 0:  # fits on no serving replica: no lifetime cost
+            d["lifetime_inference_cost_usd"] = d["lifetime_total_cost_usd"] = None
+            d["servable"] = False
         return d
 
     lifetime_opt = fix(plan.lifetime_optimal)
-    if lifetime_opt is not None and "saving_usd" in lifetime_opt:
+    if (lifetime_opt is not None and "saving_usd" in lifetime_opt
+            and lifetime_opt["lifetime_total_cost_usd"] is not None):
         here = (train_usd_per_flop * plan.allocation.train_flops
                 + serve.cost_per_million_tokens_usd / 1e6 * s.peak_to_mean
                 * plan.lifetime_inference_tokens)
@@ -293,7 +299,9 @@ def _check_finite(est: Estimate) -> None:
 def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=None,
             with_uncertainty: bool = True) -> list[Estimate]:
     """The same scenario on every hardware profile (one estimate each, in catalogue order);
-    profiles that cannot run it (a precision or price tier the chip lacks) are skipped.
+    profiles that cannot run it (a precision or price tier the chip lacks) are skipped. The
+    inference-aware alternative is left out (``lifetime_optimal`` is None) unless the scenario
+    optimises lifetime cost, where it is the plan.
 
     The plan and the law samples do not depend on the hardware unless the scenario optimises
     lifetime cost, so they are computed once and shared."""
@@ -313,7 +321,7 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
         for pid in cat.profiles.profiles:
             try:
                 out.append(_run(replace(s, hardware=pid).validated(), cat, with_uncertainty,
-                                allocation=allocation, samples=samples))
+                                allocation=allocation, samples=samples, alternatives=False))
             except InputError:
                 continue
             except EstimatorError:

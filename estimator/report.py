@@ -80,6 +80,22 @@ def price_phrase(est: Estimate) -> str:
     return f"${est.price_usd_per_hour:,.2f}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
 
 
+def alternative_saving(est: Estimate) -> float | None:
+    """What the lifetime-optimal plan saves over the compute-optimal one (USD; either way round,
+    by the scenario's optimisation), or None when either cannot be served."""
+    s = est.scenario
+    if s.optimize == "lifetime":
+        other = est.compute_optimal
+        if (not other or other["lifetime_total_cost_usd"] is None
+                or est.lifetime_total_cost_usd is None):
+            return None
+        return other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
+    other = est.lifetime_optimal
+    if not other or other.get("lifetime_total_cost_usd") is None:
+        return None
+    return other.get("saving_usd")
+
+
 def serving_phrase(est: Estimate) -> str:
     """'h100-sxm: 2,048-in / 512-out requests, bf16 weights, bf16 KV, batch 96 on 2 chips
     (bound: weights bandwidth)'."""
@@ -228,24 +244,32 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     out += [""]
     other = est.compute_optimal if s.optimize == "lifetime" else est.lifetime_optimal
     if other:
+        saving = alternative_saving(est)
         if s.optimize == "lifetime":
             out += ["## Compared with the compute-optimal plan at the same loss", ""]
-            saving = other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
         else:
             out += ["## Inference-aware alternative at the same loss (Sardana et al. 2023)", ""]
-            saving = other["saving_usd"]
+
+        def epochs(d: dict) -> str:
+            return f" ({d['epochs']:.1f} epochs)" if d.get("epochs", 1.0) > 1.0 else ""
+
         out += _table(["", "Parameters", "Tokens", "Training", "Lifetime inference", "Total"], [
-            ["This plan", units.si(est.params), units.si(est.tokens),
-             units.usd(est.cost_usd), units.usd(est.lifetime_inference_cost_usd),
-             units.usd(est.lifetime_total_cost_usd)],
-            ["Alternative", units.si(other["params"]), units.si(other["tokens"]),
+            ["This plan", units.si(est.params), units.si(est.tokens) + epochs(
+                {"epochs": est.epochs}), units.usd(est.cost_usd),
+             units.usd(est.lifetime_inference_cost_usd), units.usd(est.lifetime_total_cost_usd)],
+            ["Alternative", units.si(other["params"]), units.si(other["tokens"]) + epochs(other),
              units.usd(other["train_cost_usd"]), units.usd(other["lifetime_inference_cost_usd"]),
              units.usd(other["lifetime_total_cost_usd"])],
         ], "lrrrrr")
-        verb = "saves" if saving >= 0 else "costs"
         who = "The lifetime-optimal plan" if s.optimize == "lifetime" else "The alternative"
-        out += ["", f"{who} {verb} {units.usd(abs(saving))} over "
-                    f"{units.si(est.lifetime_inference_tokens)} inference tokens.", ""]
+        if saving is None:
+            out += ["", f"One of the two models fits on no serving replica of "
+                        f"{est.inference_hardware}, so their lifetime costs cannot be compared "
+                        "there.", ""]
+        else:
+            verb = "saves" if saving >= 0 else "costs"
+            out += ["", f"{who} {verb} {units.usd(abs(saving))} over "
+                        f"{units.si(est.lifetime_inference_tokens)} inference tokens.", ""]
     rows = comparison_rows(s, est, comparison)
     if rows:
         out += [f"## Hardware comparison ({est.gpus:,} chips each, {est.precision}, "

@@ -17,7 +17,13 @@ from estimator import allocation as al
 from estimator import costs
 from estimator.allocation import Allocation
 from estimator.laws import ParametricLaw, ScalingLaw
-from estimator.plan import NoSamples, PlanResult, sample_plans
+from estimator.plan import (
+    CostRates,
+    NoSamples,
+    PlanResult,
+    lifetime_sample_plans,
+    sample_plans,
+)
 from estimator.scenario import Scenario
 
 #: Standard-normal quantiles used to spread the utilisation band deterministically.
@@ -62,18 +68,26 @@ def percentiles(x: np.ndarray) -> Band:
     return Band(float(p10), float(p50), float(p90))
 
 
-def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation) -> LawSamples:
-    """The plan under every parameter sample of the law (just the plan when it has none, or
-    when the scenario optimises lifetime cost: the bands then cover utilisation only)."""
+def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation,
+                rates: CostRates | None = None) -> LawSamples:
+    """The plan under every parameter sample of the law (just the plan when it has none). When
+    the scenario optimises lifetime cost, each sample's plan is that sample's own lifetime
+    optimum (needs ``rates``)."""
     n_k = np.array([allocation.params])
     d_k = np.array([allocation.tokens])
     sampled = law.sampled() if isinstance(law, ParametricLaw) else None
     warnings: list[str] = []
     source = ""
-    if sampled is not None and s.optimize == "compute":
+    lifetime = s.optimize == "lifetime"
+    if sampled is not None and (not lifetime or rates is not None):
         try:
-            n_k, d_k, dropped = sample_plans(s, sampled)
-            source = f"{len(n_k)} parameter samples of law '{law.id}'"
+            if lifetime:
+                n_k, d_k, dropped = lifetime_sample_plans(s, sampled, rates)
+                source = (f"{len(n_k)} parameter samples of law '{law.id}', each re-optimised "
+                          "for lifetime cost")
+            else:
+                n_k, d_k, dropped = sample_plans(s, sampled)
+                source = f"{len(n_k)} parameter samples of law '{law.id}'"
             if dropped:
                 warnings.append(f"{dropped} of {dropped + len(n_k)} parameter samples of law "
                                 f"'{law.id}' cannot reach this target; bands use the rest")

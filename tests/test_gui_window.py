@@ -176,7 +176,7 @@ def test_typing_updates_live_without_enter(window, qtbot):
     field.edit.setFocus()
     field.edit.selectAll()
     qtbot.keyClicks(field.edit, "2048")
-    qtbot.waitUntil(lambda: w.session.scenario.gpus == 2048, timeout=3000)
+    qtbot.waitUntil(lambda: w.session.scenario.gpus == 2048, timeout=120_000)  # a hang guard
     assert_cards_match(w, replace(Scenario(), gpus=2048))
 
 
@@ -488,7 +488,7 @@ def test_autosave_timer_writes_when_dirty(window, qtbot):
     w.inputs.field("gpus").set_text_and_commit("999")
     settle(w)
     data, _meta = w.autosave_paths()
-    qtbot.waitUntil(data.exists, timeout=2000)
+    qtbot.waitUntil(data.exists, timeout=120_000)  # a hang guard, not a speed limit
     assert load_scenario(data).gpus == 999
 
 
@@ -561,7 +561,7 @@ def test_session_is_usable_without_a_window(qtbot):
     s.set_text("gpus", "2k")
     s.set_text("gpus", "4k")
     assert got == []  # coalesced until the event loop turns
-    qtbot.waitUntil(lambda: len(got) == 1, timeout=2000)
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=120_000)  # a hang guard, not a speed limit
     assert got[0].gpus == 4000
     errors = []
     s.error_changed.connect(lambda name, msg: errors.append((name, msg)))
