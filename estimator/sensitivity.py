@@ -221,12 +221,10 @@ def _law(s: Scenario, est: Estimate, cat: Catalogue) -> Ends | str:
 
     if est.plan is None:
         return "the estimate carries no plan"
-    samples = law_samples(s, cat.law(s.law), est.plan.allocation)
+    samples = law_samples(s, cat.law(s.law), est.plan.allocation, _cost_rates(s, cat))
     n, d = samples.params, samples.tokens
     if len(n) < 3:
-        reason = "; ".join(samples.warnings) or (
-            "the law has no parameter samples" if s.optimize == "compute" else
-            "law samples are not propagated when the plan optimises lifetime cost")
+        reason = "; ".join(samples.warnings) or "the law has no parameter samples"
         return f"no law band: {reason}"
     flops = n * d
     by_flops = np.ptp(flops) > 1e-9 * np.max(flops)
@@ -247,6 +245,19 @@ def _law(s: Scenario, est: Estimate, cat: Catalogue) -> Ends | str:
     return Ends(float(n[i10]), float(n[i90]), f"P10 {units.si(n[i10])} params",
                 f"P90 {units.si(n[i90])} params", given(i10), given(i90), basis,
                 label="Scaling law P10-P90 (model size)", unit="parameters")
+
+
+def _cost_rates(s: Scenario, cat: Catalogue):
+    """Dollars per training FLOP and per served token, as the engine prices a plan (the
+    lifetime optimum of each law sample needs them)."""
+    from estimator.plan import CostRates
+    from estimator.serving.stage import serving_rates, usd_per_token
+    from estimator.training.stage import cluster_rates
+
+    profile = cat.profile(s.hardware)
+    inf = cat.profile(s.inference_hardware) if s.inference_hardware else profile
+    return CostRates(cluster_rates(s, profile).usd_per_flop,
+                     usd_per_token(s, serving_rates(s, inf)))
 
 
 def _demand(s: Scenario, est: Estimate, cat: Catalogue) -> Ends | str:

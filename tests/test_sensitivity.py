@@ -136,6 +136,17 @@ def test_compute_budget_ranks_law_samples_by_model_size(cat):
     assert w.low_lifetime_usd != pytest.approx(w.high_lifetime_usd, rel=1e-3)
 
 
+def test_lifetime_plans_keep_the_law_band(cat):
+    s = Scenario(optimize="lifetime")
+    e = estimate(s, catalogue=cat)
+    r = sensitivity(s, e, catalogue=cat)
+    w = _swing(r, "law")
+    # the samples are each re-optimised for lifetime cost: the ends bracket the plan's band
+    b = e.bands["train_flops"]
+    assert b.p10 * 0.99 <= w.low_value <= w.high_value <= b.p90 * 1.01
+    assert "re-optimised for lifetime cost" in w.basis
+
+
 def test_without_demand_ranks_training_cost_and_skips_serving(cat):
     s = Scenario(inference_tokens_per_day=0)
     r = sensitivity(s, catalogue=cat)
