@@ -559,6 +559,9 @@ def build_parser() -> argparse.ArgumentParser:
     from estimator.cli_ladder import add_ladder_parser  # the ladder subcommand lives there
 
     add_ladder_parser(sub)
+    from estimator.cli_report import add_report_parser  # reports in every format (issue 14)
+
+    add_report_parser(sub)
     g = sub.add_parser("gui", help="open the desktop window")
     g.add_argument("scenario_file", nargs="?", help="scenario .yaml to open")
     g.set_defaults(func=cmd_gui)

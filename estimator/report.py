@@ -24,7 +24,10 @@ from estimator.errors import InputError
 from estimator.quantities import QUANTITIES, columns, unit_of
 from estimator.scenario import FIELDS, Scenario
 
-REPORT_SUFFIXES = (".md", ".csv", ".json")
+REPORT_SUFFIXES = (".md", ".csv", ".json", ".xlsx")
+#: Report formats that need Qt for their chart pictures (estimator.gui.report_pdf and
+#: estimator.gui.report_pptx write them).
+QT_REPORT_SUFFIXES = (".pdf", ".pptx")
 REPORT_SCHEMA_VERSION = 2
 
 _TIER_WORDS = {"on_demand": "on-demand", "reserved": "reserved", "spot": "spot"}
@@ -418,16 +421,25 @@ def report_json(scenario: Scenario, estimate: Estimate,
 
 def save_report(path: str | Path, scenario: Scenario, estimate: Estimate,
                 comparison: list[Estimate] | None = None) -> None:
-    """Write the report in the format its suffix names (.md, .csv, .json), atomically."""
+    """Write the report in the format its suffix names (.md, .csv, .json, .xlsx), atomically.
+    The .pdf and .pptx reports need Qt for their charts: ``estimator.gui.report_pdf`` and
+    ``estimator.gui.report_pptx`` (or ``estimator report --out``)."""
     from estimator.fileio import atomic_write_text
 
     p = Path(path)
     suffix = p.suffix.lower()
+    if suffix == ".xlsx":
+        from estimator.report_xlsx import save_report_xlsx
+
+        save_report_xlsx(p, scenario, estimate, comparison)
+        return
     writers = {".md": report_markdown, ".markdown": report_markdown, ".csv": report_csv,
                ".json": report_json}
     if suffix not in writers:
-        hint = (" (PDF reports with charts: the window's export, or "
-                "estimator.gui.report_pdf.save_report_pdf)" if suffix == ".pdf" else "")
+        kind = suffix[1:]
+        hint = (f" ({kind.upper()} reports with charts need Qt: the window's export, "
+                f"'estimator report --out FILE', or estimator.gui.report_{kind}."
+                f"save_report_{kind})" if suffix in QT_REPORT_SUFFIXES else "")
         raise InputError(f"{p.name}: unknown report format '{suffix or '(none)'}'; save as "
                          f"{', '.join(REPORT_SUFFIXES)}{hint}")
     text = writers[suffix](scenario, estimate, comparison)

@@ -51,7 +51,9 @@ CHART_TAB_TITLES = {
     "laws": "Laws compared",
 }
 CHART_FORMATS = (("png", "PNG image"), ("svg", "SVG vector"), ("pdf", "PDF document"))
-REPORT_FORMATS = (("md", "Markdown"), ("csv", "CSV"), ("json", "JSON"), ("pdf", "PDF with charts"))
+REPORT_FORMATS = (("md", "Markdown"), ("csv", "CSV"), ("json", "JSON"),
+                  ("xlsx", "Spreadsheet with live formulas"), ("pdf", "PDF with charts"),
+                  ("pptx", "Slides with charts"))
 EXPORT_SIZE_PX = (1600, 1000)
 SCENARIO_FILTER = "Scenarios (*.yaml *.yml);;All files (*)"
 
@@ -672,18 +674,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.refresh_all()
         s, est = self.session.scenario, self.session.estimate
         comp = self.session.comparison
+        suffix = Path(path).suffix.lower()
         try:
-            if str(path).lower().endswith(".pdf"):
+            if suffix == ".pdf":
                 from estimator.gui.report_pdf import save_report_pdf
 
                 save_report_pdf(path, s, est, comp, self.charts)
+            elif suffix == ".pptx":
+                from estimator.gui.report_pptx import save_report_pptx
+
+                save_report_pptx(path, s, est, comp, self.charts,
+                                 catalogue=self.session.catalogue)
             else:
                 from estimator.report import save_report
 
                 save_report(path, s, est, comp)
-        except ImportError:
-            self._error("Cannot export report", "PDF reports are not available in this "
-                        "installation; export Markdown, CSV or JSON instead.")
+        except ImportError as exc:
+            self._error("Cannot export report", f"{suffix[1:].upper()} reports are not "
+                        f"available in this installation ({exc.name or exc} is missing); "
+                        "export Markdown, CSV or JSON instead.")
             return False
         except (EstimatorError, OSError) as exc:
             self._error("Cannot export report", friendly_message(exc))
