@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from estimator import costs
+from estimator import costs, sanity
 from estimator.catalogue import Catalogue, resolve
 from estimator.errors import EstimatorError, InputError
 from estimator.plan import CostRates, PlanResult, plan_stage, target_allocation
@@ -170,6 +170,7 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     srates = serving_rates(s, inf_profile)
     inf_usd = usd_per_token(s, srates)
     plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation)
+    sanity.check_plan(s, plan)
     train = training_stage(s, plan, profile, crates)
     serve = serving_stage(s, plan, srates)
     cst = costs.costs_stage(train.gpu_hours, crates.price_usd_per_hour, profile.power_w, s.pue,
@@ -207,11 +208,11 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
         lifetime_optimal=plan.lifetime_optimal,
         warnings=plan.warnings + train.warnings + tuple(unc_warnings),
         plan=plan, training=train, serving=serve, costs=cst,
-        provenance={"law": cat.law_origin.get(law.id, law.source), "hardware": profile.origin,
+        provenance={"law": sanity.law_origin(law), "hardware": profile.origin,
                     "inference_hardware": inf_profile.origin},
     )
     _check_finite(est)
-    return est
+    return replace(est, warnings=est.warnings + sanity.estimate_warnings(est, cat))
 
 
 def _check_finite(est: Estimate) -> None:

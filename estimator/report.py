@@ -14,10 +14,12 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from estimator import units
+from estimator.textsafe import csv_cell, markdown_code, markdown_inline
 from estimator.engine import Estimate
 from estimator.engine import comparison_rows as _engine_rows
 from estimator.errors import InputError
@@ -28,6 +30,11 @@ REPORT_SUFFIXES = (".md", ".csv", ".json")
 REPORT_SCHEMA_VERSION = 2
 
 _TIER_WORDS = {"on_demand": "on-demand", "reserved": "reserved", "spot": "spot"}
+Escape = Callable[[str], str]
+
+
+def _plain(text: str) -> str:
+    return text
 _VENDOR_PREFIXES = ("NVIDIA ", "AMD Instinct ", "AMD ", "Google Cloud ", "Google ")
 
 
@@ -51,15 +58,16 @@ def short_citation(citation: str) -> str:
     return f"{m.group(1)} et al. {y.group(1)}"
 
 
-def law_label(est: Estimate) -> str:
-    """The law as a chart or report names it: 'Epoch AI 2024 (Besiroglu et al. 2024)'."""
+def law_label(est: Estimate, esc: Escape = _plain) -> str:
+    """The law as a chart or report names it: 'Epoch AI 2024 (Besiroglu et al. 2024)'.
+    ``esc`` escapes text from the law file for the output format (default: none)."""
     name = (est.law_name or est.law_id).strip()
     short = short_citation(est.law_citation)
     if not short or short.split()[0] in name:
-        return name
+        return esc(name)
     # 'Epoch AI 2024 (Chinchilla refit)' -> 'Epoch AI 2024 (Besiroglu et al. 2024)'
     name = re.sub(r"\s*\([^)]*\)\s*$", "", name).strip() or est.law_id
-    return f"{name} ({short})"
+    return f"{esc(name)} ({esc(short)})"
 
 
 def hardware_short_name(name: str) -> str:
@@ -71,29 +79,46 @@ def hardware_short_name(name: str) -> str:
 
 
 def price_phrase(est: Estimate) -> str:
+    """'$2.50/h on-demand'; a price under a cent keeps two significant digits ($0.0010/h)."""
     s = est.scenario
+    price = units.usd_per_hour(est.price_usd_per_hour)
     if s.price_per_hour is not None:
-        return f"${est.price_usd_per_hour:,.2f}/h (custom price)"
-    return f"${est.price_usd_per_hour:,.2f}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
+        return f"{price}/h (custom price)"
+    return f"{price}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
 
 
-def serving_phrase(est: Estimate) -> str:
+def serving_phrase(est: Estimate, esc: Escape = _plain) -> str:
     """'h100-sxm (bf16 weights, batch 64, memory-bound)'."""
     s = est.scenario
-    return (f"{est.inference_hardware} ({s.inference_precision} weights, batch "
+    return (f"{esc(est.inference_hardware)} ({s.inference_precision} weights, batch "
             f"{s.inference_batch}, {est.inference_bound}-bound)")
 
 
-def hardware_phrase(est: Estimate) -> str:
-    """'1,024 × H100 SXM5 80GB, bf16, MFU 29%, goodput 84%, $2.50/h on-demand'."""
-    return (f"{est.gpus:,} × {hardware_short_name(est.hardware_name)}, {est.precision}, "
-            f"MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, {price_phrase(est)}")
+def hardware_phrase(est: Estimate, esc: Escape = _plain) -> str:
+    """'1,024 × H100 SXM5 80GB, bf16, MFU 29%, goodput 84%, $2.50/h on-demand'; a profile from
+    a user file is marked '(user profile)'."""
+    user = " (user profile)" if est.provenance.get("hardware", "built-in") != "built-in" else ""
+    return (f"{est.gpus:,} × {esc(hardware_short_name(est.hardware_name))}{user}, "
+            f"{est.precision}, MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, {price_phrase(est)}")
 
 
-def assumptions_line(est: Estimate, date: str | None = None) -> str:
-    """The footnote every chart and report carries."""
-    return (f"Law: {law_label(est)} · Hardware: {hardware_phrase(est)} · "
+def assumptions_line(est: Estimate, date: str | None = None, esc: Escape = _plain) -> str:
+    """The footnote every chart and report carries (``esc``: see :func:`law_label`)."""
+    return (f"Law: {law_label(est, esc)} · Hardware: {hardware_phrase(est, esc)} · "
             f"generated {date or today()}")
+
+
+def sources(est: Estimate) -> list[tuple[str, str]]:
+    """(what, file) for the law and profiles of an estimate that came from user files."""
+    out = []
+    for what, key in (("Scaling law", "law"), ("Hardware profile", "hardware"),
+                      ("Serving profile", "inference_hardware")):
+        origin = est.provenance.get(key)
+        if key == "inference_hardware" and est.inference_hardware == est.hardware:
+            continue
+        if origin and origin != "built-in":
+            out.append((what, origin))
+    return out
 
 
 def describe_target(s: Scenario) -> str:
@@ -162,15 +187,23 @@ def _band_text(est: Estimate, name: str, fmt) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|")
+    """Our own text in a table cell: only the cell separator and line breaks."""
+    return " ".join(str(text).replace("|", "\\|").split())
 
 
 def _table(head: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
+    """A Markdown table. Cells are our own text (a cell holding text from a file is escaped
+    with :func:`~estimator.textsafe.markdown_inline` by the caller)."""
     align = align or "l" * len(head)
     sep = ["---:" if a == "r" else "---" for a in align]
     out = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
-    out += ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in rows]
+    out += ["| " + " | ".join(c if isinstance(c, _Safe) else _md_escape(c) for c in r) + " |"
+            for r in rows]
     return out
+
+
+class _Safe(str):
+    """Markdown that is already escaped (the table leaves it as it is)."""
 
 
 def key_results(est: Estimate) -> list[tuple[str, str, str]]:
@@ -191,20 +224,21 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     """A self-contained Markdown report: target, plan, cost, serving, the inference-aware
     alternative, warnings, hardware comparison, assumptions and inputs."""
     s, est = scenario, estimate
+    md = markdown_inline  # every text from a file (names, citations, ids, paths, warnings)
     date = date or today()
     out = [f"# LLM training cost estimate — {units.usd(est.cost_usd)}, "
            f"{units.days(est.wall_clock_days)}", ""]
     out += [f"**Target:** {describe_target(s)}.  ",
             f"**Plan:** {units.si(est.params)} parameters trained on {units.si(est.tokens)} "
             f"tokens ({units.flops(est.train_flops)}), reaching loss {est.loss:.4f} nats/token.  ",
-            f"**Training:** {hardware_phrase(est)}.  ",
-            f"**Scaling law:** {est.law_name} [`{est.law_id}`].  ",
+            f"**Training:** {hardware_phrase(est, md)}.  ",
+            f"**Scaling law:** {md(est.law_name)} [{markdown_code(est.law_id)}].  ",
             f"**Generated:** {date}.", ""]
     if est.warnings:
-        out += ["## Warnings", ""] + [f"- {w}" for w in est.warnings] + [""]
+        out += ["## Warnings", ""] + [f"- {md(w)}" for w in est.warnings] + [""]
     out += ["## Results", ""]
-    out += _table(["Quantity", "Value", "P10 – P90"], [list(r) for r in key_results(est)],
-                  "lrr")
+    out += _table(["Quantity", "Value", "P10 – P90"],
+                  [[_Safe(md(c)) for c in r] for r in key_results(est)], "lrr")
     if est.uncertainty_source:
         out += ["", f"P10–P90 bands from {est.uncertainty_source}."]
     out += [""]
@@ -235,8 +269,8 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
         cols = columns()
         body = []
         for r in rows:
-            name = hardware_short_name(r["name"])
-            cells = [f"**{name}** (plan)" if r["is_plan"] else name,
+            name = md(hardware_short_name(r["name"]))
+            cells = [_Safe(f"**{name}** (plan)" if r["is_plan"] else name),
                      units.usd_per_hour(r["price_usd_per_hour"]), units.percent(r["mfu"])]
             for q in cols:
                 text = q.short_text(r[q.key])
@@ -249,20 +283,22 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
                       "lrr" + "r" * len(cols))
         out += [""]
     out += ["## Assumptions", "",
-            f"- Scaling law: {est.law_name} — {' '.join(est.law_citation.split())}",
+            f"- Scaling law: {md(est.law_name)} — {md(est.law_citation)}",
             f"- Extrapolation beyond the law's fitted range: {est.extrapolation_factor:.1f}×",
             "- Training compute C = 6ND (Kaplan et al. 2020; Hoffmann et al. 2022)"
             + (f", exact count with attention ×{est.flops_ratio_to_6nd:.3f}"
                if est.flops_ratio_to_6nd != 1.0 else ""),
-            f"- Hardware: {hardware_phrase(est)}",
-            f"- Serving: {est.inference_hardware}, {s.inference_precision} weights, batch "
+            f"- Hardware: {hardware_phrase(est, md)}",
+            *[f"- {what} from the user file {md(origin)}" for what, origin in sources(est)],
+            f"- Serving: {md(est.inference_hardware)}, {s.inference_precision} weights, batch "
             f"{s.inference_batch}, {s.inference_context_tokens:,}-token context "
             f"({est.inference_bound}-bound, "
             f"{est.inference_tokens_per_s_per_chip:,.0f} tokens/s per chip); "
             f"{units.si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days",
             "", "## Inputs", ""]
-    out += _table(["Input", "Value", "Field"], input_rows(s))
-    out += ["", f"_{assumptions_line(est, date)}_", ""]
+    out += _table(["Input", "Value", "Field"],
+                  [[_Safe(md(c)) for c in row] for row in input_rows(s)])
+    out += ["", f"_{assumptions_line(est, date, md)}_", ""]
     return "\n".join(out)
 
 
@@ -287,13 +323,17 @@ def input_rows(s: Scenario) -> list[list[str]]:
 # --------------------------------------------------------------------------------------
 
 def _csv_value(v: Any) -> str:
+    """A CSV cell: numbers in full precision; text (which may come from a file) guarded against
+    spreadsheet formulas (:func:`~estimator.textsafe.csv_cell`)."""
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else ""
-    return str(v)
+    if isinstance(v, int):
+        return str(v)
+    return csv_cell(v)
 
 
 def report_csv(scenario: Scenario, estimate: Estimate,
@@ -305,7 +345,7 @@ def report_csv(scenario: Scenario, estimate: Estimate,
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["section", "field", "value", "unit"])
     w.writerow(["report", "generated", date or today(), "date"])
-    w.writerow(["report", "assumptions", assumptions_line(estimate, date), ""])
+    w.writerow(["report", "assumptions", csv_cell(assumptions_line(estimate, date)), ""])
     for k, v in scenario.relevant().items():
         spec = FIELDS.get(k)
         w.writerow(["scenario", k, _csv_value(v), spec.unit if spec else ""])
@@ -318,15 +358,15 @@ def report_csv(scenario: Scenario, estimate: Estimate,
         for k, v in (d.get(name) or {}).items():
             w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])
     for k, v in (d.get("provenance") or {}).items():
-        w.writerow(["provenance", k, v, ""])
+        w.writerow(["provenance", k, _csv_value(v), ""])
     for i, msg in enumerate(estimate.warnings, 1):
-        w.writerow(["warning", f"warning_{i}", msg, ""])
+        w.writerow(["warning", f"warning_{i}", _csv_value(msg), ""])
     units_of = dict(COMPARISON_FIELDS)
     for r in comparison_rows(scenario, estimate, comparison):
         for k, v in r.items():
             if k == "id":
                 continue
-            w.writerow([f"hardware:{r['id']}", k, _csv_value(v), units_of.get(k, "")])
+            w.writerow([csv_cell(f"hardware:{r['id']}"), k, _csv_value(v), units_of.get(k, "")])
     return buf.getvalue()
 
 

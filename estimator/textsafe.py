@@ -40,7 +40,9 @@ BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
 #: Characters that start a formula in a spreadsheet when they begin a cell.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~])")
+# an underscore inside a word never starts emphasis (CommonMark 6.2): escape only the others
+_MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 _MD_ENTITY = re.compile(r"&(?=#|[A-Za-z][A-Za-z0-9]*;)")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -135,13 +137,14 @@ def markdown_inline(text: object) -> str:
     """Untrusted text inside a Markdown line (a table cell, a list item, a heading).
 
     New lines and control characters become spaces (no injected sections or rows); ``<``,
-    ``>`` become entities (no raw HTML, no ``<javascript:…>`` autolinks); ``[ ] ` * _ | ~ \\``
-    are backslash-escaped (no links, no remote images, no code spans, no table cells); an
+    ``>`` become entities (no raw HTML, no ``<javascript:…>`` autolinks); ``[ ] ` * | ~ \\``
+    and an ``_`` at a word's edge are backslash-escaped (no links, no remote images, no code spans, no table cells); an
     ``&`` that would start an entity becomes ``&amp;``."""
     s = flat(text)
     s = _MD_ENTITY.sub("&amp;", s)
     s = s.replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return _MD_UNDERSCORE.sub(r"\\_", s)
 
 
 def markdown_code(text: object) -> str:

@@ -79,8 +79,14 @@ def usd_per_hour(value: float) -> str:
 
 
 def days(value: float) -> str:
+    """12 days, 3.4 days, 6.5 hours; under an hour in minutes or seconds (never '0.0 hours')."""
     if value is None or not math.isfinite(value):
         return "—"
+    if value * 24 < 0.1:
+        seconds = value * 86400
+        if seconds < 0.1:
+            return f"{seconds:.2g} s"
+        return f"{_sig(seconds, 2)} s" if seconds < 60 else f"{_sig(seconds / 60, 2)} min"
     if value < 1:
         return f"{value * 24:.1f} hours"
     if value < 10:

@@ -84,7 +84,9 @@ def training_stage(s: Scenario, plan: PlanResult, profile: HardwareProfile,
     days = float(costs.wall_clock_days(hours, s.gpus))
     act = costs.activation_bytes_per_gpu(plan.shape, s.seq_len, s.micro_batch, s.recompute,
                                          tensor_parallel=min(s.model_parallel, 8))
-    min_gpus = costs.min_gpus_for_memory(plan.params, profile.memory_gb, act, s.recompute)
+    min_gpus = costs.min_gpus_for_memory(plan.params, profile.memory_gb, act, s.recompute,
+                                         micro_batch=s.micro_batch, seq_len=s.seq_len,
+                                         model_parallel=s.model_parallel)
     if s.gpus < min_gpus:
         warnings.append(f"{s.gpus} GPUs cannot hold the model: training state needs at least "
                         f"{min_gpus} {profile.display_name} (16 bytes/param, fully sharded)")
