@@ -17,7 +17,13 @@ from pathlib import Path
 
 from estimator.errors import EstimatorError, LawError
 from estimator.fileio import is_path_ref, list_user_folder
-from estimator.hardware import HardwareProfile, ProfileSet, get_profile, load_profiles
+from estimator.hardware import (
+    FOLDER_FIELD,
+    HardwareProfile,
+    ProfileSet,
+    get_profile,
+    load_profiles,
+)
 from estimator.laws import (
     ScalingLaw,
     builtin_laws,
@@ -147,7 +153,7 @@ def load_catalogue(profile_dir: Path | str | None = None,
     laws = dict(builtin_laws())
     origin = {lid: "built-in" for lid in laws}
     files, problems = list_user_folder(ldir, "user law folder")
-    errors: list[LawError] = [LawError(msg) for msg in problems]
+    errors: list[LawError] = [LawError(msg, field=FOLDER_FIELD) for msg in problems]
     failed: dict[str, str] = {}
     duplicates: dict[str, list[str]] = {}
     for path in files:

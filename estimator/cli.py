@@ -37,10 +37,11 @@ def _warn_catalogue() -> None:
     """Every user law or profile file that failed to load, on stderr (the command still runs
     on the rest, and says so)."""
     from estimator.catalogue import default_catalogue
+    from estimator.hardware import FOLDER_FIELD
 
     errors = default_catalogue().errors
     for e in errors[:10]:
-        _warn(f"{e.render(flag_of)} (skipped)")
+        _warn(e.render(flag_of) + ("" if e.field == FOLDER_FIELD else " (skipped)"))
     if len(errors) > 10:
         _warn(f"... and {len(errors) - 10} more user files failed to load")
 
@@ -402,7 +403,7 @@ def cmd_profiles(args) -> int:
             )
         )
         return 0
-    from estimator.hardware import builtin_profiles
+    from estimator.hardware import FOLDER_FIELD, builtin_profiles
 
     builtins = builtin_profiles()
     _out(f"{'id':<12}{'name':<30}{'bf16 TFLOP/s':>13}{'memory':>9}{'$/h':>9}  origin")
@@ -419,7 +420,7 @@ def cmd_profiles(args) -> int:
         )
     _out(f"\nuser profiles: {user_profile_dir()} (set ESTIMATOR_PROFILE_DIR to change)")
     for e in ps.errors:
-        _warn(f"{e} (skipped)")
+        _warn(str(e) + ("" if e.field == FOLDER_FIELD else " (skipped)"))
     return 0
 
 

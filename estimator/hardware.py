@@ -56,6 +56,8 @@ SCHEMA_VERSION = 2
 #: Versions :func:`profile_from_dict` reads (1 is migrated, with warnings).
 SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 BUILTIN_ORIGIN = "built-in"
+#: ``field`` of an error about a whole user folder (not one file in it).
+FOLDER_FIELD = "user_folder"
 ENV_PROFILE_DIR = "ESTIMATOR_PROFILE_DIR"
 APP_NAME = "llm-cost-estimator"
 
@@ -1062,7 +1064,7 @@ def load_profiles(user_dir: Path | str | None = None) -> ProfileSet:
     result = ProfileSet(profiles=builtin_profiles())
     folder = Path(user_dir) if user_dir is not None else user_profile_dir()
     files, problems = list_user_folder(folder, "user profile folder")
-    result.errors.extend(ProfileError(msg) for msg in problems)
+    result.errors.extend(ProfileError(msg, field=FOLDER_FIELD) for msg in problems)
     from_user: dict[str, str] = {}
     for path in files:
         data = None
