@@ -688,7 +688,8 @@ def _migrate_v1(data: dict, where: str, origin: str) -> tuple[dict, list[str]]:
         family = re.sub(r"[^a-z0-9]+", "-", f"{vendor}-{generation}".lower()).strip("-")[:64]
         family = family if _ID_RE.match(family) else "unknown"
         notes.append(f"family = {quote(family)} made from vendor {quote(vendor)} and generation "
-                     f"{quote(generation)}: not a known family ({', '.join(KNOWN_FAMILIES)}), so no "
+                     f"{quote(generation)}: not a known family "
+                     f"({', '.join(KNOWN_FAMILIES)}), so no "
                      "calibrated defaults apply; set 'family' if one fits")
     else:
         notes.append(f"family = {quote(family)} assumed from vendor {quote(vendor)} and generation "
@@ -801,7 +802,8 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
     version = data["schema_version"]
     if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ProfileError(f"{where}: field 'schema_version' must be {SCHEMA_VERSION} (or 1, "
-                           f"migrated), got {quote(version)}", field="schema_version", value=version,
+                           f"migrated), got {quote(version)}", field="schema_version",
+                           value=version,
                            expected=f"{SCHEMA_VERSION}")
     warnings: list[str] = []
     if version == 1:

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from estimator import units
-from estimator.textsafe import csv_cell, markdown_code, markdown_inline
 from estimator.engine import Estimate
 from estimator.engine import comparison_rows as _engine_rows
 from estimator.errors import InputError
 from estimator.quantities import QUANTITIES, columns, unit_of
 from estimator.scenario import FIELDS, Scenario
+from estimator.textsafe import csv_cell, markdown_code, markdown_inline
 
 REPORT_SUFFIXES = (".md", ".csv", ".json")
 REPORT_SCHEMA_VERSION = 2

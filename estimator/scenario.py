@@ -8,6 +8,7 @@ CLI's options and the window's fields (:data:`FIELDS`). The estimate itself is c
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -300,4 +301,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
     data = load_yaml_text(text, str(p), ScenarioError, what="scenario")
     scenario = Scenario.from_dict(data, where=str(p))
-    return with_refs_resolved(scenario, p.resolve().parent)
+    from estimator.fileio import write_target
+
+    # the folder the file is in (a symlinked scenario: its target's, where its files are)
+    return with_refs_resolved(scenario, Path(os.path.abspath(write_target(p))).parent)

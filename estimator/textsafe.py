@@ -138,8 +138,8 @@ def markdown_inline(text: object) -> str:
 
     New lines and control characters become spaces (no injected sections or rows); ``<``,
     ``>`` become entities (no raw HTML, no ``<javascript:…>`` autolinks); ``[ ] ` * | ~ \\``
-    and an ``_`` at a word's edge are backslash-escaped (no links, no remote images, no code spans, no table cells); an
-    ``&`` that would start an entity becomes ``&amp;``."""
+    and an ``_`` at a word's edge are backslash-escaped (no links, no remote images, no code
+    spans, no table cells); an ``&`` that would start an entity becomes ``&amp;``."""
     s = flat(text)
     s = _MD_ENTITY.sub("&amp;", s)
     s = s.replace("<", "&lt;").replace(">", "&gt;")

@@ -15,8 +15,6 @@ import errno
 import json
 import os
 import shutil
-import signal
-import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -277,7 +275,8 @@ SECRET_FILES = {
     "ini": f"[section]\npassword = {SECRET}\ntoken = {SECRET}\nuser = admin\n",
     "json": json.dumps({f"{SECRET}-{i}": i for i in range(10)}),
     "env": f"AWS_SECRET_ACCESS_KEY={SECRET}\nDB_PASSWORD={SECRET}\n",
-    "key": f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}{SECRET}\n-----END OPENSSH PRIVATE KEY-----\n",
+    "key": (f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}{SECRET}\n"
+            "-----END OPENSSH PRIVATE KEY-----\n"),
     "binary": "\x00\x01" + SECRET,
 }
 
