@@ -350,8 +350,6 @@ def cmd_compare(args) -> int:
     if users:
         _out("\n* from a user file: " + "; ".join(
             f"{e.hardware} ({e.provenance['hardware']})" for e in users))
-    for w in sorted({w for e in rows for w in e.warnings if "user file" in w}):
-        _warn(w)
     return 0
 
 

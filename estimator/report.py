@@ -429,5 +429,6 @@ def save_report(path: str | Path, scenario: Scenario, estimate: Estimate,
     try:
         atomic_write_text(p, text)
     except OSError as exc:
-        raise InputError(f"{p}: cannot save report ({exc.strerror or exc}); choose another "
-                         "folder or free some disk space") from None
+        from estimator.fileio import save_problem
+
+        raise InputError(f"{p}: cannot save report: {save_problem(exc)}") from None

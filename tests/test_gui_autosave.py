@@ -472,3 +472,16 @@ def test_a_tiny_price_never_shows_as_zero(qtbot, isolated, answers):
     w.session.update(price_per_hour=0.001)
     w.session.flush()
     assert "$0.0010/GPU-hour" in w.subhead.text()
+
+
+def test_opening_a_hostile_scenario_never_freezes_the_window(qtbot, isolated, answers):
+    fifo = isolated / "pipe.yaml"
+    os.mkfifo(fifo)
+    sent = isolated / "sent.yaml"
+    sent.write_text("law: /dev/zero\nhardware: pipe.yaml\n")
+    w = make_window(qtbot)
+    for path, why in ((fifo, "named pipe"), (sent, "device")):
+        with hang_guard(f"window opens {path.name}"):
+            assert not w.load_file(path)
+        assert why in answers["warnings"][-1][1]
+    assert w.session.scenario == Scenario()
