@@ -33,10 +33,10 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from estimator import units  # noqa: E402
 from estimator.curves import Curves  # noqa: E402
-from estimator.engine import Estimate  # noqa: E402
 from estimator.errors import InputError  # noqa: E402
 from estimator.report import assumptions_line, hardware_short_name  # noqa: E402
 from estimator.scenario import Scenario  # noqa: E402
+from estimator.engine import Estimate  # noqa: E402
 
 CHART_KINDS = ("frontier", "isoloss", "cost", "lifetime", "hardware")
 CLI_CHART_KINDS = ("frontier", "isoloss", "hardware", "lifetime")
@@ -1374,8 +1374,8 @@ def export_chart(
     ``out`` (.png, .svg or .pdf). Raises InputError with the fix for a bad kind, suffix or
     size before doing any work."""
     from estimator.curves import compute_curves
-    from estimator.engine import estimate
     from estimator.hardware import load_profiles
+    from estimator.engine import estimate
 
     _check_kind(kind)
     _check_suffix(out)

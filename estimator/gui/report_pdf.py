@@ -9,7 +9,6 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui
 
 from estimator.curves import Curves, compute_curves
-from estimator.engine import Estimate
 from estimator.errors import InputError
 from estimator.gui.charts import (
     CHART_KINDS,
@@ -21,6 +20,7 @@ from estimator.gui.charts import (
 )
 from estimator.report import report_markdown
 from estimator.scenario import Scenario
+from estimator.engine import Estimate
 
 CHART_PX = (1600, 1000)
 PAGE_TEXT_PX = ((595.0 - 2 * 42.5) * 96 / 72, (842.0 - 2 * 42.5) * 96 / 72)
