@@ -559,36 +559,50 @@ def lifetime_optimal(
     train_cost_per_flop: float,
     inference_cost_per_token,
     inference_tokens: float,
+    unique_tokens: float | None = None,
 ) -> LifetimePlan:
     """Sardana et al. 2023: minimise ``c_train * 6 N D(N) + D_inf * c_inf(N)`` subject to
     ``L(N, D(N)) = target``. ``inference_cost_per_token`` maps an array of N to the cost of one
     generated token (``2N`` FLOPs times a cost per FLOP, or dollars from a throughput model).
+
+    With ``unique_tokens`` U the tokens D(N) are those whose effective value (Muennighoff et al.
+    2023 eq. 5) reaches the target, so repeated epochs are valued as in every other plan; a size
+    that cannot reach the target on U's repetitions is excluded.
 
     Costs are in whatever unit the two rates share (FLOPs or dollars). Searches ln N on a grid
     from just above the smallest model that can reach the target, then refines."""
     if inference_tokens < 0 or not math.isfinite(inference_tokens):
         raise InputError(f"lifetime inference tokens must be >= 0, got {inference_tokens!r}")
     t = float(target_loss)
-    compute_plan = plan_for_loss(law, t)  # validates the target
-    n_floor = max(float(params_for_loss_at_tokens(law, np.inf, t)), 1.0)
+    u = None if unique_tokens is None else float(unique_tokens)
+    compute_plan = plan_for_loss(law, t, unique_tokens=u)  # validates the target
+    data_limit = np.inf if u is None else _max_effective(u)
+    n_floor = max(float(params_for_loss_at_tokens(law, data_limit, t)), 1.0)
     lo = math.log(n_floor) + 1e-6
     hi = max(math.log(compute_plan.params) + math.log(100.0), lo + 1.0)
     grid = np.linspace(lo, hi, 400)
 
+    def tokens(n):
+        d_eff = tokens_for_loss_at_params(law, n, t)
+        return d_eff if u is None else tokens_for_effective(d_eff, u)
+
     def total(ln_n):
         n = np.exp(ln_n)
-        d = tokens_for_loss_at_params(law, n, t)
-        return train_cost_per_flop * FLOPS_PER_PARAM_TOKEN * n * d + inference_tokens * np.asarray(
-            inference_cost_per_token(n), dtype=float
-        )
+        return train_cost_per_flop * FLOPS_PER_PARAM_TOKEN * n * tokens(n) + (
+            inference_tokens * np.asarray(inference_cost_per_token(n), dtype=float))
 
     with np.errstate(over="ignore", invalid="ignore"):
         vals = total(grid)
     vals = np.where(np.isfinite(vals), vals, np.inf)
-    ln_best, _ = _refine_grid_min(total, grid, vals)
+    if not np.isfinite(vals).any():
+        raise UnreachableTargetError(
+            f"no model size reaches loss {t:.4g} at a finite lifetime cost under '{law.id}'",
+            bound=t)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        ln_best, _ = _refine_grid_min(total, grid, vals)
     n = float(math.exp(ln_best))
-    d = float(tokens_for_loss_at_params(law, n, t))
-    alloc = _alloc(law, n, d)
+    d = float(tokens(np.array(n)))
+    alloc = _alloc(law, n, d, u)
     train = train_cost_per_flop * alloc.train_flops
     infer = inference_tokens * float(np.asarray(inference_cost_per_token(np.array(n))))
     return LifetimePlan(alloc, train, infer)

@@ -220,7 +220,8 @@ def format_estimate(est) -> str:
     from estimator.report import describe_target, hardware_phrase, serving_phrase
 
     s = est.scenario
-    lines = [f"Scaling law: {est.law_name} [{est.law_id}]",
+    lines = ([f"Scenario: {one_line(s.name)}"] if s.name else []) + [
+             f"Scaling law: {est.law_name} [{est.law_id}]",
              f"Target: {describe_target(s)}"]
     sources = [f"{what} from {origin}" for what, origin in (
         ("law", est.provenance.get("law")), ("hardware profile", est.provenance.get("hardware")),
@@ -248,18 +249,24 @@ def format_estimate(est) -> str:
     other = est.compute_optimal if s.optimize == "lifetime" else est.lifetime_optimal
     if other:
         lines.append("")
+        from estimator.report import alternative_saving
+
+        saving = alternative_saving(est)
         if s.optimize == "lifetime":
             lines.append("Compared with the compute-optimal plan at the same loss")
-            saving = other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
         else:
             lines.append("Inference-aware optimum at the same loss "
                          "(Sardana et al. 2023; --optimize lifetime)")
-            saving = other["saving_usd"]
-        lines.append(f"  {'parameters / tokens':<34}{units.si(other['params'])} / "
-                     f"{units.si(other['tokens'])}")
-        lines.append(f"  {'training + lifetime inference':<34}"
-                     f"{units.usd(other['lifetime_total_cost_usd'])}")
-        lines.append(f"  {'saving of the lifetime plan':<34}{units.usd(saving)}")
+        lines.append(f"  {'Parameters / tokens':<36} {units.si(other['params'])} / "
+                     f"{units.si(other['tokens'])}"
+                     + (f" ({other['epochs']:.1f} epochs)" if other.get("epochs", 1) > 1 else ""))
+        if other["lifetime_total_cost_usd"] is None or saving is None:
+            lines.append(f"  {'Training + lifetime inference':<36} n/a: the model fits on no "
+                         f"serving replica of {est.inference_hardware}")
+        else:
+            lines.append(f"  {'Training + lifetime inference':<36} "
+                         f"{units.usd(other['lifetime_total_cost_usd'])}")
+            lines.append(f"  {'Saving of the lifetime plan':<36} {units.usd(saving)}")
     if est.uncertainty_source:
         lines.append("")
         lines.append(f"Bands: P10–P90 from {est.uncertainty_source}.")
@@ -513,7 +520,7 @@ def cmd_chart(args) -> int:
     export_chart(
         args.kind, scenario, args.out, width_px=args.width, height_px=args.height, theme=args.theme
     )
-    _out(f"wrote {args.out}")
+    _out(f"wrote {args.out} ({args.kind}, {args.width} x {args.height} px, {args.theme} theme)")
     return 0
 
 
@@ -572,12 +579,27 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--id", default="my-fit", help="id of the saved law")
     f.add_argument("--json", action="store_true")
     f.set_defaults(func=cmd_fit)
-    ch = sub.add_parser("chart", help="export a chart headlessly (PNG, SVG or PDF)")
-    ch.add_argument("kind", choices=["frontier", "isoloss", "hardware", "lifetime"])
+    from estimator.gui.chart_kinds import CHART_KINDS, CHART_SHORT_TITLES  # Qt-free names
+    from estimator.gui.theme import CHART_THEME_NAMES, EXPORT_THEME
+
+    ch = sub.add_parser(
+        "chart",
+        help="export a chart headlessly (PNG, SVG or PDF)",
+        description="Export one chart of the scenario as PNG, SVG or PDF (by the --out suffix). "
+        "Charts: " + "; ".join(f"{k}: {CHART_SHORT_TITLES[k]}" for k in CHART_KINDS) + ".",
+    )
+    ch.add_argument("kind", choices=CHART_KINDS)
     ch.add_argument("--out", required=True, metavar="FILE.png|svg|pdf")
-    ch.add_argument("--width", type=_positive_int, default=1600, help="pixels (PNG)")
-    ch.add_argument("--height", type=_positive_int, default=1000, help="pixels (PNG)")
-    ch.add_argument("--theme", choices=["presentation", "normal"], default="presentation")
+    size_help = "pixels; SVG and PDF are that size at 96 px per inch (1600 px = 16.7 in)"
+    ch.add_argument("--width", type=_positive_int, default=1600, help=size_help)
+    ch.add_argument("--height", type=_positive_int, default=1000, help=size_help)
+    ch.add_argument(
+        "--theme",
+        choices=CHART_THEME_NAMES,
+        default=EXPORT_THEME,
+        help="print: light, for documents (default); presentation: light, large type for "
+        "slides; normal: dark, like the window",
+    )
     _add_scenario_args(ch)
     ch.set_defaults(func=cmd_chart)
     g = sub.add_parser("gui", help="open the desktop window")

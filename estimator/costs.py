@@ -270,21 +270,29 @@ class CostsResult:
     energy_mwh: float
     co2_tonnes: float | None
     lifetime_inference_tokens: float
-    lifetime_inference_cost_usd: float
-    lifetime_total_cost_usd: float
+    lifetime_inference_cost_usd: float | None
+    lifetime_total_cost_usd: float | None
 
 
 def costs_stage(gpu_hours: float, price_usd_per_hour: float, power_w: float, pue: float,
                 grid_kg_co2_per_kwh: float | None, lifetime_inference_tokens: float,
-                cost_per_million_tokens_usd: float) -> CostsResult:
+                cost_per_million_tokens_usd: float | None,
+                peak_to_mean: float = 1.0) -> CostsResult:
     """Stage 4: training dollars are GPU-hours x price; energy is chip power x hours x PUE
     (facility energy); CO2 is energy x grid intensity (kg/kWh = t/MWh); lifetime inference is
-    tokens x cost per token."""
+    output tokens x all-in cost per output token x peak-to-mean (the serving fleet is sized,
+    and paid, for the peak). With serving unavailable and demand, lifetime costs are None."""
     cost = gpu_hours * price_usd_per_hour
     energy = float(energy_mwh(gpu_hours, power_w, pue))
     co2 = energy * grid_kg_co2_per_kwh if grid_kg_co2_per_kwh is not None else None
-    lifetime_inf = lifetime_inference_tokens * cost_per_million_tokens_usd / 1e6
+    if lifetime_inference_tokens <= 0:
+        lifetime_inf: float | None = 0.0
+    elif cost_per_million_tokens_usd is None:
+        lifetime_inf = None
+    else:
+        lifetime_inf = lifetime_inference_tokens * cost_per_million_tokens_usd / 1e6 * peak_to_mean
     return CostsResult(cost_usd=cost, energy_mwh=energy, co2_tonnes=co2,
                        lifetime_inference_tokens=lifetime_inference_tokens,
                        lifetime_inference_cost_usd=lifetime_inf,
-                       lifetime_total_cost_usd=cost + lifetime_inf)
+                       lifetime_total_cost_usd=(None if lifetime_inf is None
+                                                else cost + lifetime_inf))

@@ -26,7 +26,7 @@ from estimator.errors import EstimatorError, InputError
 from estimator.laws import ParametricLaw, ScalingLaw
 from estimator.plan import Rule, compute_for_losses, rule_of, shape_of, solve_for_loss
 from estimator.scenario import Scenario
-from estimator.serving.stage import serving_rates, usd_per_token
+from estimator.serving.stage import anchored, serving_rates, usd_per_token
 from estimator.training.stage import cluster_rates
 
 # Frontier span around the plan's compute, in decades below and above.
@@ -242,19 +242,26 @@ def _cost_curves(s, est, law, cat: Catalogue, frontier_c, frontier_loss):
 
 
 def _plan_is_compute_optimal(s: Scenario) -> bool:
+    """The plan is the least-compute plan for its loss (limited unique data allowed: the
+    constrained optimum is the compute-optimal plan then)."""
     return (s.mode != "model" and s.optimize == "compute" and s.params is None
-            and s.tokens_per_param is None and s.unique_tokens is None)
+            and s.tokens_per_param is None)
 
 
 def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
     t = est.loss
-    tokens_inf = s.inference_tokens_per_day * s.deployment_days
+    tokens_inf = s.lifetime_output_tokens
     profile = cat.profile(est.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
     usd_per_flop = cluster_rates(s, profile).usd_per_flop
     inference_usd_per_token = usd_per_token(s, serving_rates(s, inf_profile))
+    if est.inference_cost_per_million_tokens_usd is not None:  # the curve passes the plan
+        inference_usd_per_token = anchored(
+            inference_usd_per_token, est.params,
+            est.inference_cost_per_million_tokens_usd / 1e6 * s.peak_to_mean)
+    limit = np.inf if s.unique_tokens is None else s.unique_tokens * (1 + al.MUENNIGHOFF_R_STAR_D)
     with np.errstate(all="ignore"):
-        n_floor = float(al.params_for_loss_at_tokens(law, np.inf, t))
+        n_floor = float(al.params_for_loss_at_tokens(law, limit, t))
     if not (math.isfinite(n_floor) and n_floor > 0):
         n_floor = 1.0
     copt_n = est.params
@@ -271,6 +278,8 @@ def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
         n = np.asarray(n, dtype=float)
         with np.errstate(all="ignore"):
             d = np.asarray(al.tokens_for_loss_at_params(law, n, t), dtype=float)
+            if s.unique_tokens is not None:  # repeated epochs valued as in the plan
+                d = np.asarray(al.tokens_for_effective(d, s.unique_tokens), dtype=float)
             train = usd_per_flop * 6.0 * n * d
             inf = tokens_inf * np.asarray(inference_usd_per_token(n), dtype=float)
         return train, inf
@@ -282,7 +291,7 @@ def _lifetime(s, est, law, cat: Catalogue, n_points, frontier):
         try:
             lp = al.lifetime_optimal(law, t, train_cost_per_flop=usd_per_flop,
                                      inference_cost_per_token=inference_usd_per_token,
-                                     inference_tokens=tokens_inf)
+                                     inference_tokens=tokens_inf, unique_tokens=s.unique_tokens)
             opt_n, opt_usd = lp.allocation.params, lp.total_cost
         except EstimatorError:
             opt_n, opt_usd = copt_n, float(sum(total(copt_n)))

@@ -25,10 +25,18 @@ import numpy as np
 from estimator import costs, sanity
 from estimator.catalogue import Catalogue, resolve
 from estimator.errors import EstimatorError, InputError
-from estimator.plan import CostRates, PlanResult, plan_stage, target_allocation
+from estimator.plan import CostRates, PlanResult, model_shape_of, plan_stage, target_allocation
 from estimator.quantities import QUANTITIES
 from estimator.scenario import Scenario
-from estimator.serving.stage import ServingResult, serving_rates, serving_stage, usd_per_token
+from estimator.serving.stage import (
+    ServingRates,
+    ServingResult,
+    anchored,
+    serving_cost_per_million,
+    serving_rates,
+    serving_stage,
+    usd_per_token,
+)
 from estimator.training.stage import TrainingResult, cluster_rates, training_stage
 from estimator.uncertainty import Band, LawSamples, law_samples, uncertainty_stage
 
@@ -73,13 +81,20 @@ class Estimate:
     min_gpus_for_memory: int
     max_useful_gpus: int
     inference_hardware: str
-    inference_tokens_per_s_per_chip: float
-    inference_bound: str
-    inference_chips_per_replica: int
-    inference_cost_per_million_tokens_usd: float
+    serving_output_tokens_per_s_per_chip: float | None
+    serving_bound: str
+    serving_batch: int | None
+    serving_chips_per_replica: int | None
+    ttft_s: float | None
+    tpot_s: float | None
+    cost_per_million_input_tokens_usd: float | None
+    cost_per_million_output_tokens_usd: float | None
+    inference_cost_per_million_tokens_usd: float | None
+    serving_replicas: int | None
+    serving_chips: int | None
     lifetime_inference_tokens: float
-    lifetime_inference_cost_usd: float
-    lifetime_total_cost_usd: float
+    lifetime_inference_cost_usd: float | None
+    lifetime_total_cost_usd: float | None
     bands: dict[str, Band] = field(default_factory=dict)
     uncertainty_source: str = ""
     compute_optimal: dict[str, float] | None = None
@@ -115,7 +130,7 @@ class Estimate:
         d.update(hardware=self.hardware, gpus=self.gpus, precision=self.precision, mfu=self.mfu,
                  goodput=self.goodput, price_usd_per_hour=self.price_usd_per_hour)
         d.update({k: v for k, v in q.items() if _group(k) == "training"})
-        d.update(inference_hardware=self.inference_hardware, inference_bound=self.inference_bound)
+        d.update(inference_hardware=self.inference_hardware, serving_bound=self.serving_bound)
         d.update({k: v for k, v in q.items() if _group(k) == "serving"})
         d["lifetime_inference_tokens"] = self.lifetime_inference_tokens
         d.update({k: v for k, v in q.items() if _group(k) == "lifetime"})
@@ -162,30 +177,35 @@ def estimate(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles
 
 
 def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None,
-         samples: LawSamples | None = None) -> Estimate:
+         samples: LawSamples | None = None, alternatives: bool = True) -> Estimate:
     law = cat.law(s.law)
     profile = cat.profile(s.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
     crates = cluster_rates(s, profile)
     srates = serving_rates(s, inf_profile)
     inf_usd = usd_per_token(s, srates)
-    plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation)
+    plan = plan_stage(s, law, CostRates(crates.usd_per_flop, inf_usd), allocation=allocation,
+                      alternatives=alternatives)
     sanity.check_plan(s, plan)
     train = training_stage(s, plan, profile, crates)
     serve = serving_stage(s, plan, srates)
+    plan = _exact_alternatives(plan, serve, s, srates, crates.usd_per_flop)
     cst = costs.costs_stage(train.gpu_hours, crates.price_usd_per_hour, profile.power_w, s.pue,
                             s.grid_kg_co2_per_kwh, plan.lifetime_inference_tokens,
-                            serve.cost_per_million_tokens_usd)
+                            serve.cost_per_million_tokens_usd, s.peak_to_mean)
     bands, source, unc_warnings = {}, "", ()
     if with_uncertainty:
         if samples is None or s.optimize != "compute":
-            samples = law_samples(s, law, plan.allocation)
+            samples = law_samples(s, law, plan.allocation,
+                                  CostRates(crates.usd_per_flop, inf_usd))
         unc = uncertainty_stage(s, plan, samples, peak_flops_per_s=crates.peak_flops_per_s,
                                 mfu=crates.mfu, goodput=crates.goodput,
                                 price_usd_per_hour=crates.price_usd_per_hour,
-                                inference_usd_per_token=inf_usd)
+                                inference_usd_per_token=_anchored(inf_usd, plan, serve, s),
+                                serving_available=serve.available)
         bands, source, unc_warnings = unc.bands, unc.source, unc.warnings
     a = plan.allocation
+    sp = serve.plan
     est = Estimate(
         scenario=s, law_id=law.id, law_name=law.name, law_citation=law.citation, loss=a.loss,
         params=a.params, tokens=a.tokens, train_flops=plan.train_flops,
@@ -198,21 +218,68 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
         energy_mwh=cst.energy_mwh, co2_tonnes=cst.co2_tonnes,
         min_gpus_for_memory=train.min_gpus_for_memory, max_useful_gpus=train.max_useful_gpus,
         inference_hardware=serve.inference_hardware,
-        inference_tokens_per_s_per_chip=serve.tokens_per_s_per_chip,
-        inference_bound=serve.bound, inference_chips_per_replica=serve.chips_per_replica,
+        serving_output_tokens_per_s_per_chip=sp.output_tokens_per_s_per_chip if sp else None,
+        serving_bound=sp.bound if sp else "unavailable",
+        serving_batch=sp.batch if sp else None,
+        serving_chips_per_replica=sp.chips_per_replica if sp else None,
+        ttft_s=sp.ttft_s if sp else None, tpot_s=sp.tpot_s if sp else None,
+        cost_per_million_input_tokens_usd=serve.cost_per_million_input_tokens_usd,
+        cost_per_million_output_tokens_usd=serve.cost_per_million_output_tokens_usd,
         inference_cost_per_million_tokens_usd=serve.cost_per_million_tokens_usd,
+        serving_replicas=serve.fleet.replicas if serve.fleet else None,
+        serving_chips=serve.fleet.chips if serve.fleet else None,
         lifetime_inference_tokens=cst.lifetime_inference_tokens,
         lifetime_inference_cost_usd=cst.lifetime_inference_cost_usd,
         lifetime_total_cost_usd=cst.lifetime_total_cost_usd, bands=bands,
         uncertainty_source=source, compute_optimal=plan.compute_optimal,
         lifetime_optimal=plan.lifetime_optimal,
-        warnings=plan.warnings + train.warnings + tuple(unc_warnings),
+        warnings=plan.warnings + train.warnings + serve.warnings + tuple(unc_warnings),
         plan=plan, training=train, serving=serve, costs=cst,
         provenance={"law": sanity.law_origin(law), "hardware": profile.origin,
                     "inference_hardware": inf_profile.origin},
     )
     _check_finite(est)
     return replace(est, warnings=est.warnings + sanity.estimate_warnings(est, cat))
+
+
+def _exact_alternatives(plan: PlanResult, serve: ServingResult, s: Scenario,
+                        rates: ServingRates, train_usd_per_flop: float) -> PlanResult:
+    """The plan stage located the alternatives (compute- and lifetime-optimal) on the
+    interpolated serving-cost table; price each one's serving exactly, as the plan itself is
+    priced, so every dollar shown comes from the serving model."""
+    if serve.cost_per_million_tokens_usd is None or not (plan.compute_optimal
+                                                         or plan.lifetime_optimal):
+        return plan
+
+    def fix(d):
+        if d is None:
+            return None
+        d = dict(d)
+        per_m = serving_cost_per_million(s, model_shape_of(s, d["params"]), rates,
+                                         d["tokens"] / d["params"])
+        if per_m is not None:
+            d["lifetime_inference_cost_usd"] = (per_m / 1e6 * s.peak_to_mean
+                                                * plan.lifetime_inference_tokens)
+            d["lifetime_total_cost_usd"] = d["train_cost_usd"] + d["lifetime_inference_cost_usd"]
+        elif plan.lifetime_inference_tokens > 0:  # fits on no serving replica: no lifetime cost
+            d["lifetime_inference_cost_usd"] = d["lifetime_total_cost_usd"] = None
+            d["servable"] = False
+        return d
+
+    lifetime_opt = fix(plan.lifetime_optimal)
+    if (lifetime_opt is not None and "saving_usd" in lifetime_opt
+            and lifetime_opt["lifetime_total_cost_usd"] is not None):
+        here = (train_usd_per_flop * plan.allocation.train_flops
+                + serve.cost_per_million_tokens_usd / 1e6 * s.peak_to_mean
+                * plan.lifetime_inference_tokens)
+        lifetime_opt["saving_usd"] = here - lifetime_opt["lifetime_total_cost_usd"]
+    return replace(plan, compute_optimal=fix(plan.compute_optimal), lifetime_optimal=lifetime_opt)
+
+
+def _anchored(fn, plan: PlanResult, serve: ServingResult, s: Scenario):
+    if serve.cost_per_million_tokens_usd is None:
+        return fn
+    return anchored(fn, plan.params, serve.cost_per_million_tokens_usd / 1e6 * s.peak_to_mean)
 
 
 def _check_finite(est: Estimate) -> None:
@@ -233,7 +300,9 @@ def _check_finite(est: Estimate) -> None:
 def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=None,
             with_uncertainty: bool = True) -> list[Estimate]:
     """The same scenario on every hardware profile (one estimate each, in catalogue order);
-    profiles that cannot run it (a precision or price tier the chip lacks) are skipped.
+    profiles that cannot run it (a precision or price tier the chip lacks) are skipped. The
+    inference-aware alternative is left out (``lifetime_optimal`` is None) unless the scenario
+    optimises lifetime cost, where it is the plan.
 
     The plan and the law samples do not depend on the hardware unless the scenario optimises
     lifetime cost, so they are computed once and shared."""
@@ -253,7 +322,7 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
         for pid in cat.profiles.profiles:
             try:
                 out.append(_run(replace(s, hardware=pid).validated(), cat, with_uncertainty,
-                                allocation=allocation, samples=samples))
+                                allocation=allocation, samples=samples, alternatives=False))
             except InputError:
                 continue
             except EstimatorError:

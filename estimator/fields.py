@@ -38,6 +38,7 @@ KINDS = {
     "choice": "one of the listed choices",
     "bool": "true or false",
     "ref": "a name or the path of a file",
+    "text": "free text",
 }
 
 
@@ -150,6 +151,11 @@ def check_value(s: FieldSpec, v: Any) -> None:
             raise InputError(f"{ref(s.name)} must be true or false, got {_show(v)}",
                              field=s.name, value=v, expected=s.expected)
         return
+    if s.kind == "text":
+        if not isinstance(v, str) or len(v) > 200:
+            raise InputError(f"{ref(s.name)} must be text of at most 200 characters",
+                             field=s.name, value=v, expected=s.expected)
+        return
     if s.kind == "ref":
         if not isinstance(v, str) or not v.strip():
             raise InputError(f"{ref(s.name)} must be {s.expected}, got {_show(v)}",
@@ -188,7 +194,7 @@ def coerce(s: FieldSpec, value: Any) -> Any:
             return value
         raise InputError(f"{ref(s.name)} must be true or false, got {_show(value)}",
                          field=s.name, value=value, expected=s.expected)
-    if s.kind in ("choice", "ref"):
+    if s.kind in ("choice", "ref", "text"):
         if not isinstance(value, str):
             raise InputError(f"{ref(s.name)} must be text ({s.expected}), got {_show(value)}",
                              field=s.name, value=value, expected=s.expected)
@@ -250,7 +256,7 @@ def parse_text(s: FieldSpec, text: str) -> Any:
         if low in ("false", "no", "off", "0"):
             return False
         raise ValueError(f"'{t}' is not true or false")
-    if s.kind == "ref":
+    if s.kind in ("ref", "text"):
         return t
     if s.kind == "fraction":
         return units.parse_fraction(t)
@@ -269,7 +275,7 @@ def format_value(s: FieldSpec | None, value: Any) -> str:
     if value is None:
         return ""
     kind = s.kind if s is not None else "ratio"
-    if kind in ("choice", "ref") or isinstance(value, str):
+    if kind in ("choice", "ref", "text") or isinstance(value, str):
         return str(value)
     if kind == "bool":
         return "yes" if value else "no"

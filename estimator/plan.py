@@ -26,6 +26,7 @@ from estimator import costs
 from estimator.errors import EstimatorError, UnreachableTargetError
 from estimator.laws import ScalingLaw
 from estimator.scenario import Scenario
+from estimator.shape import ModelShape, derive_shape
 
 #: Extrapolation beyond the law's fitted box that earns a warning (a factor on N or D).
 EXTRAPOLATION_WARN_FACTOR = 10.0
@@ -167,6 +168,7 @@ class PlanResult:
     law: ScalingLaw
     allocation: al.Allocation
     shape: costs.ModelShape
+    model_shape: ModelShape
     train_flops_6nd: float
     flops_ratio_to_6nd: float
     train_flops: float
@@ -214,33 +216,46 @@ def shape_of(s: Scenario, params: float) -> costs.ModelShape:
     return costs.shape_for_params(params)
 
 
+def model_shape_of(s: Scenario, params: float) -> ModelShape:
+    """The transformer's full shape: what the scenario fixes (layers, width, heads, KV heads,
+    MLP width, vocabulary), the rest derived from the size (:func:`estimator.shape.derive_shape`).
+    """
+    return derive_shape(params, n_layers=s.n_layers, d_model=s.d_model, n_heads=s.n_heads,
+                        n_kv_heads=s.n_kv_heads, ffn_dim=s.ffn_dim, vocab=s.vocab)
+
+
 def _summary(a: al.Allocation, train_usd: float, inference_usd: float) -> dict[str, float]:
     return {
         "params": a.params, "tokens": a.tokens, "tokens_per_param": a.tokens_per_param,
-        "train_flops": a.train_flops, "loss": a.loss, "train_cost_usd": train_usd,
+        "train_flops": a.train_flops, "loss": a.loss, "epochs": a.epochs,
+        "train_cost_usd": train_usd,
         "lifetime_inference_cost_usd": inference_usd,
         "lifetime_total_cost_usd": train_usd + inference_usd,
     }
 
 
 def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
-               allocation: al.Allocation | None = None) -> PlanResult:
+               allocation: al.Allocation | None = None, *, alternatives: bool = True
+               ) -> PlanResult:
     """Stage 1: the allocation for the scenario's target and constraints (``allocation``, when
     already computed: it does not depend on the hardware); with serving demand, the
-    inference-aware optimum at the same loss (Sardana et al. 2023), which becomes the plan
-    when the scenario optimises lifetime cost."""
+    inference-aware optimum at the same loss (Sardana et al. 2023; repeated epochs over
+    limited unique data valued as in every plan), which becomes the plan when the scenario
+    optimises lifetime cost. ``alternatives=False`` skips the inference-aware alternative
+    unless it is the plan (the hardware comparison does not show it)."""
     warnings: list[str] = []
     plan = allocation if allocation is not None else target_allocation(s, law)
-    lifetime_tokens = s.inference_tokens_per_day * s.deployment_days
+    lifetime_tokens = s.lifetime_output_tokens
     compute_opt = lifetime_opt = None
-    if s.optimize == "lifetime" or lifetime_tokens > 0:
+    if s.optimize == "lifetime" or (lifetime_tokens > 0 and alternatives):
         try:
             lp = al.lifetime_optimal(law, plan.loss, train_cost_per_flop=rates.train_usd_per_flop,
                                      inference_cost_per_token=rates.inference_usd_per_token,
-                                     inference_tokens=lifetime_tokens)
+                                     inference_tokens=lifetime_tokens,
+                                     unique_tokens=s.unique_tokens)
         except UnreachableTargetError:
             lp = None
-        if lp is not None and s.unique_tokens is None:
+        if lp is not None:
             base_train = rates.train_usd_per_flop * plan.train_flops
             base_inf = lifetime_tokens * float(rates.inference_usd_per_token(plan.params))
             lifetime_opt = _summary(lp.allocation, lp.train_cost, lp.inference_cost)
@@ -249,9 +264,10 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
                 compute_opt = _summary(plan, base_train, base_inf)
                 plan = lp.allocation
         elif s.optimize == "lifetime":
-            warnings.append("lifetime optimisation is not available with limited unique data; "
-                            "showing the compute-optimal plan")
+            warnings.append("no model size reaches the target at a finite lifetime cost on this "
+                            "serving hardware; showing the compute-optimal plan")
     shape = shape_of(s, plan.params)
+    model = model_shape_of(s, plan.params)
     ratio = costs.attention_flops_ratio(plan.params, shape, s.seq_len) if s.exact_flops else 1.0
     xf = float(al.extrapolation_factor(law, plan.params, plan.tokens))
     if xf > EXTRAPOLATION_WARN_FACTOR:
@@ -268,7 +284,8 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
         warnings.append(f"{plan.epochs:.1f} epochs over the unique data: repeated tokens are "
                         "worth less past about 4 epochs (Muennighoff et al. 2023)")
     return PlanResult(
-        law=law, allocation=plan, shape=shape, train_flops_6nd=plan.train_flops,
+        law=law, allocation=plan, shape=shape, model_shape=model,
+        train_flops_6nd=plan.train_flops,
         flops_ratio_to_6nd=ratio, train_flops=plan.train_flops * ratio,
         critical_batch_tokens=float(law.critical_batch_tokens(plan.loss)),
         extrapolation_factor=xf, lifetime_inference_tokens=lifetime_tokens,
@@ -282,6 +299,63 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
 
 class NoSamples(EstimatorError):
     """The law's parameter samples cannot give a band for this scenario (the reason says why)."""
+
+
+def _column(sampled):
+    """The sampled law with its constants as (K, 1) columns, to broadcast against (K, G) grids."""
+    from dataclasses import replace as _replace
+
+    return _replace(sampled, E=np.asarray(sampled.E)[:, None], A=np.asarray(sampled.A)[:, None],
+                    B=np.asarray(sampled.B)[:, None], alpha=np.asarray(sampled.alpha)[:, None],
+                    beta=np.asarray(sampled.beta)[:, None])
+
+
+def lifetime_sample_plans(s: Scenario, sampled: ScalingLaw, rates: CostRates,
+                          grid_points: int = 160):
+    """(N_k, D_k, dropped): under every parameter sample k of the law, the inference-aware
+    optimum (Sardana et al. 2023) at that sample's target loss — the same search as
+    :func:`estimator.allocation.lifetime_optimal`, vectorised over samples (a log grid of N per
+    sample from the smallest model that can reach the target, then refined)."""
+    if s.unique_tokens is not None:
+        raise NoSamples("law uncertainty is not propagated with limited unique data; bands "
+                        "show the utilisation spread only")
+    k = np.shape(sampled.E)
+    if s.mode == "model":
+        n = np.full(k, s.params)
+        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.params)
+        return n, d, 0
+    if s.mode == "loss":
+        t = np.full(k, float(s.target_loss))
+    elif s.mode == "match":
+        t = np.asarray(sampled.loss(s.match_params, s.match_tokens), dtype=float)
+    else:  # compute: the loss the budget buys under each sample
+        t = np.asarray(sampled.optimal_loss_closed_form(np.full(k, s.compute_flops)), dtype=float)
+    col = _column(sampled)
+    tokens_inf = s.lifetime_output_tokens
+    with np.errstate(all="ignore"):
+        floor = np.asarray(sampled.params_for_loss(np.inf, t), dtype=float)
+        c_opt = np.asarray(sampled.compute_for_loss_closed_form(t), dtype=float)
+        n_copt = np.asarray(sampled.optimal_allocation_closed_form(c_opt)[0], dtype=float)
+        ok = (np.isfinite(floor) & (floor > 0) & np.isfinite(n_copt) & (t > np.asarray(sampled.E)))
+        lo = np.log(np.where(ok, np.maximum(floor, 1.0), 1.0)) + 1e-6
+        hi = np.maximum(np.log(np.where(ok, n_copt, 10.0)) + np.log(100.0), lo + 1.0)
+        grid = np.linspace(lo, hi, grid_points, axis=1)
+
+        def total(x):
+            n = np.exp(x)
+            d = col.tokens_for_loss(n, t[:, None])
+            return (rates.train_usd_per_flop * al.FLOPS_PER_PARAM_TOKEN * n * d
+                    + tokens_inf * np.asarray(rates.inference_usd_per_token(n), dtype=float))
+
+        vals = np.where(np.isfinite(v := total(grid)), v, np.inf)
+        ok &= np.isfinite(vals).any(axis=1)
+        x, _ = al.refine_rows_min(total, grid, vals)
+        n = np.exp(x)
+        d = np.asarray(sampled.tokens_for_loss(n, t), dtype=float)
+    ok &= np.isfinite(n) & np.isfinite(d) & (d > 0)
+    if ok.sum() < 2:
+        raise NoSamples("too few of the law's parameter samples reach this target to give a band")
+    return n[ok], d[ok], int((~ok).sum())
 
 
 def sample_plans(s: Scenario, sampled: ScalingLaw):

@@ -43,10 +43,10 @@ class Quantity:
         return self.label_of(est) if self.label_of is not None else self.label
 
     def text(self, value) -> str:
-        return self.fmt(value)
+        return "n/a" if value is None else self.fmt(value)
 
     def short_text(self, value) -> str:
-        return (self.short or self.fmt)(value)
+        return "—" if value is None else (self.short or self.fmt)(value)
 
 
 def _sci(v: float) -> str:
@@ -55,6 +55,10 @@ def _sci(v: float) -> str:
 
 def _int(v) -> str:
     return f"{int(v):,}"
+
+
+def _ms(v: float) -> str:
+    return f"{v * 1e3:,.1f} ms" if v < 10 else f"{v:,.1f} s"
 
 
 GROUPS = {"plan": "Training plan", "training": "Training run", "serving": "Serving",
@@ -122,17 +126,46 @@ QUANTITIES: tuple[Quantity, ...] = (
              "critical batch / tokens per replica step x model-parallel GPUs", "training",
              fmt=_int),
     # -- serving -------------------------------------------------------------------------------
-    Quantity("inference_tokens_per_s_per_chip", "Decode rate", "tokens/s per chip",
-             "Generated tokens per second per serving chip",
-             "decode roofline: compute vs memory bandwidth", "serving",
+    Quantity("serving_output_tokens_per_s_per_chip", "Output tokens/s per chip",
+             "tokens/s per chip",
+             "Sustained output tokens per second per serving chip for the request mix, its "
+             "prefill work included", "serving model (docs/serving_model.md)", "serving",
              fmt=lambda v: f"{v:,.0f} tokens/s per chip", short=lambda v: f"{v:,.0f}"),
-    Quantity("inference_cost_per_million_tokens_usd", "Inference cost per 1M tokens",
-             "USD per 1M tokens", "Serving cost per million generated tokens",
-             "price per chip-hour / decode rate", "serving", fmt=units.usd,
-             card="INFERENCE / 1M TOKENS", column="Inference $/1M tok"),
+    Quantity("serving_batch", "Serving batch", "sequences",
+             "Sequences in flight per replica: the largest that meets the latency targets, or "
+             "that fits", "serving model", "serving", fmt=_int),
+    Quantity("serving_chips_per_replica", "Chips per replica", "chips",
+             "Tensor-parallel chips of one serving replica (the cheapest per token)",
+             "serving model", "serving", fmt=_int),
+    Quantity("ttft_s", "Time to first token", "s",
+             "Mean time from a request's arrival to its first output token",
+             "serving model: queue + prefill", "serving", fmt=_ms),
+    Quantity("tpot_s", "Time per output token", "s",
+             "Mean time between output tokens of one request", "serving model: decode step",
+             "serving", fmt=_ms),
+    Quantity("cost_per_million_input_tokens_usd", "Cost per 1M input tokens",
+             "USD per 1M tokens", "Prefill chip-time per prompt token x price",
+             "serving model; the profile's price", "serving", fmt=units.usd,
+             card="INPUT $ / 1M TOKENS"),
+    Quantity("cost_per_million_output_tokens_usd", "Cost per 1M output tokens",
+             "USD per 1M tokens", "Decode chip-time per generated token x price",
+             "serving model; the profile's price", "serving", fmt=units.usd,
+             card="OUTPUT $ / 1M TOKENS"),
+    Quantity("inference_cost_per_million_tokens_usd", "All-in cost per 1M output tokens",
+             "USD per 1M tokens",
+             "Chip-time of whole requests (prompt and answer) per million generated tokens x "
+             "price, at full utilisation", "serving model; the profile's price", "serving",
+             fmt=units.usd, column="Serving $/1M out"),
+    Quantity("serving_replicas", "Serving replicas (peak)", "replicas",
+             "Replicas that serve the demand at its peak (peak-to-mean x the daily mean)",
+             "serving model: requests/s per replica", "serving", fmt=_int),
+    Quantity("serving_chips", "Serving fleet (peak)", "chips",
+             "Chips of the replicas that serve the peak demand", "replicas x chips per replica",
+             "serving", fmt=_int, card="SERVING FLEET (CHIPS)"),
     # -- lifetime --------------------------------------------------------------------------------
     Quantity("lifetime_inference_cost_usd", "Lifetime inference", "USD",
-             "Tokens/day x days served x cost per token", "the serving cost model", "lifetime",
+             "Output tokens/day x days served x all-in cost per output token x peak-to-mean "
+             "(the fleet is paid for at the peak)", "the serving model", "lifetime",
              fmt=units.usd, card="LIFETIME INFERENCE",
              when=lambda e: e.lifetime_inference_tokens > 0,
              label_of=lambda e: (f"Lifetime inference ({units.si(e.lifetime_inference_tokens)} "
@@ -148,7 +181,7 @@ BY_KEY: dict[str, Quantity] = {q.key: q for q in QUANTITIES}
 CONTEXT: dict[str, str] = {
     "law": "", "law_name": "", "hardware": "", "gpus": "chips", "precision": "",
     "mfu": "fraction", "goodput": "fraction", "price_usd_per_hour": "USD/GPU-hour",
-    "inference_hardware": "", "inference_bound": "", "lifetime_inference_tokens": "tokens",
+    "inference_hardware": "", "serving_bound": "", "lifetime_inference_tokens": "tokens",
 }
 
 

@@ -87,11 +87,36 @@ def price_phrase(est: Estimate) -> str:
     return f"{price}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
 
 
-def serving_phrase(est: Estimate, esc: Escape = _plain) -> str:
-    """'h100-sxm (bf16 weights, batch 64, memory-bound)'."""
+def alternative_saving(est: Estimate) -> float | None:
+    """What the lifetime-optimal plan saves over the compute-optimal one (USD; either way round,
+    by the scenario's optimisation), or None when either cannot be served."""
     s = est.scenario
-    return (f"{esc(est.inference_hardware)} ({s.inference_precision} weights, batch "
-            f"{s.inference_batch}, {est.inference_bound}-bound)")
+    if s.optimize == "lifetime":
+        other = est.compute_optimal
+        if (not other or other["lifetime_total_cost_usd"] is None
+                or est.lifetime_total_cost_usd is None):
+            return None
+        return other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
+    other = est.lifetime_optimal
+    if not other or other.get("lifetime_total_cost_usd") is None:
+        return None
+    return other.get("saving_usd")
+
+
+def serving_phrase(est: Estimate, esc: Escape = _plain) -> str:
+    """'h100-sxm: 2,048-in / 512-out requests, bf16 weights, bf16 KV, batch 96 on 2 chips
+    (bound: weights bandwidth)'; ``esc`` escapes the profile id for the output format."""
+    s = est.scenario
+    head = (f"{esc(est.inference_hardware)}: {s.input_tokens_per_request:,.0f}-in / "
+            f"{s.output_tokens_per_request:,.0f}-out requests, {s.inference_precision} weights, "
+            f"{s.kv_precision} KV")
+    if est.serving_batch is None:
+        return head + " (the model fits on no replica: see the warnings)"
+    from estimator.serving import BOUND_LABELS
+
+    bound = BOUND_LABELS.get(est.serving_bound, est.serving_bound)
+    return (f"{head}, batch {est.serving_batch} on {est.serving_chips_per_replica} "
+            f"chip{'s' if est.serving_chips_per_replica != 1 else ''} (bound: {bound})")
 
 
 def hardware_phrase(est: Estimate, esc: Escape = _plain) -> str:
@@ -191,6 +216,12 @@ def _md_escape(text: str) -> str:
     return " ".join(str(text).replace("|", "\\|").split())
 
 
+def md_text(text: str) -> str:
+    """User text (a scenario name) on one Markdown line: no newlines, no markup characters."""
+    flat = " ".join(str(text).split())
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+!|" else ch for ch in flat)
+
+
 def _table(head: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
     """A Markdown table. Cells are our own text (a cell holding text from a file is escaped
     with :func:`~estimator.textsafe.markdown_inline` by the caller)."""
@@ -226,8 +257,8 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     s, est = scenario, estimate
     md = markdown_inline  # every text from a file (names, citations, ids, paths, warnings)
     date = date or today()
-    out = [f"# LLM training cost estimate — {units.usd(est.cost_usd)}, "
-           f"{units.days(est.wall_clock_days)}", ""]
+    title = md_text(s.name) if s.name else "LLM training cost estimate"
+    out = [f"# {title} — {units.usd(est.cost_usd)}, {units.days(est.wall_clock_days)}", ""]
     out += [f"**Target:** {describe_target(s)}.  ",
             f"**Plan:** {units.si(est.params)} parameters trained on {units.si(est.tokens)} "
             f"tokens ({units.flops(est.train_flops)}), reaching loss {est.loss:.4f} nats/token.  ",
@@ -244,24 +275,32 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     out += [""]
     other = est.compute_optimal if s.optimize == "lifetime" else est.lifetime_optimal
     if other:
+        saving = alternative_saving(est)
         if s.optimize == "lifetime":
             out += ["## Compared with the compute-optimal plan at the same loss", ""]
-            saving = other["lifetime_total_cost_usd"] - est.lifetime_total_cost_usd
         else:
             out += ["## Inference-aware alternative at the same loss (Sardana et al. 2023)", ""]
-            saving = other["saving_usd"]
+
+        def epochs(d: dict) -> str:
+            return f" ({d['epochs']:.1f} epochs)" if d.get("epochs", 1.0) > 1.0 else ""
+
         out += _table(["", "Parameters", "Tokens", "Training", "Lifetime inference", "Total"], [
-            ["This plan", units.si(est.params), units.si(est.tokens),
-             units.usd(est.cost_usd), units.usd(est.lifetime_inference_cost_usd),
-             units.usd(est.lifetime_total_cost_usd)],
-            ["Alternative", units.si(other["params"]), units.si(other["tokens"]),
+            ["This plan", units.si(est.params), units.si(est.tokens) + epochs(
+                {"epochs": est.epochs}), units.usd(est.cost_usd),
+             units.usd(est.lifetime_inference_cost_usd), units.usd(est.lifetime_total_cost_usd)],
+            ["Alternative", units.si(other["params"]), units.si(other["tokens"]) + epochs(other),
              units.usd(other["train_cost_usd"]), units.usd(other["lifetime_inference_cost_usd"]),
              units.usd(other["lifetime_total_cost_usd"])],
         ], "lrrrrr")
-        verb = "saves" if saving >= 0 else "costs"
         who = "The lifetime-optimal plan" if s.optimize == "lifetime" else "The alternative"
-        out += ["", f"{who} {verb} {units.usd(abs(saving))} over "
-                    f"{units.si(est.lifetime_inference_tokens)} inference tokens.", ""]
+        if saving is None:
+            out += ["", f"One of the two models fits on no serving replica of "
+                        f"{est.inference_hardware}, so their lifetime costs cannot be compared "
+                        "there.", ""]
+        else:
+            verb = "saves" if saving >= 0 else "costs"
+            out += ["", f"{who} {verb} {units.usd(abs(saving))} over "
+                        f"{units.si(est.lifetime_inference_tokens)} inference tokens.", ""]
     rows = comparison_rows(s, est, comparison)
     if rows:
         out += [f"## Hardware comparison ({est.gpus:,} chips each, {est.precision}, "
@@ -290,28 +329,34 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
                if est.flops_ratio_to_6nd != 1.0 else ""),
             f"- Hardware: {hardware_phrase(est, md)}",
             *[f"- {what} from the user file {md(origin)}" for what, origin in sources(est)],
-            f"- Serving: {md(est.inference_hardware)}, {s.inference_precision} weights, batch "
-            f"{s.inference_batch}, {s.inference_context_tokens:,}-token context "
-            f"({est.inference_bound}-bound, "
-            f"{est.inference_tokens_per_s_per_chip:,.0f} tokens/s per chip); "
-            f"{units.si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days",
+            f"- Serving: {serving_phrase(est, md)}; "
+            f"{units.si(s.output_tokens_per_day)} output tokens/day for {s.deployment_days:g} "
+            f"days, fleet sized for {s.peak_to_mean:g}x the mean demand",
             "", "## Inputs", ""]
     out += _table(["Input", "Value", "Field"],
                   [[_Safe(md(c)) for c in row] for row in input_rows(s)])
+    out += ["", DEFAULTS_NOTE]
     out += ["", f"_{assumptions_line(est, date, md)}_", ""]
     return "\n".join(out)
 
 
+#: What the inputs a scenario leaves empty mean.
+DEFAULTS_NOTE = ("Inputs left empty take their defaults: the profile's calibrated utilisation "
+                 "and price, a shape derived from the model size, and the serving batch and "
+                 "replica that the serving model finds cheapest.")
+
+
 def input_rows(s: Scenario) -> list[list[str]]:
-    """(label, value with unit, field name) of every input the scenario's mode uses."""
+    """(label, value with unit, field name) of every input the scenario's mode uses and sets
+    (optional inputs left empty take their defaults: see :data:`DEFAULTS_NOTE`)."""
     from estimator.fields import format_value
 
     rows = []
     for name, value in s.relevant().items():
         spec = FIELDS.get(name)
-        if spec is None:
+        if spec is None or value is None or (spec.kind == "text" and not value):
             continue
-        text = "—" if value is None else format_value(spec, value)
+        text = format_value(spec, value)
         if value is not None and spec.unit and spec.kind not in ("count", "usd"):
             text += f" {spec.unit}"
         rows.append([spec.label, text, name])

@@ -22,10 +22,11 @@ from estimator.textsafe import names_phrase
 
 MODES = ("loss", "compute", "model", "match")
 PRECISIONS = ("bf16", "fp8", "fp4")
-INFERENCE_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "fp4")
+SERVING_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "fp4")
+KV_PRECISIONS = ("bf16", "fp16", "fp8", "int8")
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZE = ("compute", "lifetime")
-SCENARIO_SCHEMA_VERSION = 1
+SCENARIO_SCHEMA_VERSION = 2
 
 #: The field each mode's target lives in.
 TARGET_FIELD = {"loss": "target_loss", "compute": "compute_flops", "model": "params",
@@ -45,6 +46,8 @@ class Scenario:
     ``tokens_per_param`` and ``unique_tokens`` act as constraints.
     """
 
+    name: str = spec("Scenario name", "text", "", flag="--name", metavar="TEXT", group="target",
+                     help="a name for this scenario, shown in chart titles and reports")
     # -- target ------------------------------------------------------------------------------
     mode: str = spec("Plan for", "choice", "match", choices=MODES, group="target",
                      help="what the plan must achieve: a loss, a compute budget, a given model, "
@@ -131,20 +134,57 @@ class Scenario:
     d_model: int | None = spec("Model width", "int", None, lo=1, hi=1_000_000, flag="--d-model",
                                group="advanced", optional=True,
                                help="model width d_model (default: derived from the size)")
+    n_heads: int | None = spec("Attention heads", "int", None, lo=1, hi=100_000,
+                               flag="--n-heads", group="advanced", optional=True,
+                               help="query heads (default: d_model / 128)")
+    n_kv_heads: int | None = spec("KV heads", "int", None, lo=1, hi=100_000, flag="--n-kv-heads",
+                                  group="advanced", optional=True,
+                                  help="key/value heads, grouped-query attention (default: "
+                                       "heads / 8)")
+    ffn_dim: int | None = spec("MLP width", "int", None, lo=1, hi=10_000_000, flag="--ffn-dim",
+                               group="advanced", optional=True,
+                               help="hidden width of the gated MLP (default: 3.5 d_model)")
+    vocab: int | None = spec("Vocabulary", "int", None, unit="tokens", lo=1, hi=10_000_000,
+                             flag="--vocab", group="advanced", optional=True,
+                             help="vocabulary size (default: 32,000, the Chinchilla models')")
     # -- serving -------------------------------------------------------------------------------
     inference_hardware: str | None = spec(
         "Serving hardware", "ref", None, flag="--inference-hardware", metavar="ID",
         group="serving", optional=True, help="serving hardware (default: the training hardware)")
     inference_precision: str = spec(
-        "Serving precision", "choice", "bf16", choices=INFERENCE_PRECISIONS,
-        flag="--inference-precision", group="serving", help="weights when serving")
-    inference_batch: int = spec("Serving batch", "int", 64, unit="sequences", lo=1,
-                                hi=1_000_000, flag="--inference-batch", metavar="B",
-                                group="serving", help="decode batch")
-    inference_context_tokens: int = spec(
-        "Serving context", "int", 2048, unit="tokens", lo=1, hi=100_000_000,
-        flag="--inference-context", metavar="T", group="serving",
-        help="average context per sequence in tokens")
+        "Serving precision", "choice", "bf16", choices=SERVING_PRECISIONS,
+        flag="--inference-precision", group="serving",
+        help="precision of the weights when serving (post-training quantisation below bf16)")
+    kv_precision: str = spec(
+        "KV-cache precision", "choice", "bf16", choices=KV_PRECISIONS, flag="--kv-precision",
+        group="serving", help="precision of the KV cache when serving")
+    input_tokens_per_request: float = spec(
+        "Input tokens per request", "count", 2048.0, unit="tokens", lo=1.0, hi=1e7,
+        flag="--input-tokens-per-request", metavar="I", group="serving",
+        help="prompt tokens per request (default 2,048: a judgement for a chat turn with a "
+             "system prompt and history)")
+    output_tokens_per_request: float = spec(
+        "Output tokens per request", "count", 512.0, unit="tokens", lo=1.0, hi=1e7,
+        flag="--output-tokens-per-request", metavar="O", group="serving",
+        help="generated tokens per request, reasoning tokens included (default 512: a "
+             "judgement)")
+    ttft_ms: float | None = spec(
+        "Time to first token", "ratio", None, unit="ms", lo=0.0, lo_open=True, hi=1e7,
+        flag="--ttft-ms", metavar="MS", group="serving", optional=True,
+        help="latency target: mean time to first token")
+    tpot_ms: float | None = spec(
+        "Time per output token", "ratio", None, unit="ms", lo=0.0, lo_open=True, hi=1e7,
+        flag="--tpot-ms", metavar="MS", group="serving", optional=True,
+        help="latency target: mean time per output token")
+    inference_batch: int | None = spec(
+        "Serving batch", "int", None, unit="sequences", lo=1, hi=1_000_000,
+        flag="--inference-batch", metavar="B", group="serving", optional=True,
+        help="pin the sequences in flight per replica (default: the largest that meets the "
+             "latency targets, or that fits)")
+    inference_chips_per_replica: int | None = spec(
+        "Chips per serving replica", "int", None, unit="chips", lo=1, hi=65_536,
+        flag="--inference-chips-per-replica", metavar="T", group="serving", optional=True,
+        help="pin the tensor-parallel replica size (default: the cheapest per token)")
     inference_price_tier: str | None = spec(
         "Serving price tier", "choice", None, choices=PRICE_TIERS, flag="--inference-price-tier",
         group="serving", optional=True, help="price tier for serving (default: the training tier)")
@@ -152,10 +192,19 @@ class Scenario:
         "Serving price per chip-hour", "usd", None, unit="USD per chip-hour", lo=1e-4, hi=1e4,
         flag="--inference-price-per-hour", metavar="USD", group="serving", optional=True,
         help="override the serving price per chip-hour (USD)")
+    requests_per_day: float | None = spec(
+        "Requests per day", "count", None, unit="requests/day", lo=0.0, hi=1e16,
+        flag="--requests-per-day", metavar="R", group="serving", optional=True,
+        help="demand in requests per day (else the output tokens per day below)")
     inference_tokens_per_day: float = spec(
-        "Inference demand", "count", 1e10, unit="tokens/day", lo=0.0, hi=1e18,
+        "Inference demand", "count", 1e10, unit="output tokens/day", lo=0.0, hi=1e18,
         flag="--inference-tokens-per-day", metavar="T", group="serving",
-        help="tokens generated per day in production")
+        help="output tokens generated per day in production (unless requests per day is set)")
+    peak_to_mean: float = spec(
+        "Peak-to-mean demand", "ratio", 2.0, lo=1.0, hi=100.0, flag="--peak-to-mean",
+        metavar="X", group="serving",
+        help="peak request rate over the daily mean; the fleet is sized for the peak "
+             "(default 2: a judgement)")
     deployment_days: float = spec("Deployment", "days", 730.0, unit="days", lo=0.0, hi=1e18,
                                   flag="--deployment-days", metavar="DAYS", group="serving",
                                   help="days in service")
@@ -192,14 +241,28 @@ class Scenario:
         return self
 
     def relevant(self) -> dict[str, Any]:
-        """The fields this scenario's mode uses (target fields of other modes dropped)."""
+        """The fields this scenario uses (target fields of other modes dropped; the output
+        tokens per day when the demand is given in requests per day)."""
         out = {"schema_version": SCENARIO_SCHEMA_VERSION}
         for name, value in asdict(self).items():
             mode = MODE_ONLY.get(name)
             if mode is not None and mode != self.mode:
                 continue
+            if name == "inference_tokens_per_day" and self.requests_per_day is not None:
+                continue
             out[name] = value
         return out
+
+    @property
+    def output_tokens_per_day(self) -> float:
+        """Serving demand in output tokens per day (from requests per day when given)."""
+        if self.requests_per_day is not None:
+            return self.requests_per_day * self.output_tokens_per_request
+        return self.inference_tokens_per_day
+
+    @property
+    def lifetime_output_tokens(self) -> float:
+        return self.output_tokens_per_day * self.deployment_days
 
     # -- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -212,8 +275,14 @@ class Scenario:
                 f"{where}: not a scenario: expected a mapping of scenario fields, got "
                 f"{type(data).__name__}"
             )
+        data = dict(data)
+        if "inference_context_tokens" in data:
+            # schema 1: the average context per decoded sequence; its nearest input today is
+            # the prompt length of a request
+            legacy = data.pop("inference_context_tokens")
+            data.setdefault("input_tokens_per_request", legacy)
         known = {f.name for f in fields(cls)}
-        unknown = set(map(str, data)) - known - {"schema_version", "name", "notes"}
+        unknown = set(map(str, data)) - known - {"schema_version", "notes"}
         if unknown:
             if len(unknown) == len(data) > 2:  # not a scenario at all: quote none of it
                 raise ScenarioError(f"{where}: not a scenario file: all {len(data)} top-level "

@@ -59,7 +59,13 @@ class ModelShape:
     (DeepSeek-V3 has 3). ``kv_latent_dim``, when set, is the per-token, per-layer KV cache width
     of multi-head latent attention (DeepSeek-V2: kv_lora_rank 512 + rope dim 64 = 576); attention
     weights are then counted as for grouped-query attention with the given heads, an
-    approximation (MLA's low-rank projections hold fewer weights).
+    approximation (MLA's low-rank projections hold fewer weights), unless ``mla_rope_dim`` is
+    given: then the weights and attention FLOPs follow multi-head latent attention exactly
+    (DeepSeek-V2, arXiv:2405.04434, Sec. 2.1): queries through an optional low-rank
+    ``q_lora_rank`` (``d·r_q + r_q·h·(k + r)``, else ``d·h·(k + r)``), keys and values through
+    the latent (``d·c + (c − r)·h·2k`` with ``c = kv_latent_dim``, ``r = mla_rope_dim``), output
+    ``h·k·d``; scores use ``k + r`` per head, values ``k``. DeepSeek-V2/V3: ``q_lora_rank``
+    1536, ``kv_latent_dim`` 576, ``mla_rope_dim`` 64, ``head_dim`` 128.
     """
 
     n_layers: int
@@ -77,6 +83,8 @@ class ModelShape:
     expert_ffn_dim: int | None = None
     first_dense_layers: int = 0
     kv_latent_dim: int | None = None
+    q_lora_rank: int | None = None
+    mla_rope_dim: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "n_kv_heads", "ffn_dim", "vocab",
@@ -101,6 +109,16 @@ class ModelShape:
             raise InputError("shared_experts and first_dense_layers cannot be negative",
                              field="shared_experts" if self.shared_experts < 0
                              else "first_dense_layers")
+        for name in ("q_lora_rank", "mla_rope_dim"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise InputError(f"{name} must be a whole number of at least 1, got {v!r}",
+                                 field=name, value=v, expected="a whole number >= 1")
+        if self.mla_rope_dim is not None and (self.kv_latent_dim is None
+                                              or self.kv_latent_dim <= self.mla_rope_dim):
+            raise InputError("mla_rope_dim needs kv_latent_dim (latent + rope width) larger "
+                             "than it", field="kv_latent_dim", value=self.kv_latent_dim,
+                             expected=f"a whole number > mla_rope_dim ({self.mla_rope_dim})")
         if self.first_dense_layers > self.n_layers:
             raise InputError(f"first_dense_layers = {self.first_dense_layers} exceeds n_layers "
                              f"= {self.n_layers}", field="first_dense_layers",
@@ -140,8 +158,19 @@ class ModelShape:
 
     # -- parameters ----------------------------------------------------------------------------
     @property
+    def is_mla(self) -> bool:
+        """Multi-head latent attention counted exactly (``mla_rope_dim`` given)."""
+        return self.mla_rope_dim is not None
+
+    @property
     def attention_params_per_layer(self) -> float:
         d = self.d_model
+        if self.is_mla:
+            h, k, r, c = self.n_heads, self.head_width, self.mla_rope_dim, self.kv_latent_dim
+            rq = self.q_lora_rank
+            q = d * rq + rq * h * (k + r) if rq else d * h * (k + r)
+            kv = d * c + (c - r) * h * 2 * k
+            return float(q + kv + h * k * d)
         return float(d * self.q_dim + 2 * d * self.kv_dim + self.q_dim * d)
 
     def mlp_params(self, width: int) -> float:
@@ -203,8 +232,12 @@ class ModelShape:
     def attention_flops_per_token(self, context_tokens: float, causal: bool = True) -> float:
         """Forward FLOPs of attention scores (QK^T) and values (AV) per token, all layers:
         ``2 · 2 · n_ctx · q_dim`` per layer, halved with a causal mask (Kaplan et al. 2020,
-        Table 1, counts the full square)."""
-        per_layer = 4.0 * float(context_tokens) * self.q_dim
+        Table 1, counts the full square); with exact MLA ``2 · n_ctx · h · (2k + r)``."""
+        if self.is_mla:
+            per_layer = 2.0 * float(context_tokens) * self.n_heads * (
+                2 * self.head_width + self.mla_rope_dim)
+        else:
+            per_layer = 4.0 * float(context_tokens) * self.q_dim
         return self.n_layers * per_layer * (0.5 if causal else 1.0)
 
     def forward_flops_per_token(self, context_tokens: float, causal: bool = True) -> float:

@@ -17,7 +17,13 @@ from estimator import allocation as al
 from estimator import costs
 from estimator.allocation import Allocation
 from estimator.laws import ParametricLaw, ScalingLaw
-from estimator.plan import NoSamples, PlanResult, sample_plans
+from estimator.plan import (
+    CostRates,
+    NoSamples,
+    PlanResult,
+    lifetime_sample_plans,
+    sample_plans,
+)
 from estimator.scenario import Scenario
 
 #: Standard-normal quantiles used to spread the utilisation band deterministically.
@@ -62,18 +68,26 @@ def percentiles(x: np.ndarray) -> Band:
     return Band(float(p10), float(p50), float(p90))
 
 
-def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation) -> LawSamples:
-    """The plan under every parameter sample of the law (just the plan when it has none, or
-    when the scenario optimises lifetime cost: the bands then cover utilisation only)."""
+def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation,
+                rates: CostRates | None = None) -> LawSamples:
+    """The plan under every parameter sample of the law (just the plan when it has none). When
+    the scenario optimises lifetime cost, each sample's plan is that sample's own lifetime
+    optimum (needs ``rates``)."""
     n_k = np.array([allocation.params])
     d_k = np.array([allocation.tokens])
     sampled = law.sampled() if isinstance(law, ParametricLaw) else None
     warnings: list[str] = []
     source = ""
-    if sampled is not None and s.optimize == "compute":
+    lifetime = s.optimize == "lifetime"
+    if sampled is not None and (not lifetime or rates is not None):
         try:
-            n_k, d_k, dropped = sample_plans(s, sampled)
-            source = f"{len(n_k)} parameter samples of law '{law.id}'"
+            if lifetime:
+                n_k, d_k, dropped = lifetime_sample_plans(s, sampled, rates)
+                source = (f"{len(n_k)} parameter samples of law '{law.id}', each re-optimised "
+                          "for lifetime cost")
+            else:
+                n_k, d_k, dropped = sample_plans(s, sampled)
+                source = f"{len(n_k)} parameter samples of law '{law.id}'"
             if dropped:
                 warnings.append(f"{dropped} of {dropped + len(n_k)} parameter samples of law "
                                 f"'{law.id}' cannot reach this target; bands use the rest")
@@ -84,7 +98,8 @@ def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation) -> LawSamp
 
 def uncertainty_stage(s: Scenario, plan: PlanResult, samples: LawSamples, *,
                       peak_flops_per_s: float, mfu: float, goodput: float,
-                      price_usd_per_hour: float, inference_usd_per_token) -> UncertaintyResult:
+                      price_usd_per_hour: float, inference_usd_per_token,
+                      serving_available: bool = True) -> UncertaintyResult:
     """Stage 5: bands of params, tokens and compute (law samples), and of GPU-hours, cost,
     days and lifetime cost (law samples x the utilisation spread of published runs)."""
     from estimator.calibration import HOURS_BAND
@@ -116,8 +131,16 @@ def uncertainty_stage(s: Scenario, plan: PlanResult, samples: LawSamples, *,
         "cost_usd": Band(h.p10 * p, h.p50 * p, h.p90 * p),
         "wall_clock_days": Band(h.p10 * day_scale, h.p50 * day_scale, h.p90 * day_scale),
     })
-    if plan.lifetime_inference_tokens > 0:
-        inf_cost = plan.lifetime_inference_tokens * inference_usd_per_token(n_k)
-        tot = (hours.reshape(len(n_k), -1) * p + np.asarray(inf_cost)[:, None]).ravel()
-        bands["lifetime_total_cost_usd"] = percentiles(tot)
-    return UncertaintyResult(bands, " and ".join(sources), samples.warnings)
+    warnings = list(samples.warnings)
+    if plan.lifetime_inference_tokens > 0 and serving_available:
+        inf_cost = np.asarray(plan.lifetime_inference_tokens * inference_usd_per_token(n_k),
+                              dtype=float)
+        servable = np.isfinite(inf_cost)
+        if servable.sum() >= max(2, len(n_k) // 2):
+            tot = (hours.reshape(len(n_k), -1)[servable] * p + inf_cost[servable, None]).ravel()
+            bands["lifetime_total_cost_usd"] = percentiles(tot)
+            if not servable.all():
+                warnings.append(f"{int((~servable).sum())} of {len(n_k)} law samples give a "
+                                "model the serving chip cannot hold; the lifetime band uses "
+                                "the rest")
+    return UncertaintyResult(bands, " and ".join(sources), tuple(warnings))

@@ -46,7 +46,7 @@ CASES: dict[str, dict] = {
     "shape-given": dict(mode="model", params=70e9, tokens=1.4e12, n_layers=80, d_model=8192),
     "serve-elsewhere": dict(mode="loss", target_loss=2.0, inference_hardware="h200",
                             inference_precision="fp8", inference_batch=128,
-                            inference_context_tokens=4096),
+                            input_tokens_per_request=4096.0),
     "no-serving": dict(mode="compute", compute_flops=1e23, inference_tokens_per_day=0.0),
     "too-few-gpus": dict(mode="model", params=400e9, tokens=15e12, gpus=16),
     "too-many-gpus": dict(mode="model", params=1e9, tokens=20e9, gpus=65536),

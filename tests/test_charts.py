@@ -1,12 +1,14 @@
-"""Chart widgets show the curves' data; exports are real files of the requested size/format;
-the CLI exports headlessly; bad kinds and suffixes fail with a one-line fix."""
+"""Chart widgets show the data they are given (asserted on the items' data, not pictures);
+updates reuse the items; ticks are readable; footnotes carry the estimate's caveats; the CLI
+exports every kind headlessly and fails with a one-line fix. Pictures: tests/test_exports.py."""
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,51 +22,94 @@ from PySide6 import QtGui  # noqa: E402
 from estimator.curves import compute_curves  # noqa: E402
 from estimator.engine import estimate  # noqa: E402
 from estimator.errors import InputError  # noqa: E402
+from estimator.gui.chart_kinds import CHART_KINDS as QT_FREE_KINDS  # noqa: E402
 from estimator.gui.charts import (  # noqa: E402
+    CHART_CLASSES,
     CHART_KINDS,
     CLI_CHART_KINDS,
     THEMES,
     ChartWidget,
+    create_chart,
     export_chart,
+    footnote_text,
     format_tick,
     log_tick_values,
+    summarise_warnings,
 )
-from estimator.gui.report_pdf import save_report_pdf  # noqa: E402
+from estimator.gui.charts.base import clip_polyline  # noqa: E402
+from estimator.gui.theme import CHART_THEME_NAMES, THEME_NAMES, chart_theme, window_theme  # noqa: E402
 from estimator.hardware import load_profiles  # noqa: E402
+from estimator.law_curves import comparison_laws, isoflop_profiles, law_disagreement  # noqa: E402
+from estimator.laws import get_law, save_law_file  # noqa: E402
 from estimator.scenario import Scenario  # noqa: E402
 
 pytestmark = pytest.mark.gui
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def data():
+def _data(s: Scenario):
     profiles = load_profiles()
-    s = Scenario()
     e = estimate(s, profiles=profiles)
     return s, e, compute_curves(s, e, profiles=profiles)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _data(Scenario())
 
 
 @pytest.fixture(scope="module")
 def other_data():
-    profiles = load_profiles()
-    s = Scenario(mode="loss", target_loss=2.1, law="chinchilla-2022", hardware="b200",
-                 precision="fp8")
-    e = estimate(s, profiles=profiles)
-    return s, e, compute_curves(s, e, profiles=profiles)
+    return _data(
+        Scenario(
+            mode="loss", target_loss=2.1, law="chinchilla-2022", hardware="b200", precision="fp8"
+        )
+    )
 
 
-def _widget(qtbot, kind, theme="normal"):
-    w = ChartWidget(kind, theme)
+@pytest.fixture(scope="module")
+def far_data():
+    """A plan 200x beyond the law's fitted range: the estimate warns."""
+    return _data(Scenario(mode="compute", compute_flops=1e27))
+
+
+def _widget(qtbot, kind, theme="normal") -> ChartWidget:
+    w = create_chart(kind, theme)
     qtbot.addWidget(w)
     return w
+
+
+# -- registry and themes -------------------------------------------------------------------
+
+
+def test_one_module_per_kind_and_the_qt_free_names_agree():
+    assert CHART_KINDS == QT_FREE_KINDS == CLI_CHART_KINDS
+    assert tuple(CHART_CLASSES) == CHART_KINDS
+    modules = {cls.__module__ for cls in CHART_CLASSES.values()}
+    assert len(modules) == len(CHART_KINDS)  # one module per chart kind
+    assert all(issubclass(cls, ChartWidget) for cls in CHART_CLASSES.values())
+
+
+def test_one_theme_registry_serves_window_and_charts():
+    for name in THEME_NAMES:
+        assert THEMES[name].window is window_theme(name)
+        assert THEMES[name].chart is chart_theme(name)
+    assert set(CHART_THEME_NAMES) == set(THEMES)
+    p = chart_theme("print")
+    assert (p.background, p.foreground) == ("#ffffff", "#000000")
+    # the window's background is the chart's, so a screenshot and an export match
+    assert window_theme("normal").window == chart_theme("normal").background
+    with pytest.raises(InputError, match="print, presentation, normal") as err:
+        chart_theme("neon")
+    assert err.value.field == "theme"
 
 
 # -- ticks ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lo,hi", [(20.7, 25.9), (23.1, 23.4), (23.1, 23.12), (9.5, 11.2),
-                                   (5.0, 5.05), (0.0, 12.0)])
+@pytest.mark.parametrize(
+    "lo,hi", [(20.7, 25.9), (23.1, 23.4), (23.1, 23.12), (9.5, 11.2), (5.0, 5.05), (0.0, 12.0)]
+)
 def test_log_axes_always_label_at_least_three_ticks(lo, hi):
     majors, _ = log_tick_values(lo, hi, 6)
     assert 3 <= len(majors) <= 8
@@ -126,6 +171,19 @@ def test_cost_items_hold_every_hardware(qtbot, data):
         np.testing.assert_array_equal(y, usd)
     assert w.series("plan")[1][0] == pytest.approx(e.cost_usd)
     assert w.plot_item.getAxis("left").logMode
+    labels = [label.text for _s, label in w.legend.items]
+    assert labels[0].endswith("(plan)") and len(labels) == len(c.cost_by_hardware)
+
+
+def test_cost_line_colours_survive_a_theme_switch(qtbot, data):
+    s, e, c = data
+    w = _widget(qtbot, "cost")
+    w.update_chart(c, e)
+    before = {k: w.curve_items[k].opts["pen"].style() for k in w.curve_items if k[:3] == "hw:"}
+    w.set_theme("presentation")
+    w.set_theme("normal")
+    after = {k: w.curve_items[k].opts["pen"].style() for k in before}
+    assert before == after
 
 
 def test_lifetime_items_hold_the_curves(qtbot, data):
@@ -140,30 +198,99 @@ def test_lifetime_items_hold_the_curves(qtbot, data):
     assert "saves" in w.text_items["optimum"].toPlainText()
 
 
-def test_hardware_bars_hold_the_rows(qtbot, data):
+def test_hardware_bars_hold_every_row_and_highlight_the_plan(qtbot, data):
     s, e, c = data
     w = _widget(qtbot, "hardware")
     w.update_chart(c, e)
     bars = w.bar_items["cost"].opts
     np.testing.assert_allclose(bars["width"], [r["cost_usd"] for r in c.hardware_rows])
-    np.testing.assert_allclose(w.bar_items["days"].opts["width"],
-                               [r["wall_clock_days"] for r in c.hardware_rows])
+    np.testing.assert_allclose(
+        w.bar_items["days"].opts["width"], [r["wall_clock_days"] for r in c.hardware_rows]
+    )
     err = w.error_items["cost"].opts
-    np.testing.assert_allclose(err["x"] - err["left"],
-                               [r["cost_usd_p10"] for r in c.hardware_rows])
-    np.testing.assert_allclose(err["x"] + err["right"],
-                               [r["cost_usd_p90"] for r in c.hardware_rows])
+    np.testing.assert_allclose(err["x"] - err["left"], [r["cost_usd_p10"] for r in c.hardware_rows])
+    np.testing.assert_allclose(
+        err["x"] + err["right"], [r["cost_usd_p90"] for r in c.hardware_rows]
+    )
+    plan = [i for i, r in enumerate(c.hardware_rows) if r["is_plan"]]
+    assert len(plan) == 1 and c.hardware_rows[plan[0]]["id"] == e.hardware
+    brushes = bars["brushes"]
+    plan_color = QtGui.QColor(w.theme.plan_color)
+    assert [b.color() == plan_color for b in brushes] == [r["is_plan"] for r in c.hardware_rows]
+    ticks = w.plot_items[0].getAxis("left")._tickLevels[0]  # noqa: SLF001
+    assert len(ticks) == len(c.hardware_rows) and sum("◆" in t for _v, t in ticks) == 1
 
 
-def test_update_reuses_items_and_follows_new_data(qtbot, data, other_data):
+def test_isoflop_items_hold_the_profiles(qtbot, data):
+    s, e, c = data
+    w = _widget(qtbot, "isoflop")
+    w.update_chart(c, e)
+    pr = isoflop_profiles(get_law(s.law), e.params, e.tokens)
+    for k, prof in enumerate(pr.profiles):
+        np.testing.assert_array_equal(w.series(f"profile_{k}")[0], prof.params)
+        np.testing.assert_array_equal(w.series(f"profile_{k}")[1], prof.loss)
+    ox, oy = w.series("optima")
+    np.testing.assert_allclose(ox, [p.optimum_params for p in pr.profiles])
+    np.testing.assert_allclose(oy, [p.optimum_loss for p in pr.profiles])
+    px, py = w.series("plan")
+    assert px[0] == pytest.approx(e.params) and py[0] == pytest.approx(pr.plan_loss)
+    assert "best size is" in w._texts["subtitle"]  # noqa: SLF001
+
+
+def test_laws_chart_holds_every_law_and_a_loaded_one(qtbot, data, tmp_path):
+    s, e, c = data
+    w = _widget(qtbot, "laws")
+    w.update_chart(c, e)
+    d = law_disagreement(comparison_laws(get_law(s.law)), s.law, e.params, e.tokens)
+    for cv in d.curves:
+        x, y = w.series(f"law:{cv.law_id}")
+        np.testing.assert_array_equal(x, cv.compute_flops)
+        np.testing.assert_array_equal(np.isfinite(y), cv.in_fitted_range)
+        np.testing.assert_array_equal(
+            y[cv.in_fitted_range], cv.tokens_per_param[cv.in_fitted_range]
+        )
+        _bx, by = w.series(f"law:{cv.law_id}:beyond")
+        assert np.all(np.isfinite(by[~cv.in_fitted_range]))  # dashed where it extrapolates
+        assert w.series(f"law:{cv.law_id}:at_plan")[1][0] == pytest.approx(cv.plan_tokens_per_param)
+    assert w.series("plan")[1][0] == pytest.approx(e.tokens / e.params)
+    n_items = len(w.plot_item.items)
+    # a law loaded from a file joins the comparison as its own line
+    law_file = tmp_path / "my-law.yaml"
+    save_law_file(
+        replace(get_law("epoch-2024"), id="my-law", name="My refit", alpha=0.36), law_file
+    )
+    s2, e2, c2 = _data(Scenario(law=str(law_file)))
+    w.update_chart(c2, e2)
+    assert "law:my-law" in w.curve_items
+    names = [label.text for _s, label in w.legend.items]
+    assert any(n.startswith("My refit") and "(plan's law)" in n for n in names)
+    w.update_chart(c, e)  # back: the loaded law's line empties, no item is rebuilt
+    assert len(w.series("law:my-law")[0]) == 0
+    assert len(w.plot_item.items) == n_items + 4
+
+
+@pytest.mark.parametrize("kind", CHART_KINDS)
+def test_update_reuses_items_and_follows_new_data(qtbot, data, other_data, kind):
     s, e, c = data
     _, e2, c2 = other_data
-    w = _widget(qtbot, "frontier")
+    w = _widget(qtbot, kind)
     w.update_chart(c, e)
-    item = w.curve_items["frontier"]
-    n_items = len(w.plot_item.items)
+    w.update_chart(c2, e2)  # a second update may add series (more laws or chips), no more
+    items = dict(w.curve_items)
+    n_items = [len(p.items) for p in w.plot_items]
+    w.update_chart(c, e)
     w.update_chart(c2, e2)
-    assert w.curve_items["frontier"] is item and len(w.plot_item.items) == n_items
+    assert w.curve_items == items
+    assert all(w.curve_items[k] is items[k] for k in items)
+    assert [len(p.items) for p in w.plot_items] == n_items
+    assert w._texts["subtitle"] and w._texts["footnote"]  # noqa: SLF001
+
+
+def test_update_follows_new_data(qtbot, data, other_data):
+    _, e2, c2 = other_data
+    w = _widget(qtbot, "frontier")
+    w.update_chart(data[2], data[1])
+    w.update_chart(c2, e2)
     np.testing.assert_array_equal(w.series("frontier")[1], c2.frontier_loss)
     assert not w.band.isVisible()  # chinchilla-2022 has no parameter samples
     cost = _widget(qtbot, "cost")
@@ -177,126 +304,89 @@ def test_set_theme_keeps_data(qtbot, data):
     w = _widget(qtbot, "lifetime")
     w.update_chart(c, e)
     w.set_theme("presentation")
-    assert w.theme is THEMES["presentation"]
+    assert w.theme is THEMES["presentation"].chart
     np.testing.assert_array_equal(w.series("total")[1], c.lifetime_total_usd)
-    with pytest.raises(InputError, match="normal, presentation"):
+    with pytest.raises(InputError, match="print, presentation, normal"):
         w.set_theme("neon")
 
 
 def test_bad_kind_is_a_clear_error(qtbot):
-    with pytest.raises(InputError, match="use one of frontier, isoloss, cost, lifetime, hardware"):
-        ChartWidget("pie")
+    with pytest.raises(
+        InputError, match="use one of frontier, isoloss, cost, lifetime, hardware, isoflop, laws"
+    ):
+        create_chart("pie")
 
 
-# -- export --------------------------------------------------------------------------------
+# -- footnotes -----------------------------------------------------------------------------
 
 
-def _pixel_spread(img: QtGui.QImage) -> float:
-    img = img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
-    arr = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.sizeInBytes())
-    return float(arr.reshape(img.height(), img.bytesPerLine())[:, : img.width() * 4].std())
+def test_summarised_warnings_keep_the_first_clause():
+    w = [
+        "extrapolating 204x beyond the range law 'epoch-2024' was fitted on (5.7e+07-1.6e+10 "
+        "params, 8.2e+08-3.2e+11 tokens): treat the plan as a guide",
+        "law 'kaplan-2020' counts non-embedding parameters and uses another dataset/tokenizer: "
+        "its losses are not comparable with the Chinchilla-family laws",
+        "law 'kaplan-2020' counts non-embedding parameters and uses another dataset/tokenizer: "
+        "its losses are not comparable with the Chinchilla-family laws",
+    ]
+    assert summarise_warnings(w) == [
+        "extrapolating 204x beyond the range law 'epoch-2024' was fitted on",
+        "law 'kaplan-2020' counts non-embedding parameters and uses another dataset/tokenizer",
+    ]
+    many = [f"caveat number {i}: details" for i in range(6)]
+    out = summarise_warnings(many, max_items=3)
+    assert out == ["caveat number 0", "caveat number 1", "4 more caveats in the report"]
+    long = summarise_warnings(["word " * 60], max_chars=50)[0]
+    assert len(long) <= 50 and long.endswith("…") and "wor…" not in long
 
 
-@pytest.mark.parametrize("kind", CHART_KINDS)
-def test_png_export_has_the_requested_size_and_content(qtbot, tmp_path, data, kind):
-    s, e, c = data
-    w = _widget(qtbot, kind, "presentation")
-    w.update_chart(c, e)
-    out = tmp_path / f"{kind}.png"
-    w.export(out, width_px=1200, height_px=700)
-    img = QtGui.QImage(str(out))
-    assert (img.width(), img.height()) == (1200, 700)
-    assert _pixel_spread(img) > 10  # not blank
-    # a new file gets normal permissions, not the temp file's 0600
-    assert out.stat().st_mode & 0o044
-
-
-def test_png_pens_are_widened_for_large_exports(qtbot, tmp_path, data):
-    """A 4x larger export draws the frontier ~4x thicker (not a 1-pixel cosmetic line)."""
-    s, e, c = data
-    w = _widget(qtbot, "frontier", "presentation")
-    w.update_chart(c, e)
-    small, big = tmp_path / "s.png", tmp_path / "b.png"
-    w.export(small, 800, 500)
-    w.export(big, 3200, 2000)
-
-    def line_px(path):
-        img = QtGui.QImage(str(path)).convertToFormat(QtGui.QImage.Format.Format_RGB32)
-        target = QtGui.QColor(THEMES["presentation"].palette[0])
-        col = img.width() // 3
-        hits = 0
-        for yy in range(img.height()):
-            px = QtGui.QColor(img.pixel(col, yy))
-            if (abs(px.red() - target.red()) + abs(px.green() - target.green())
-                    + abs(px.blue() - target.blue())) < 60:
-                hits += 1
-        return hits
-
-    ratio = line_px(big) / max(1, line_px(small))
-    assert 2.5 < ratio < 6
-
-
-@pytest.mark.parametrize("kind", ["frontier", "hardware"])
-def test_svg_export_parses(qtbot, tmp_path, data, kind):
-    s, e, c = data
-    w = _widget(qtbot, kind)
-    w.update_chart(c, e)
-    out = tmp_path / f"{kind}.svg"
-    w.export(out, 1000, 600)
-    root = ET.parse(out).getroot()
-    tags = {el.tag.split("}")[-1] for el in root.iter()}
-    assert "path" in tags or "polyline" in tags
-    assert "text" in tags
-    text = out.read_text(encoding="utf-8")
-    assert "Law: Epoch AI 2024" in text  # the footnote is in the file
-
-
-def test_pdf_export(qtbot, tmp_path, data):
-    s, e, c = data
-    w = _widget(qtbot, "isoloss")
-    w.update_chart(c, e)
-    out = tmp_path / "isoloss.pdf"
-    w.export(out)
-    assert out.read_bytes().startswith(b"%PDF")
-    assert out.stat().st_size > 5000
-
-
-def test_export_errors_are_clear(qtbot, tmp_path, data):
-    s, e, c = data
-    w = _widget(qtbot, "frontier")
-    with pytest.raises(InputError, match="nothing to export"):
-        w.export(tmp_path / "x.png")
-    w.update_chart(c, e)
-    with pytest.raises(InputError, match=r"name the file \.png, \.svg or \.pdf"):
-        w.export(tmp_path / "x.jpg")
-    with pytest.raises(InputError, match="width must be"):
-        w.export(tmp_path / "x.png", width_px=0)
-    with pytest.raises(InputError, match="cannot write the chart"):
-        w.export(tmp_path / "missing-folder" / "x.png")
-    with pytest.raises(InputError, match="unknown chart kind 'pie'"):
-        export_chart("pie", s, tmp_path / "x.png")
-
-
-def test_headless_export_chart_every_cli_kind(qtbot, tmp_path):
-    for kind in CLI_CHART_KINDS:
-        out = tmp_path / f"{kind}.svg"
-        export_chart(kind, Scenario(), out, theme="normal")
-        assert out.stat().st_size > 1000
-
-
-def test_report_pdf_with_and_without_window_charts(qtbot, tmp_path, data):
-    s, e, c = data
-    out = tmp_path / "report.pdf"
-    save_report_pdf(out, s, e)
-    assert out.read_bytes().startswith(b"%PDF")
+def test_footnote_carries_the_estimates_warnings(qtbot, far_data, data):
+    s, e, c = far_data
+    assert any("extrapolating" in w for w in e.warnings)
+    text = footnote_text(e)
+    assert text.startswith("Law: Epoch AI 2024")
+    assert "Caveats: extrapolating" in text and "(5.7e+07" not in text
     w = _widget(qtbot, "frontier")
     w.update_chart(c, e)
-    out2 = tmp_path / "report2.pdf"
-    save_report_pdf(out2, s, e, None, charts={"frontier": w})
-    assert out2.read_bytes().startswith(b"%PDF")
-    assert out2.stat().st_size < out.stat().st_size  # one chart instead of five
-    with pytest.raises(InputError, match=r"\.pdf"):
-        save_report_pdf(tmp_path / "report.docx", s, e)
+    assert "Caveats: extrapolating" in w.footnote_plain
+    # below the warning threshold the footnote still says how far the plan extrapolates
+    _s, e0, _c = data
+    assert not any("extrapolat" in x for x in e0.warnings)
+    assert f"{e0.extrapolation_factor:.1f}x beyond the range" in footnote_text(e0)
+
+
+def test_long_footnotes_wrap_to_the_chart_width(qtbot, far_data):
+    s, e, c = far_data
+    w = _widget(qtbot, "cost")
+    w.resize(700, 450)
+    w.update_chart(c, e)
+    w.fit_texts(700)
+    html = w.footnote_label.text
+    assert html.count("<br>") >= 2
+    fm = QtGui.QFontMetricsF(w.make_font(w.theme.footnote_px))
+    for line in html.split("<br>"):
+        plain = line.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+        if " " in plain:  # a single unbreakable word may be wider
+            assert fm.horizontalAdvance(plain) <= 700
+
+
+# -- clipping for formats without clip paths -----------------------------------------------
+
+
+def test_clip_polyline_cuts_at_the_box():
+    x = np.linspace(0, 4, 41)
+    y = (x - 2) ** 2
+    cx, cy = clip_polyline(x, y, (0.5, 3.5, 0.0, 2.0))
+    ok = np.isfinite(cx)
+    assert cx[ok].min() == pytest.approx(2 - math.sqrt(2), abs=0.02)
+    assert cy[ok].max() == pytest.approx(2.0)
+    assert np.all((cx[ok] >= 0.5) & (cx[ok] <= 3.5) & (cy[ok] >= 0) & (cy[ok] <= 2 + 1e-12))
+    # a curve leaving and re-entering becomes two pieces
+    x2 = np.array([0.0, 1, 2, 3, 4])
+    y2 = np.array([0.0, 5, 0, 5, 0])
+    px, _py = clip_polyline(x2, y2, (0, 4, 0, 1))
+    assert np.isnan(px).sum() == 2
+    assert len(clip_polyline([0, 1], [9, 9], (0, 1, 0, 1))[0]) == 0
 
 
 # -- CLI -----------------------------------------------------------------------------------
@@ -304,22 +394,85 @@ def test_report_pdf_with_and_without_window_charts(qtbot, tmp_path, data):
 
 def _cli(*args, cwd):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "estimator", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "estimator", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-def test_cli_chart_writes_a_png(tmp_path):
-    r = _cli("chart", "frontier", "--out", "x.png", cwd=tmp_path)
+def test_cli_chart_writes_every_kind_at_the_requested_size(tmp_path):
+    for kind in CHART_KINDS:
+        r = _cli(
+            "chart", kind, "--out", f"{kind}.png", "--width", "640", "--height", "400", cwd=tmp_path
+        )
+        assert r.returncode == 0, r.stderr
+        img = QtGui.QImage(str(tmp_path / f"{kind}.png"))
+        assert (img.width(), img.height()) == (640, 400)
+        assert QtGui.QColor(img.pixel(2, 2)).name() == "#ffffff"  # print style by default
+
+
+def _mediabox(path) -> tuple[float, float]:
+    """The first page's size in points."""
+    import re
+
+    m = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", path.read_bytes())
+    return float(m.group(1)), float(m.group(2))
+
+
+def test_cli_chart_themes_and_vector_sizes(tmp_path):
+    r = _cli(
+        "chart",
+        "cost",
+        "--out",
+        "x.pdf",
+        "--width",
+        "960",
+        "--height",
+        "600",
+        "--theme",
+        "normal",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
-    img = QtGui.QImage(str(tmp_path / "x.png"))
-    assert (img.width(), img.height()) == (1600, 1000)
+    assert _mediabox(tmp_path / "x.pdf") == pytest.approx((720, 450))  # 96 px per inch
+    r = _cli(
+        "chart",
+        "isoflop",
+        "--out",
+        "x.svg",
+        "--width",
+        "800",
+        "--height",
+        "500",
+        "--theme",
+        "presentation",
+        cwd=tmp_path,
+    )
+    assert r.returncode == 0, r.stderr
+    head = (tmp_path / "x.svg").read_text(encoding="utf-8")[:600]
+    assert 'width="800px"' in head and 'height="500px"' in head
 
 
-def test_cli_chart_bad_suffix_is_one_line(tmp_path):
+def test_cli_chart_errors_are_one_line(tmp_path):
     r = _cli("chart", "isoloss", "--out", "x.gif", cwd=tmp_path)
     assert r.returncode != 0
     lines = [ln for ln in r.stderr.splitlines() if "propagateSizeHints" not in ln]
     assert len(lines) == 1 and ".png, .svg or .pdf" in lines[0]
     assert "Traceback" not in r.stderr
     r = _cli("chart", "pie", "--out", "x.png", cwd=tmp_path)
-    assert r.returncode != 0 and "Traceback" not in r.stderr and "frontier" in r.stderr
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "isoflop" in r.stderr
+    r = _cli("chart", "cost", "--out", "x.png", "--theme", "neon", cwd=tmp_path)
+    assert r.returncode != 0 and "print" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_export_chart_checks_before_working(tmp_path):
+    with pytest.raises(InputError, match="unknown chart kind 'pie'"):
+        export_chart("pie", Scenario(), tmp_path / "x.png")
+    with pytest.raises(InputError, match="unknown chart theme"):
+        export_chart("cost", Scenario(), tmp_path / "x.png", theme="neon")
+    with pytest.raises(InputError, match="width must be"):
+        export_chart("cost", Scenario(), tmp_path / "x.png", width_px=20000)

@@ -351,7 +351,7 @@ def test_autosave_timer_writes_when_dirty(qtbot, isolated, answers):
     w = make_window(qtbot)
     w.autosave_timer.setInterval(20)
     edit(w, 999)
-    qtbot.waitUntil(w.autosave_path.exists, timeout=5000)
+    qtbot.waitUntil(w.autosave_path.exists, timeout=120_000)  # a hang guard only
     assert autosave.load_claimed(w.autosave_path)[0].gpus == 999
     w.session.dirty = False
 

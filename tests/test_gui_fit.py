@@ -23,7 +23,7 @@ def test_fit_dialog_fits_plots_and_saves(qtbot, tmp_path):
     d.holdout.setText("1e21")
     d.start_fit()
     assert d.wait_for_fit()
-    qtbot.waitUntil(lambda: d.result is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: d.result is not None, timeout=120_000)  # hang guard
     r = d.result
     # the Epoch reproduction, shown in the table
     assert r.E == pytest.approx(1.817, abs=0.002) and r.n_runs == 240
@@ -58,7 +58,7 @@ def test_fit_dialog_reports_bad_files_inline(qtbot, tmp_path):
     d.path_edit.setText(str(bad))
     d.start_fit()
     assert d.wait_for_fit()
-    qtbot.waitUntil(lambda: "runs.csv" in d.status.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "runs.csv" in d.status.text(), timeout=120_000)  # hang guard
     assert d.result is None and not d.use_button.isEnabled()
     d.path_edit.setText(str(fitting.epoch_runs_path()))
     d.holdout.setText("lots")

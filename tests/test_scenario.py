@@ -4,6 +4,7 @@ import math
 import os
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import yaml
 
@@ -125,16 +126,23 @@ def test_lifetime_inference_cost_by_hand():
     )
     est = estimate(s)
     assert est.lifetime_inference_tokens == 1e11
+    # the fleet is paid for at the peak: tokens x all-in cost per output token x peak-to-mean
     assert est.lifetime_inference_cost_usd == pytest.approx(
-        1e11 * est.inference_cost_per_million_tokens_usd / 1e6, rel=1e-12
+        1e11 * est.inference_cost_per_million_tokens_usd / 1e6 * s.peak_to_mean, rel=1e-12
     )
     assert est.lifetime_total_cost_usd == pytest.approx(
         est.cost_usd + est.lifetime_inference_cost_usd
     )
     p = get_profile("h100-sxm")
+    price = p.price_usd_per_hour("on_demand")
+    # all-in per generated token: a request's chip-time (prompt and answer) over its output
     assert est.inference_cost_per_million_tokens_usd == pytest.approx(
-        p.price_usd_per_hour("on_demand") / (est.inference_tokens_per_s_per_chip * 3600) * 1e6
+        price / (est.serving_output_tokens_per_s_per_chip * 3600) * 1e6, rel=1e-9
     )
+    i, o = s.input_tokens_per_request, s.output_tokens_per_request
+    assert est.inference_cost_per_million_tokens_usd == pytest.approx(
+        (i * est.cost_per_million_input_tokens_usd + o * est.cost_per_million_output_tokens_usd)
+        / o, rel=1e-9)
 
 
 def test_unreachable_target_propagates_with_bound():
@@ -278,3 +286,43 @@ def test_compare_and_estimate_accept_a_plain_dict_of_profiles():
     s = Scenario(mode="compute", compute_flops=1e24)
     assert estimate(s, profiles=profiles).cost_usd == pytest.approx(estimate(s).cost_usd)
     assert len(compare(s, profiles=profiles)) == len(profiles)
+
+
+def test_lifetime_optimum_under_limited_unique_data_is_one_consistent_plan():
+    """Issue 10: target 1.9, 5T unique tokens, 100B tokens/day, lifetime: the plan, its epochs,
+    the lifetime chart and the saving all describe the same plan (repeated epochs valued by
+    Muennighoff's D' everywhere)."""
+    from estimator import allocation as al
+    from estimator.curves import compute_curves
+    from estimator.laws import get_law
+
+    s = Scenario(mode="loss", target_loss=1.9, unique_tokens=5e12,
+                 inference_tokens_per_day=1e11, optimize="lifetime")
+    e = estimate(s)
+    assert not any("not available" in w for w in e.warnings)
+    law = get_law(s.law)
+    # the plan reaches the target on its repeated data
+    assert law.loss(e.params, al.effective_tokens(e.tokens, 5e12)) == pytest.approx(1.9, rel=1e-6)
+    assert e.epochs == pytest.approx(e.tokens / 5e12)
+    assert e.compute_optimal is not None and e.compute_optimal["epochs"] >= 1.0
+    c = compute_curves(s, e)
+    assert c.lifetime_optimum_params == pytest.approx(e.params, rel=1e-9)
+    # the curve's cheapest point is the plan (to the curve's grid spacing)
+    i = int(np.argmin(c.lifetime_total_usd))
+    assert c.lifetime_params[i] == pytest.approx(e.params, rel=0.2)
+    assert c.plan_lifetime_usd == pytest.approx(e.lifetime_total_cost_usd, rel=1e-9)
+
+
+def test_lifetime_mode_keeps_the_law_uncertainty():
+    """Issue 10: lifetime mode used to drop the law samples (the band shrank to utilisation
+    only); now each sample is re-optimised for lifetime cost and the bands cover both."""
+    s = Scenario(mode="loss", target_loss=2.0, inference_tokens_per_day=1e11, optimize="lifetime")
+    e = estimate(s)
+    for name in ("params", "tokens", "train_flops", "lifetime_total_cost_usd"):
+        b = e.bands[name]
+        assert b.p10 < b.p90, name
+    assert e.bands["params"].p10 < e.params < e.bands["params"].p90
+    assert "re-optimised for lifetime cost" in e.uncertainty_source
+    # wider than the utilisation spread alone
+    alone = estimate(s, with_uncertainty=True).bands["cost_usd"]
+    assert alone.p90 / alone.p10 > 1.33 / 0.76

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 try:  # the charts are built by a sibling module; the window runs without them
-    from estimator.gui.charts import CHART_KINDS, ChartWidget
+    from estimator.gui.charts import CHART_KINDS, ChartWidget, create_chart
 except Exception as exc:  # noqa: BLE001 - any import failure: run without charts
     log.warning("charts unavailable: %s", exc)
     ChartWidget = None
@@ -47,6 +47,8 @@ CHART_TAB_TITLES = {
     "cost": "Cost vs loss",
     "lifetime": "Lifetime cost",
     "hardware": "Hardware",
+    "isoflop": "IsoFLOP profiles",
+    "laws": "Laws compared",
 }
 CHART_FORMATS = (("png", "PNG image"), ("svg", "SVG vector"), ("pdf", "PDF document"))
 REPORT_FORMATS = (("md", "Markdown"), ("csv", "CSV"), ("json", "JSON"), ("pdf", "PDF with charts"))
@@ -134,7 +136,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setDocumentMode(False)
         for kind in CHART_KINDS:
             if ChartWidget is not None:
-                chart = ChartWidget(kind, theme=self.theme)
+                chart = create_chart(kind, theme=self.theme)
                 chart.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
                 chart.customContextMenuRequested.connect(
                     lambda pos, k=kind: self._chart_menu(k).exec(
@@ -155,7 +157,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.export_button.setText("Export chart…")
         self.export_button.setObjectName("exportChartButton")
         self.export_button.setPopupMode(QtWidgets.QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export_button.setToolTip("Save the chart on screen as PNG, SVG or PDF")
+        self.export_button.setToolTip("Copy the chart on screen, or save it as PNG, SVG or PDF")
         self.export_button.setMenu(QtWidgets.QMenu(self.export_button))
         self.export_button.menu().aboutToShow.connect(self._fill_export_button_menu)
         self.tabs.setCornerWidget(self.export_button, QtCore.Qt.Corner.TopRightCorner)
@@ -193,12 +195,15 @@ class MainWindow(QtWidgets.QMainWindow):
         m.addAction("&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
 
         e = mb.addMenu("&Export")
+        self.act_copy_chart = e.addAction(
+            "&Copy chart image", QtGui.QKeySequence("Ctrl+Shift+C"),
+            lambda: self.current_chart_kind() and self.copy_chart(self.current_chart_kind()))
+        self.act_copy_chart.setEnabled(ChartWidget is not None)
+        e.addSeparator()
         for kind in CHART_KINDS:
             sub = e.addMenu(f"Chart: {CHART_TAB_TITLES.get(kind, kind)}")
             sub.setEnabled(ChartWidget is not None)
-            for ext, label in CHART_FORMATS:
-                sub.addAction(f"{label} (.{ext})…",
-                              lambda k=kind, x=ext: self.export_chart_dialog(k, x))
+            self._add_chart_actions(sub, kind)
         e.addSeparator()
         rep = e.addMenu("&Report")
         for ext, label in REPORT_FORMATS:
@@ -320,11 +325,18 @@ class MainWindow(QtWidgets.QMainWindow):
                 return kind
         return None
 
-    def _chart_menu(self, kind: str) -> QtWidgets.QMenu:
-        menu = QtWidgets.QMenu(self)
+    def _add_chart_actions(self, menu: QtWidgets.QMenu, kind: str) -> None:
+        """Copy image, Export… (style and size), then quick exports with the last options."""
+        menu.addAction("Copy image", lambda: self.copy_chart(kind))
+        menu.addAction("Export…", lambda: self.export_chart_with_options(kind))
+        menu.addSeparator()
         for ext, label in CHART_FORMATS:
             menu.addAction(f"Export as {label} (.{ext})…",
                            lambda x=ext: self.export_chart_dialog(kind, x))
+
+    def _chart_menu(self, kind: str) -> QtWidgets.QMenu:
+        menu = QtWidgets.QMenu(self)
+        self._add_chart_actions(menu, kind)
         return menu
 
     def _fill_export_button_menu(self) -> None:
@@ -333,8 +345,7 @@ class MainWindow(QtWidgets.QMainWindow):
         kind = self.current_chart_kind()
         if kind is None:
             return
-        for ext, label in CHART_FORMATS:
-            menu.addAction(f"{label} (.{ext})…", lambda x=ext: self.export_chart_dialog(kind, x))
+        self._add_chart_actions(menu, kind)
 
     # -- theme -----------------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
@@ -389,6 +400,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _ask_save_path(self, title: str, suggested: str, file_filter: str) -> str | None:
         path, _f = QtWidgets.QFileDialog.getSaveFileName(self, title, suggested, file_filter)
         return path or None
+
+    def _ask_export_options(self, kind: str):
+        from estimator.gui.charts.export_dialog import ask_export_options
+
+        chart = self.charts[kind]
+        return ask_export_options(kind, chart.curves, chart.estimate, self)
 
     def _ask_open_path(self, title: str, file_filter: str = SCENARIO_FILTER) -> str | None:
         start = str(self.session.path.parent) if self.session.path else ""
@@ -657,18 +674,25 @@ class MainWindow(QtWidgets.QMainWindow):
         return w
 
     # -- export ----------------------------------------------------------------------------
-    def export_chart(self, kind: str, path: str | Path, width_px: int = EXPORT_SIZE_PX[0],
-                     height_px: int = EXPORT_SIZE_PX[1]) -> bool:
+    def export_chart(self, kind: str, path: str | Path, width_px: int | None = None,
+                     height_px: int | None = None, theme: str | None = None) -> bool:
+        """Export chart ``kind`` to ``path``; size and style default to the last export
+        options (first time: 1600 x 1000 px, print style), whatever theme the window shows."""
+        from estimator.gui.charts.export_dialog import load_options
+
+        opts = load_options()
         self.refresh_all()
         try:
-            self.charts[kind].export(path, width_px, height_px)
+            self.charts[kind].export(path, width_px or opts.width_px,
+                                     height_px or opts.height_px, theme=theme or opts.theme)
         except (EstimatorError, OSError, KeyError) as exc:
             self._error("Cannot export chart", friendly_message(exc))
             return False
         self.statusBar().showMessage(f"Exported {path}", 5000)
         return True
 
-    def export_chart_dialog(self, kind: str, ext: str) -> bool:
+    def export_chart_dialog(self, kind: str, ext: str, width_px: int | None = None,
+                            height_px: int | None = None, theme: str | None = None) -> bool:
         suggested = str(Path(self._default_dir()) / f"{self._stem()}-{kind}.{ext}")
         path = self._ask_save_path(f"Export chart as {ext.upper()}", suggested,
                                    f"{ext.upper()} (*.{ext})")
@@ -676,7 +700,43 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         if not path.lower().endswith("." + ext):
             path += "." + ext
-        return self.export_chart(kind, path)
+        return self.export_chart(kind, path, width_px, height_px, theme)
+
+    def export_chart_with_options(self, kind: str) -> bool:
+        """The export dialog (format, style, size, preview), then Save… or Copy image."""
+        self.refresh_all()
+        opts = self._ask_export_options(kind)
+        if opts is None:
+            return False
+        if opts.action == "copy":
+            return self.copy_chart(kind, opts.width_px, opts.height_px, opts.theme)
+        return self.export_chart_dialog(kind, opts.fmt, opts.width_px, opts.height_px,
+                                        opts.theme)
+
+    def copy_chart(self, kind: str, width_px: int | None = None, height_px: int | None = None,
+                   theme: str | None = None) -> bool:
+        """Put chart ``kind`` on the clipboard as an image (and SVG), with the last export
+        options unless given."""
+        from estimator.gui.charts import copy_chart_to_clipboard
+        from estimator.gui.charts.export_dialog import load_options
+
+        opts = load_options()
+        self.refresh_all()
+        chart = self.charts.get(kind)
+        if chart is None or chart.curves is None or chart.estimate is None:
+            self._error("Cannot copy chart", "There is no estimate to show yet.")
+            return False
+        try:
+            copy_chart_to_clipboard(kind, chart.curves, chart.estimate,
+                                    width_px=width_px or opts.width_px,
+                                    height_px=height_px or opts.height_px,
+                                    theme=theme or opts.theme)
+        except EstimatorError as exc:
+            self._error("Cannot copy chart", friendly_message(exc))
+            return False
+        self.statusBar().showMessage(
+            f"Copied “{CHART_TAB_TITLES.get(kind, kind)}” to the clipboard", 5000)
+        return True
 
     def export_report(self, path: str | Path) -> bool:
         self.refresh_all()

@@ -1,31 +1,66 @@
-"""Stage 3 of an estimate: serving the plan's model.
+"""Stage 3 of an estimate: serving the plan's model for the scenario's request mix.
 
-Decode throughput is the lesser of the compute-bound and memory-bandwidth-bound rates
-(:func:`estimator.costs.decode_throughput`: each step reads the weights once and the KV cache of
-every sequence in the batch), which sets the cost per million generated tokens.
+The serving model (:func:`estimator.serving.plan_serving`, ``docs/serving_model.md``) gives the
+batch, replica size, throughput, latency and chip-seconds per input and output token on the
+serving chip; :func:`estimator.serving.fleet` sizes the fleet for the peak demand. Dollars:
+chip-seconds x price per chip-hour / 3600. The lifetime optimum of the plan stage needs the cost
+per token as a function of model size: :func:`usd_per_token` interpolates a cached table of
+:func:`estimator.serving.output_cost_curve` over model sizes (one table per serving context, so
+a recompute that does not change the serving inputs reuses it).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from estimator import costs
 from estimator.errors import InputError
 from estimator.hardware import HardwareProfile
 from estimator.plan import PlanResult
 from estimator.scenario import Scenario
+from estimator.serving import (
+    FAMILIES,
+    Fleet,
+    LatencyTargets,
+    RequestMix,
+    ServingAccelerator,
+    ServingPlan,
+    fleet,
+    output_cost_curve,
+    plan_serving,
+)
+from estimator.serving.inputs import PRECISIONS
+
+SECONDS_PER_HOUR = 3600.0
+#: Family whose constants a profile of an unknown family borrows for serving.
+FALLBACK_FAMILY = "nvidia-hopper"
+#: Model sizes of the cost table the lifetime optimiser interpolates: 10 per decade.
+_TABLE_LOG10_N = np.arange(7.0, 14.01, 0.1)
+
+
+def serving_accelerator(profile: HardwareProfile) -> ServingAccelerator:
+    """The serving model's view of a hardware profile. Memory: vendors' "80 GB" HBM is 80 GiB
+    (the serving calibration assumes this mapping, ``docs/serving_model.md``)."""
+    family = profile.family if profile.family in FAMILIES else FALLBACK_FAMILY
+    return ServingAccelerator(
+        id=profile.id, family=family,
+        peak_flops_per_s={p: v * 1e12 for p, v in profile.peak_tflops.items() if p in PRECISIONS},
+        memory_bytes=profile.memory_gb * 2**30,
+        memory_bandwidth_bytes_per_s=profile.memory_bandwidth_tb_per_s * 1e12,
+        scale_up_domain_chips=int(profile.scale_up_domain_chips),
+        scale_up_bytes_per_s=profile.scale_up_gb_per_s * 1e9,
+    )
 
 
 @dataclass(frozen=True)
 class ServingRates:
-    """The serving chip's peak (FLOP/s) for the weights' precision and its price (USD per
-    chip-hour)."""
+    """The serving chip and its price (USD per chip-hour) under the scenario's policy."""
 
     profile: HardwareProfile
-    peak_flops_per_s: float
+    accelerator: ServingAccelerator
     price_usd_per_hour: float
 
 
@@ -33,50 +68,155 @@ def serving_rates(s: Scenario, inference_profile: HardwareProfile) -> ServingRat
     tier = s.inference_price_tier or s.price_tier
     price = (s.inference_price_per_hour if s.inference_price_per_hour is not None
              else inference_profile.price_usd_per_hour(tier))
-    prec = s.inference_precision if s.inference_precision in ("fp8", "fp4") else "bf16"
-    try:
-        peak = inference_profile.peak_flops_per_s(prec)
-    except InputError:  # weights in fp8 on a chip without fp8 math: computes in bf16
-        peak = inference_profile.peak_flops_per_s("bf16")
-    return ServingRates(inference_profile, peak, price)
+    return ServingRates(inference_profile, serving_accelerator(inference_profile), price)
 
 
-def decode(s: Scenario, r: ServingRates, params, shape=None) -> costs.DecodeThroughput:
-    """Decode throughput of N-parameter models (vectorised over ``params``)."""
-    ip = r.profile
-    return costs.decode_throughput(
-        params, peak_flops_per_s=r.peak_flops_per_s,
-        memory_bandwidth_tb_per_s=ip.memory_bandwidth_tb_per_s, memory_gb=ip.memory_gb,
-        utilization=ip.inference_utilization, weight_precision=s.inference_precision,
-        batch=s.inference_batch, context_tokens=s.inference_context_tokens, shape=shape)
+def request_mix(s: Scenario) -> RequestMix:
+    return RequestMix(s.input_tokens_per_request, s.output_tokens_per_request)
+
+
+def targets_of(s: Scenario) -> LatencyTargets:
+    return LatencyTargets(ttft_s=None if s.ttft_ms is None else s.ttft_ms / 1e3,
+                          tpot_s=None if s.tpot_ms is None else s.tpot_ms / 1e3)
+
+
+_TABLES: dict[tuple, tuple] = {}
+_TABLES_MAX = 256
+
+
+def _cost_table(acc: ServingAccelerator, mix: RequestMix, weight_precision: str,
+                kv_precision: str, targets: LatencyTargets, vocab: int | None):
+    """(log10 N, log chip-seconds per output token of the request mix, fits) over the table's
+    model sizes: the cheapest replica for each, prefill work included. Cached per serving
+    context (the accelerator's figures, the mix, precisions, targets, vocabulary)."""
+    key = (acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())), acc.memory_bytes,
+           acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips, acc.scale_up_bytes_per_s,
+           mix, weight_precision, kv_precision, targets, vocab)
+    hit = _TABLES.get(key)
+    if hit is None:
+        if len(_TABLES) >= _TABLES_MAX:
+            _TABLES.clear()
+        hit = _TABLES[key] = _compute_table(acc, mix, weight_precision, kv_precision, targets,
+                                            vocab)
+    return hit
+
+
+def _compute_table(acc, mix, weight_precision, kv_precision, targets, vocab):
+    kwargs = {} if vocab is None else {"vocab": vocab}
+    curve = output_cost_curve(10.0 ** _TABLE_LOG10_N, acc, mix, weight_precision=weight_precision,
+                              kv_precision=kv_precision, targets=targets, **kwargs)
+    per_request = (mix.input_tokens * curve.chip_s_per_input_token
+                   + mix.output_tokens * curve.chip_s_per_output_token)
+    per_output = per_request / mix.output_tokens
+    fits = np.asarray(curve.fits, dtype=bool) & np.isfinite(per_output) & (per_output > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_cost = np.where(fits, np.log(np.where(fits, per_output, 1.0)), np.inf)
+    return _TABLE_LOG10_N, log_cost, fits
 
 
 def usd_per_token(s: Scenario, r: ServingRates) -> Callable[[np.ndarray], np.ndarray]:
-    """Dollars per generated token as a function of model size (arrays in, arrays out)."""
+    """Dollars per generated token of the request mix (its prompt's prefill included), times the
+    peak-to-mean ratio (the fleet is paid for at the peak), as a function of total model size:
+    interpolated in log-log over a cached table; inf where the model fits on no replica."""
+    try:
+        xs, ys, _fits = _cost_table(r.accelerator, request_mix(s), s.inference_precision,
+                                    s.kv_precision, targets_of(s), s.vocab)
+    except InputError:  # e.g. a precision the chip cannot serve: no size is servable
+        xs, ys = _TABLE_LOG10_N, np.full(_TABLE_LOG10_N.shape, np.inf)
+    scale = r.price_usd_per_hour / SECONDS_PER_HOUR * s.peak_to_mean
+
     def fn(params):
-        return costs.cost_per_million_tokens(
-            r.price_usd_per_hour, decode(s, r, params).tokens_per_s_per_chip) / 1e6
+        x = np.log10(np.asarray(params, dtype=float))
+        with np.errstate(invalid="ignore"):
+            y = np.interp(x, xs, ys, left=np.inf, right=np.inf)
+        return np.exp(y) * scale
+
     return fn
+
+
+def anchored(fn: Callable[[np.ndarray], np.ndarray], params: float,
+             exact_usd_per_token: float) -> Callable[[np.ndarray], np.ndarray]:
+    """``fn`` (an interpolated dollars-per-token curve) scaled to equal ``exact_usd_per_token``
+    (the serving stage's own cost) at ``params``, so curves and bands pass through the plan."""
+    at = float(np.asarray(fn(np.array([params])))[0])
+    if not (math.isfinite(at) and at > 0 and math.isfinite(exact_usd_per_token)):
+        return fn
+    k = exact_usd_per_token / at
+    return lambda n: np.asarray(fn(n)) * k
 
 
 @dataclass(frozen=True)
 class ServingResult:
-    """Serving the model: decode rate per chip, what bounds it, replica size and the cost per
-    million generated tokens."""
+    """Serving the model: the serving plan (batch, replica, throughput, latency, what binds),
+    the fleet for the peak demand and the dollars per million tokens. ``available`` is False
+    when the model fits on no replica of the serving chip's scale-up domain with the default
+    serving inputs; the serving numbers are then None and a warning says why."""
 
     inference_hardware: str
-    tokens_per_s_per_chip: float
-    bound: str
-    chips_per_replica: int
+    available: bool
+    plan: ServingPlan | None
+    fleet: Fleet | None
     price_usd_per_hour: float
-    cost_per_million_tokens_usd: float
+    cost_per_million_input_tokens_usd: float | None
+    cost_per_million_output_tokens_usd: float | None
+    cost_per_million_tokens_usd: float | None  # all-in per generated token (prefill included)
+    warnings: tuple[str, ...] = ()
+
+
+def serving_cost_per_million(s: Scenario, shape, r: ServingRates,
+                             tokens_per_param: float | None = None) -> float | None:
+    """All-in dollars per million generated tokens of the request mix for a model ``shape``
+    (None when it fits on no replica)."""
+    mix = request_mix(s)
+    try:
+        sp = plan_serving(shape, r.accelerator, mix, weight_precision=s.inference_precision,
+                          kv_precision=s.kv_precision, targets=targets_of(s),
+                          batch=s.inference_batch, chips_per_replica=s.inference_chips_per_replica,
+                          train_tokens_per_param=tokens_per_param)
+    except InputError:
+        return None
+    per_request = (mix.input_tokens * sp.chip_s_per_input_token
+                   + mix.output_tokens * sp.chip_s_per_output_token)
+    return per_request / mix.output_tokens * r.price_usd_per_hour / SECONDS_PER_HOUR * 1e6
+
+
+def _pinned(s: Scenario) -> bool:
+    return (s.ttft_ms is not None or s.tpot_ms is not None or s.inference_batch is not None
+            or s.inference_chips_per_replica is not None)
 
 
 def serving_stage(s: Scenario, plan: PlanResult, r: ServingRates) -> ServingResult:
-    """Stage 3: the decode roofline of the plan's model on the serving hardware."""
-    dec = decode(s, r, plan.params, plan.shape if s.n_layers is not None else None)
-    per_m = float(costs.cost_per_million_tokens(r.price_usd_per_hour, dec.tokens_per_s_per_chip))
+    """Stage 3: the serving plan of the model for the request mix and targets. An impossible
+    target or a pinned replica that cannot hold the model is the user's error (raised, naming
+    what is reachable); a model that merely does not fit the default replicas gives a warning."""
+    mix = request_mix(s)
+    try:
+        sp = plan_serving(plan.model_shape, r.accelerator, mix,
+                          weight_precision=s.inference_precision, kv_precision=s.kv_precision,
+                          targets=targets_of(s), batch=s.inference_batch,
+                          chips_per_replica=s.inference_chips_per_replica,
+                          train_tokens_per_param=plan.allocation.tokens_per_param)
+    except InputError as exc:
+        if _pinned(s):
+            raise
+        return ServingResult(
+            inference_hardware=r.profile.id, available=False, plan=None, fleet=None,
+            price_usd_per_hour=r.price_usd_per_hour, cost_per_million_input_tokens_usd=None,
+            cost_per_million_output_tokens_usd=None, cost_per_million_tokens_usd=None,
+            warnings=(f"serving on {r.profile.display_name}: {exc}; serving and lifetime "
+                      "costs are left out",))
+    usd_per_chip_s = r.price_usd_per_hour / SECONDS_PER_HOUR
+    per_request = (mix.input_tokens * sp.chip_s_per_input_token
+                   + mix.output_tokens * sp.chip_s_per_output_token)
+    fl = fleet(sp, output_tokens_per_day=s.output_tokens_per_day, peak_to_mean=s.peak_to_mean)
+    warnings = list(sp.warnings)
+    if r.accelerator.family != r.profile.family:
+        warnings.append(f"{r.profile.display_name}: serving constants of an unknown chip "
+                        f"family are borrowed from {FALLBACK_FAMILY}")
     return ServingResult(
-        inference_hardware=r.profile.id, tokens_per_s_per_chip=float(dec.tokens_per_s_per_chip),
-        bound=dec.bound, chips_per_replica=dec.chips_per_replica,
-        price_usd_per_hour=r.price_usd_per_hour, cost_per_million_tokens_usd=per_m)
+        inference_hardware=r.profile.id, available=True, plan=sp, fleet=fl,
+        price_usd_per_hour=r.price_usd_per_hour,
+        cost_per_million_input_tokens_usd=sp.chip_s_per_input_token * usd_per_chip_s * 1e6,
+        cost_per_million_output_tokens_usd=sp.chip_s_per_output_token * usd_per_chip_s * 1e6,
+        cost_per_million_tokens_usd=per_request / mix.output_tokens * usd_per_chip_s * 1e6,
+        warnings=tuple(warnings))

@@ -1,2 +1,41 @@
-"""The training run: the plan on the cluster (stage 2 of an estimate, see
-:mod:`estimator.training.stage`)."""
+"""The training-run model: one step from the shape, the layout and the chip; then the run.
+
+Public API (frozen dataclasses in, frozen results out):
+
+* :class:`Accelerator`, :class:`TrainingJob` (inputs), :class:`TrainingRun`, :class:`Layout`,
+  :class:`StepBreakdown`, :class:`GpuSweep` (results);
+* :func:`plan_training_run` (job, accelerator) -> TrainingRun, the fastest layout that fits;
+* :func:`sweep_gpus` (job, accelerator, gpu counts) -> GpuSweep, days and hours vs GPUs;
+* :func:`default_constants`, :class:`ModelConstants`: the fitted constants per chip family
+  (``estimator/data/training_constants.yaml``, fitted by
+  ``python -m estimator.training.calibration --write``).
+
+The formulas and their sources are in :mod:`estimator.training.model` (step),
+:mod:`estimator.training.search` (layouts), :mod:`estimator.training.goodput` (interruptions,
+checkpoints) and ``docs/run_model.md``.
+"""
+
+from estimator.training.constants import (
+    FamilyConstants,
+    GlobalConstants,
+    ModelConstants,
+    default_constants,
+)
+from estimator.training.run import plan_training_run, sweep_gpus
+from estimator.training.types import (
+    FAMILIES,
+    PRECISIONS,
+    RECOMPUTE,
+    Accelerator,
+    GpuSweep,
+    Layout,
+    StepBreakdown,
+    TrainingJob,
+    TrainingRun,
+)
+
+__all__ = [
+    "FAMILIES", "PRECISIONS", "RECOMPUTE", "Accelerator", "FamilyConstants", "GlobalConstants",
+    "GpuSweep", "Layout", "ModelConstants", "StepBreakdown", "TrainingJob", "TrainingRun",
+    "default_constants", "plan_training_run", "sweep_gpus",
+]

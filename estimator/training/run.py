@@ -1,0 +1,551 @@
+"""Plan a training run: the fastest layout that fits, its step time, goodput, hours and days.
+
+:func:`plan_training_run` searches every candidate layout of :mod:`estimator.training.search`
+for the job's GPU count, keeps those that fit in memory, picks the global batch for each
+(the largest multiple of ``dp x micro_batch`` sequences within the useful batch of
+:func:`estimator.training.model.optimal_batch_tokens`, or the pinned batch) and returns the
+one with the least time per useful token, ``step_time / batch_tokens x multiplier``
+(the multiplier, McCandlish et al. 2018, charges a batch beyond the useful one for the extra
+tokens it needs). :func:`sweep_gpus` does the same over many GPU counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from estimator.errors import InputError
+from estimator.shape import ModelShape
+from estimator.training.constants import (
+    BORROWED,
+    FAILURE_RATE_PER_GPU_HOUR,
+    GLOBAL,
+    NO_PIPELINE_FAMILIES,
+    ModelConstants,
+    default_constants,
+)
+from estimator.training.goodput import goodput_for
+from estimator.training.model import (
+    Candidates,
+    Coefs,
+    Fabric,
+    Geometry,
+    Work,
+    batch_tokens_multiplier,
+    evaluate,
+    geometry,
+    memory_per_gpu,
+    optimal_batch_tokens,
+    work_for,
+)
+from estimator.training.search import (
+    Pins,
+    candidates_for,
+    cp_choices,
+    least_recompute_that_fits,
+    tp_choices,
+)
+from estimator.training.types import (
+    RECOMPUTE,
+    Accelerator,
+    GpuSweep,
+    Layout,
+    StepBreakdown,
+    TrainingJob,
+    TrainingRun,
+)
+
+#: Largest GPU count the memory floor is searched to.
+MIN_GPUS_LIMIT = 1 << 24
+#: z of the 10th/90th percentile of a normal distribution.
+Z90 = 1.2815515655446004
+
+
+def gemm_gain(acc: Accelerator, precision: str, fp8_gain: float) -> float:
+    """Speed-up of the blocks' linear layers at ``precision`` over bf16: each halving of the
+    operand width realises the share ``fp8_gain`` of its nominal peak gain,
+    ``1 + gain (peak_lo / peak_hi - 1)`` per step (fitted on NVIDIA's dgxc bf16/fp8 pairs,
+    training_refs.md 1.7; fp4 assumed to behave like fp8, no published fp4 training run)."""
+    if precision in ("bf16", "fp16"):
+        return 1.0
+    bf16 = acc.peak("bf16")
+    fp8 = acc.peak_flops_per_s.get("fp8", bf16)
+    out = 1.0 + fp8_gain * max(fp8 / bf16 - 1.0, 0.0)
+    if precision == "fp4":
+        fp4 = acc.peak("fp4")
+        out *= 1.0 + fp8_gain * max(fp4 / fp8 - 1.0, 0.0)
+    return out
+
+
+def fabric_for(acc: Accelerator, precision: str, fp8_gain: float) -> Fabric:
+    low = precision in ("fp8", "fp4")
+    return Fabric(peak_bf16=acc.peak("bf16"),
+                  gemm_gain=gemm_gain(acc, precision, fp8_gain),
+                  low_precision=1.0 if low else 0.0,
+                  hbm_bytes_per_s=acc.memory_bandwidth_bytes_per_s,
+                  capacity_bytes=acc.memory_bytes * GLOBAL.usable_memory_fraction,
+                  domain=float(acc.scale_up_domain_chips),
+                  up_bytes_per_s=acc.scale_up_bytes_per_s,
+                  out_bytes_per_s=acc.scale_out_bytes_per_s)
+
+
+def coefs_for(acc: Accelerator, consts: ModelConstants, imbalance: float | None = None) -> Coefs:
+    fam = consts.family(acc.family)
+    g = consts.globals
+    return Coefs(gemm_eff=fam.gemm_efficiency, w0=fam.gemm_half_width,
+                 mem_eff=fam.memory_efficiency, comm_eff=fam.comm_efficiency,
+                 overlap=fam.comm_overlap,
+                 imbalance=g.moe_load_imbalance if imbalance is None else imbalance)
+
+
+def pins_of(job: TrainingJob, acc: Accelerator | None = None) -> Pins:
+    pp = job.pp
+    if pp is None and acc is not None and acc.family in NO_PIPELINE_FAMILIES:
+        pp = 1
+    return Pins(tp=job.tp, pp=pp, cp=job.cp, ep=job.ep, micro_batch=job.micro_batch,
+                recompute=None if job.recompute is None else RECOMPUTE.index(job.recompute),
+                zero_stage=job.zero_stage, virtual_stages=job.virtual_stages)
+
+
+@lru_cache(maxsize=1024)
+def _memory(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins,
+            low: float) -> tuple[Candidates, np.ndarray] | None:
+    """Candidates for ``n`` GPUs and their bytes per GPU with a full pipeline in flight
+    (``min(p, m) = p``: an upper bound, so a plan never overfills memory; cached)."""
+    cd = candidates_for(n, shape.n_layers, shape.n_heads, shape.n_experts, seq_len, domain,
+                        pins)
+    if cd is None:
+        return None
+    mem = memory_per_gpu(cd, work_for(shape, seq_len), low, cd.pp, float(domain))
+    return cd, mem
+
+
+@lru_cache(maxsize=1024)
+def _fitting(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
+             capacity: float, n_rec: int) -> tuple[Candidates, np.ndarray, Geometry] | None:
+    """The candidates that fit in ``capacity`` (the least recompute of each layout), their
+    memory and :class:`Geometry` (cached: none of it depends on the batch, rates or fitted
+    constants)."""
+    got = _memory(n, shape, seq_len, domain, pins, low)
+    if got is None:
+        return None
+    cd, mem = got
+    idx = least_recompute_that_fits(mem <= capacity, n_rec)
+    if idx.size == 0:
+        return None
+    sub = cd.take(idx)
+    return sub, mem[idx], geometry(sub, work_for(shape, seq_len), low, float(domain))
+
+
+@dataclass(frozen=True)
+class _Choice:
+    cand: Candidates  # length 1
+    steps: object  # StepArrays of length 1
+    m: float
+    bseq: float
+    mult: float
+    mem: float
+    n_fitting: int
+
+
+@dataclass
+class Prepared:
+    """The candidates of one job that fit, before step times: what depends only on the job,
+    the chip's memory and the batch rule (not on fitted constants). ``valid`` marks the
+    layouts the batch allows."""
+
+    cand: Candidates
+    m: np.ndarray
+    bseq: np.ndarray
+    mult: np.ndarray
+    mem: np.ndarray
+    geo: Geometry
+    valid: np.ndarray
+
+    def valid_only(self) -> Prepared:
+        idx = np.flatnonzero(self.valid)
+        return Prepared(cand=self.cand.take(idx), m=self.m[idx], bseq=self.bseq[idx],
+                        mult=self.mult[idx], mem=self.mem[idx], geo=self.geo.take(idx),
+                        valid=self.valid[idx])
+
+
+def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: Pins,
+            n_rec: int, batch_fraction: float = 1.0) -> Prepared | None:
+    """Fitting candidates for ``n`` GPUs with their batch (None when nothing fits): the
+    pinned batch, or the largest multiple of ``dp x micro_batch`` sequences within the
+    planned batch ``batch_fraction x B_opt`` (at least one micro-batch per data-parallel rank;
+    past ``B_opt`` the token multiplier charges it)."""
+    got = _fitting(n, job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
+                   fab.capacity_bytes, n_rec)
+    if got is None:
+        return None
+    cd, mem, geo = got
+    unit = cd.dp * cd.mb
+    s = float(job.seq_len)
+    if job.global_batch_tokens is not None:
+        bseq_pin = max(1.0, round(job.global_batch_tokens / s))
+        m = bseq_pin / unit
+        whole = (m >= 1.0) & (np.abs(m - np.round(m)) < 1e-9)
+        if not whole.any():  # no layout divides the pinned batch: take the nearest whole m
+            m = np.maximum(1.0, np.round(m))
+        else:
+            m = np.where(whole, np.round(m), 0.0)
+        bseq = np.where(m > 0, m * unit, bseq_pin)
+        valid = m >= 1.0
+    else:
+        target = max(1.0, math.floor(batch_fraction * b_opt / s))
+        m = np.maximum(1.0, np.floor(target / unit))
+        bseq = m * unit
+        valid = np.ones(len(cd), dtype=bool)
+    valid &= (cd.v == 1) | (m >= cd.pp)
+    if not valid.any():
+        return None
+    return Prepared(cand=cd, m=m, bseq=bseq, mult=batch_tokens_multiplier(bseq * s, b_opt),
+                    mem=mem, geo=geo, valid=valid)
+
+
+def _best(job: TrainingJob, n: int, w: Work, fab: Fabric, coefs: Coefs, b_opt: float,
+          pins: Pins, n_rec: int, batch_fraction: float) -> _Choice | None:
+    """The fastest fitting layout for ``n`` GPUs, or None when nothing fits."""
+    pr = prepare(job, n, w, fab, b_opt, pins, n_rec, batch_fraction)
+    if pr is None:
+        return None
+    st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
+    cost = np.where(pr.valid, st.step_s / (pr.bseq * job.seq_len) * pr.mult, np.inf)
+    i = int(np.argmin(cost))
+    one = np.array([i])
+    return _Choice(cand=pr.cand.take(one), steps=_take_steps(st, one), m=float(pr.m[i]),
+                   bseq=float(pr.bseq[i]), mult=float(pr.mult[i]), mem=float(pr.mem[i]),
+                   n_fitting=int(pr.valid.sum()))
+
+
+def _take_steps(st, idx):
+    return type(st)(**{k: getattr(st, k)[idx] for k in st.__dataclass_fields__})
+
+
+def _nice_counts(start: int, domain: int):
+    """GPU counts a cluster is built from, increasing from ``start``: every count up to one
+    domain, then whole domains."""
+    n = max(1, start)
+    while True:
+        yield n
+        if n < domain:
+            n += 1
+        else:
+            n = (n // domain + 1) * domain
+
+
+def _fits_any(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
+              capacity: float) -> bool:
+    got = _memory(n, shape, seq_len, domain, pins, low)
+    return got is not None and bool((got[1] <= capacity).any())  # memory only: no geometry
+
+
+@lru_cache(maxsize=512)
+def _min_gpus(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
+              capacity: float, limit: int) -> int | None:
+    """The least GPU count (of :func:`_nice_counts`) with a layout that fits, at most
+    ``limit`` (None when none up to it fits)."""
+    lower = max(1, math.floor(18.0 * shape.total_params / capacity))
+    if lower > domain:
+        lower = (lower // domain) * domain
+    tries = 0
+    for n in _nice_counts(lower, domain):
+        if n > limit:
+            return None
+        if _fits_any(n, shape, seq_len, domain, pins, low, capacity):
+            return n
+        tries += 1
+        if tries > 64:  # far from the bound: step geometrically
+            return _min_gpus_geometric(shape, seq_len, domain, pins, low, capacity, n, limit)
+    return None
+
+
+def _min_gpus_geometric(shape, seq_len, domain, pins, low, capacity, start, limit):
+    n = start
+    while n <= limit:
+        n = max(n + domain, int(n * 1.25) // domain * domain)
+        if _fits_any(n, shape, seq_len, domain, pins, low, capacity):
+            return n
+    return None
+
+
+_CONSTS_BY_KEY: dict = {}
+
+
+@lru_cache(maxsize=1024)
+def _reference_tps(shape: ModelShape, seq_len: int, precision: str, pins: Pins, n_rec: int,
+                   acc: Accelerator, consts_key: tuple, n_ref: int, b_opt: float,
+                   batch_pin: float | None) -> float | None:
+    """Useful tokens/s per GPU of the best layout on ``n_ref`` GPUs (None: none fits)."""
+    consts = _CONSTS_BY_KEY[consts_key]
+    w = work_for(shape, seq_len)
+    fab = fabric_for(acc, precision, consts.globals.fp8_gemm_gain)
+    job = TrainingJob(shape=shape, tokens=1.0, gpus=n_ref, seq_len=seq_len,
+                      precision=precision, global_batch_tokens=batch_pin)
+    ref = _best(job, n_ref, w, fab, coefs_for(acc, consts), b_opt, pins, n_rec,
+                consts.globals.batch_practice_fraction)
+    if ref is None:
+        return None
+    return ref.bseq * seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref.mult
+
+
+def max_useful_gpus(job: TrainingJob, acc: Accelerator, b_opt: float) -> int:
+    """GPUs past which every layout needs a batch beyond the useful one: a data-parallel
+    replica of ``t x c`` GPUs (the largest degrees searched) needs one sequence per
+    micro-batch and a pipeline of ``p`` stages ``p`` micro-batches in flight, so the smallest
+    batch on ``n`` GPUs is ``n / (t c)`` sequences; the ceiling is ``floor(B_opt / s) t c``."""
+    pins = pins_of(job, acc)
+    big = 1 << 30
+    t = max(tp_choices(big, job.shape.n_heads, acc.scale_up_domain_chips, pins) or [1])
+    c = max(cp_choices(big, job.seq_len, pins) or [1])
+    return max(1, int(math.floor(b_opt / job.seq_len))) * t * c
+
+
+def _layout(ch: _Choice) -> Layout:
+    cd = ch.cand
+    return Layout(tp=int(cd.tp[0]), pp=int(cd.pp[0]), dp=int(cd.dp[0]), cp=int(cd.cp[0]),
+                  ep=int(cd.ep[0]), micro_batch=int(cd.mb[0]), micro_batches=int(ch.m),
+                  recompute=RECOMPUTE[int(cd.rec[0])], zero_stage=min(int(cd.zero[0]), 3),
+                  virtual_stages=max(int(cd.v[0]), 1), hybrid_shard=int(cd.zero[0]) == 4,
+                  dualpipe=int(cd.v[0]) == 0)
+
+
+def _band(consts: ModelConstants, family: str) -> tuple[float, float]:
+    fc = consts.family(family)
+    return math.exp(fc.band_log_p10), math.exp(fc.band_log_p90)
+
+
+def _pin_error(job: TrainingJob, acc: Accelerator, pins: Pins) -> InputError | None:
+    """An error naming the pin that no layout on ``job.gpus`` GPUs can honour, if any."""
+    sh, n = job.shape, job.gpus
+    if job.tp is not None and sh.n_heads % job.tp:
+        return InputError(f"tp = {job.tp} must divide n_heads = {sh.n_heads}", field="tp",
+                          value=job.tp, expected=f"a divisor of n_heads ({sh.n_heads})")
+    if job.cp is not None and job.seq_len % job.cp:
+        return InputError(f"cp = {job.cp} must divide seq_len = {job.seq_len}", field="cp",
+                          value=job.cp, expected=f"a divisor of seq_len ({job.seq_len})")
+    prod = (job.tp or 1) * (job.pp or 1) * (job.cp or 1)
+    if n % prod:
+        return InputError(
+            f"gpus = {n} is not a multiple of the pinned tp x pp x cp = {prod}", field="gpus",
+            value=n, expected=f"a multiple of {prod}",
+            hint="change the GPU count or the pinned parallel degrees")
+    if job.pp is not None and job.pp > sh.n_layers:
+        return InputError(f"pp = {job.pp} exceeds n_layers = {sh.n_layers}", field="pp",
+                          value=job.pp, expected=f"at most n_layers ({sh.n_layers})")
+    return None
+
+
+def _no_fit_error(job: TrainingJob, acc: Accelerator, fab: Fabric, pins: Pins) -> InputError:
+    bad_pin = _pin_error(job, acc, pins)
+    if bad_pin is not None:
+        return bad_pin
+    need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
+                     fab.capacity_bytes, MIN_GPUS_LIMIT)
+    gb = acc.memory_bytes / 1e9
+    if need is None:
+        msg = (f"no parallel layout of this {job.shape.total_params / 1e9:.3g}B-parameter "
+               f"model fits in {gb:g} GB per accelerator at any GPU count")
+        hint = "shorten seq_len, remove pins, or use an accelerator with more memory"
+        return InputError(msg, field="gpus", value=job.gpus, expected="a larger cluster",
+                          hint=hint)
+    pinned = any(getattr(pins, f) is not None for f in pins.__dataclass_fields__)
+    msg = (f"no parallel layout of this {job.shape.total_params / 1e9:.3g}B-parameter model "
+           f"fits on {job.gpus} accelerators of {gb:g} GB; the least that fit are {need}")
+    hint = f"use at least {need} GPUs" + (" or remove layout pins" if pinned else "")
+    return InputError(msg, field="gpus", value=job.gpus, expected=f">= {need}", hint=hint)
+
+
+def plan_training_run(job: TrainingJob, accelerator: Accelerator,
+                      constants: ModelConstants | None = None) -> TrainingRun:
+    """The fastest layout of ``job`` on ``accelerator`` that fits in memory, and the run it
+    gives (see :class:`TrainingRun` for the identities between its fields).
+
+    Raises :class:`InputError` (field ``gpus``) naming the least GPU count that would fit when
+    no layout fits, and (field ``precision``) when the chip lacks the precision.
+    """
+    consts = constants or default_constants()
+    _CONSTS_BY_KEY.setdefault(consts.key, consts)
+    acc = accelerator
+    fam = consts.family(acc.family)
+    g = consts.globals
+    w = work_for(job.shape, job.seq_len)
+    fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
+    coefs = coefs_for(acc, consts)
+    pins = pins_of(job, acc)
+    n_rec = 1 if pins.recompute is not None else 3
+    b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
+    n = job.gpus
+    ch = _best(job, n, w, fab, coefs, b_opt, pins, n_rec, g.batch_practice_fraction)
+    if ch is None:
+        raise _no_fit_error(job, acc, fab, pins)
+    warnings: list[str] = []
+    st = ch.steps
+    step_s = float(st.step_s[0])
+    batch_tokens = ch.bseq * job.seq_len
+    tps = batch_tokens / (step_s * n)
+    peak = acc.peak(job.precision)
+    n_act = job.shape.active_params
+    mfu_model = 6.0 * n_act * tps / peak
+    mfu_pinned = job.mfu is not None
+    scale = 1.0
+    if mfu_pinned:
+        scale = mfu_model / job.mfu
+        tps = job.mfu * peak / (6.0 * n_act)
+        step_s = batch_tokens / (tps * n)
+        warnings.append(f"MFU pinned at {job.mfu:.3g}: step time follows it; the step "
+                        f"breakdown is the model's ({mfu_model:.3g}) scaled to match")
+    mfu = 6.0 * n_act * tps / peak
+    hfu = float(st.hardware_flops[0]) / (float(st.step_s[0]) * peak)
+    bd = StepBreakdown(*(float(getattr(st, k)[0]) * scale for k in (
+        "compute_s", "memory_s", "tp_s", "cp_s", "ep_s", "pp_s", "dp_s", "bubble_s",
+        "optimizer_s")))
+
+    # -- precision -------------------------------------------------------------------------
+    if job.precision in ("fp8", "fp4"):
+        fab16 = fabric_for(acc, "bf16", 0.0)
+        st16 = evaluate(ch.cand, np.array([ch.m]), w, fab16, coefs)
+        e2e = float(st16.step_s[0]) / float(st.step_s[0])
+        nominal = peak / acc.peak("bf16")
+        warnings.append(
+            f"{job.precision} does not give {nominal:.3g}x the bf16 throughput: its linear "
+            f"layers run {fab.gemm_gain:.2f}x faster (fitted on NVIDIA dgxc bf16/fp8 pairs, "
+            f"1.25-1.53x end to end, training_refs.md 1.7), attention, memory-bound work and "
+            f"communication do not; this layout: {e2e:.2f}x bf16 end to end"
+            + ("; fp4 training has no published end-to-end measurement: its gain is assumed "
+               "equal to fp8's" if job.precision == "fp4" else ""))
+
+    # -- batch ------------------------------------------------------------------------------
+    useful = max_useful_gpus(job, acc, b_opt)
+    if ch.mult > 1.0 + 1e-9:
+        if job.global_batch_tokens is None:
+            warnings.append(
+                f"on {n} GPUs the smallest batch any fitting layout can use is "
+                f"{batch_tokens / 1e6:.3g}M tokens, above the useful batch "
+                f"{b_opt / 1e6:.3g}M (DeepSeek LLM B_opt); reaching the same loss needs "
+                f"{ch.mult:.2f}x the tokens (McCandlish et al. 2018): past about {useful} "
+                f"GPUs more GPUs do not shorten the run")
+        else:
+            warnings.append(
+                f"the pinned batch of {batch_tokens / 1e6:.3g}M tokens is above the useful "
+                f"batch {b_opt / 1e6:.3g}M (DeepSeek LLM B_opt): the same loss needs about "
+                f"{ch.mult:.2f}x the tokens (McCandlish et al. 2018); hours are for the "
+                f"tokens given")
+    mult = ch.mult if job.global_batch_tokens is None else 1.0
+    if job.global_batch_tokens is not None and abs(batch_tokens - job.global_batch_tokens) > \
+            0.5 * job.seq_len:
+        warnings.append(f"the pinned batch of {job.global_batch_tokens:g} tokens is not a "
+                        f"whole number of sequences per data-parallel rank: planned with "
+                        f"{batch_tokens:g}")
+
+    # -- goodput ----------------------------------------------------------------------------
+    gp = goodput_for(n, job.shape.total_params, FAILURE_RATE_PER_GPU_HOUR[acc.family],
+                     g.campaign_overhead, job.checkpoint_storage_bytes_per_s)
+    goodput = job.goodput if job.goodput is not None else gp.goodput
+    if gp.starved and job.goodput is None:
+        warnings.append(f"interruptions every {gp.job_mtbf_hours:.2g} h on {n} GPUs leave "
+                        f"almost no productive time (restart plus lost work exceed the "
+                        f"MTBF): goodput floored at {gp.goodput:.2g}")
+    tokens_trained = job.tokens * mult
+    productive_s = tokens_trained / (tps * n)
+    wall_s = productive_s / goodput
+    gpu_hours = wall_s * n / 3600.0
+    interruptions = wall_s / 3600.0 / gp.job_mtbf_hours
+
+    # -- references: memory floor, one-domain throughput -----------------------------------
+    min_gpus = min(_min_gpus(job.shape, job.seq_len, int(fab.domain), pins,
+                             fab.low_precision, fab.capacity_bytes, MIN_GPUS_LIMIT) or n, n)
+    dom = acc.scale_up_domain_chips
+    n_ref = dom if min_gpus <= dom else math.ceil(min_gpus / dom) * dom
+    if n_ref == n:
+        eff = 1.0
+    else:
+        # the reference batch is the planned one rounded to an eighth of an octave, so the
+        # cache holds across small changes of tokens (throughput hardly moves with it there)
+        b_key = 2.0 ** (round(8.0 * math.log2(b_opt)) / 8.0)
+        ref_tps = _reference_tps(job.shape, job.seq_len, job.precision, pins, n_rec, acc,
+                                 consts.key, n_ref, b_key, job.global_batch_tokens)
+        eff = (tps / mult) / ref_tps if ref_tps else float("nan")
+    if not math.isfinite(eff):
+        eff = 1.0
+        warnings.append(f"scaling efficiency not available: the pinned layout has no "
+                        f"counterpart on {n_ref} GPUs")
+
+    p10, p90 = _band(consts, acc.family)
+    if fam.borrowed_from is not None:
+        why = BORROWED[acc.family][1]
+        warnings.append(f"{acc.family} has no calibration data: constants borrowed from "
+                        f"{fam.borrowed_from} ({why}); the band is wider")
+    return TrainingRun(
+        layout=_layout(ch), global_batch_tokens=batch_tokens, optimal_batch_tokens=b_opt,
+        batch_tokens_multiplier=mult, step_time_s=step_s, breakdown=bd,
+        tokens_per_s_per_gpu=tps, predicted_mfu=mfu, hardware_flops_utilization=hfu / scale,
+        goodput=goodput, expected_interruptions=interruptions,
+        job_mtbf_hours=gp.job_mtbf_hours, checkpoint_interval_s=gp.checkpoint_interval_s,
+        checkpoint_write_s=gp.checkpoint_write_s, tokens_trained=tokens_trained,
+        train_flops=6.0 * n_act * tokens_trained, gpu_hours=gpu_hours,
+        wall_clock_days=wall_s / 86400.0, scaling_efficiency=float(eff),
+        min_gpus_for_memory=int(min_gpus), max_useful_gpus=int(useful),
+        memory_per_gpu_bytes=ch.mem, memory_capacity_bytes=fab.capacity_bytes,
+        gpu_hours_p10_factor=p10, gpu_hours_p90_factor=p90, constants_family=acc.family,
+        constants_borrowed_from=fam.borrowed_from, mfu_pinned=mfu_pinned,
+        goodput_pinned=job.goodput is not None, warnings=tuple(warnings))
+
+
+def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
+               constants: ModelConstants | None = None) -> GpuSweep:
+    """Days, GPU-hours and throughput of ``job`` at each of ``gpu_counts`` (the chart "days and
+    cost vs number of GPUs"). Counts where nothing fits have ``fits = False`` and NaN
+    entries. Same model and choices as :func:`plan_training_run`."""
+    consts = constants or default_constants()
+    acc = accelerator
+    g = consts.globals
+    counts = np.asarray(gpu_counts, dtype=int).ravel()
+    if counts.size == 0 or (counts < 1).any():
+        raise InputError("gpu_counts must be whole numbers >= 1", field="gpus",
+                         value=list(counts), expected="whole numbers >= 1")
+    w = work_for(job.shape, job.seq_len)
+    fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
+    coefs = coefs_for(acc, consts)
+    pins = pins_of(job, acc)
+    n_rec = 1 if pins.recompute is not None else 3
+    b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
+    peak = acc.peak(job.precision)
+    n_act = job.shape.active_params
+    k = counts.size
+    out = {name: np.full(k, np.nan) for name in (
+        "wall_clock_days", "gpu_hours", "tokens_per_s_per_gpu", "predicted_mfu", "goodput",
+        "global_batch_tokens", "batch_tokens_multiplier", "step_time_s")}
+    fits = np.zeros(k, dtype=bool)
+    for i, n in enumerate(counts):
+        ch = _best(job, int(n), w, fab, coefs, b_opt, pins, n_rec, g.batch_practice_fraction)
+        if ch is None:
+            continue
+        fits[i] = True
+        step = float(ch.steps.step_s[0])
+        bt = ch.bseq * job.seq_len
+        tps = bt / (step * n)
+        if job.mfu is not None:
+            tps = job.mfu * peak / (6.0 * n_act)
+            step = bt / (tps * n)
+        mult = ch.mult if job.global_batch_tokens is None else 1.0
+        gp = goodput_for(int(n), job.shape.total_params, FAILURE_RATE_PER_GPU_HOUR[acc.family],
+                         g.campaign_overhead, job.checkpoint_storage_bytes_per_s)
+        good = job.goodput if job.goodput is not None else gp.goodput
+        wall = job.tokens * mult / (tps * n) / good
+        out["wall_clock_days"][i] = wall / 86400.0
+        out["gpu_hours"][i] = wall * n / 3600.0
+        out["tokens_per_s_per_gpu"][i] = tps
+        out["predicted_mfu"][i] = 6.0 * n_act * tps / peak
+        out["goodput"][i] = good
+        out["global_batch_tokens"][i] = bt
+        out["batch_tokens_multiplier"][i] = mult
+        out["step_time_s"][i] = step
+    min_gpus = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
+                         fab.capacity_bytes, MIN_GPUS_LIMIT) or 0
+    return GpuSweep(gpus=counts, fits=fits, max_useful_gpus=max_useful_gpus(job, acc, b_opt),
+                    min_gpus_for_memory=int(min_gpus), **out)

@@ -1,0 +1,159 @@
+"""Layout search: memory, errors, pins, the GPU sweep and its monotonicity."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from training_hardware import A100_40, ALL, GB200, H100, MI300X, TPU_V5P
+
+from estimator.errors import InputError
+from estimator.shape import ModelShape, derive_shape
+from estimator.training import TrainingJob, plan_training_run, sweep_gpus
+from estimator.training.constants import GLOBAL
+from estimator.training.model import Candidates, memory_per_gpu, work_for
+
+
+def _layout_memory(run, job, acc) -> float:
+    """Bytes per GPU of the chosen layout, recomputed from the layout alone."""
+    L = run.layout
+    v = 0.0 if L.dualpipe else float(L.virtual_stages)
+    zero = 4.0 if L.hybrid_shard else float(L.zero_stage)
+    one = lambda x: np.array([float(x)])  # noqa: E731
+    cd = Candidates(tp=one(L.tp), pp=one(L.pp), cp=one(L.cp), ep=one(L.ep), dp=one(L.dp),
+                    mb=one(L.micro_batch), rec=one(["none", "selective", "full"].index(
+                        L.recompute)), zero=one(zero), v=one(v))
+    low = 1.0 if job.precision in ("fp8", "fp4") else 0.0
+    return float(memory_per_gpu(cd, work_for(job.shape, job.seq_len), low, one(L.pp),
+                                float(acc.scale_up_domain_chips))[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(params=st.floats(1e8, 2e12), gpus=st.sampled_from([8, 24, 64, 256, 1000, 2048, 12288]),
+       seq=st.sampled_from([2048, 4096, 8192, 32768]), acc=st.sampled_from(ALL))
+def test_the_chosen_layout_fits_in_memory(params, gpus, seq, acc):
+    job = TrainingJob(shape=derive_shape(params), tokens=20 * params, gpus=gpus, seq_len=seq)
+    try:
+        run = plan_training_run(job, acc)
+    except InputError as err:
+        assert err.field == "gpus"
+        return
+    L = run.layout
+    assert L.tp * L.pp * L.cp * L.dp == gpus
+    capacity = acc.memory_bytes * GLOBAL.usable_memory_fraction
+    assert run.memory_per_gpu_bytes <= capacity
+    assert _layout_memory(run, job, acc) == pytest.approx(run.memory_per_gpu_bytes, rel=1e-12)
+    assert run.min_gpus_for_memory <= gpus
+    for x in (run.gpu_hours, run.wall_clock_days, run.step_time_s, run.goodput):
+        assert np.isfinite(x) and x > 0
+
+
+def test_too_few_gpus_names_the_least_that_fit():
+    job = TrainingJob(shape=derive_shape(70e9), tokens=1.4e12, gpus=4, seq_len=4096)
+    with pytest.raises(InputError) as err:
+        plan_training_run(job, H100)
+    need = int(err.value.expected.split(">=")[1])
+    assert err.value.field == "gpus" and str(need) in str(err.value)
+    run = plan_training_run(replace(job, gpus=need), H100)
+    assert run.min_gpus_for_memory == need
+    with pytest.raises(InputError):
+        plan_training_run(replace(job, gpus=need - 1 if need <= 8 else need - 8), H100)
+
+
+def test_pins_are_respected_and_unreachable_pins_raise():
+    job = TrainingJob(shape=derive_shape(70e9), tokens=1.4e12, gpus=512, seq_len=4096, tp=4,
+                      pp=4, micro_batch=1, recompute="selective", virtual_stages=2)
+    L = plan_training_run(job, H100).layout
+    assert (L.tp, L.pp, L.micro_batch, L.recompute, L.virtual_stages) == (4, 4, 1, "selective",
+                                                                          2)
+    with pytest.raises(InputError):  # 5 does not divide 512
+        plan_training_run(replace(job, tp=None, pp=5), H100)
+
+
+def test_tpus_train_without_pipeline_parallelism_unless_pinned():
+    job = TrainingJob(shape=derive_shape(400e9), tokens=8e12, gpus=2048, seq_len=4096)
+    assert plan_training_run(job, TPU_V5P).layout.pp == 1
+    assert plan_training_run(replace(job, pp=4), TPU_V5P).layout.pp == 4
+
+
+def test_long_context_uses_context_parallelism():
+    job = TrainingJob(shape=derive_shape(8e9), tokens=1e11, gpus=64, seq_len=131072)
+    assert plan_training_run(job, H100).layout.cp > 1
+
+
+@pytest.mark.parametrize("params, acc", [(1e9, H100), (7e9, H100), (70e9, H100),
+                                         (405e9, H100), (13e9, A100_40), (70e9, TPU_V5P),
+                                         (400e9, GB200), (70e9, MI300X)])
+def test_more_gpus_never_slower_unless_communication_or_failures_say_why(params, acc):
+    """Doubling the GPUs: the run gets shorter, or its useful throughput fell and the plan's
+    exposed communication plus bubble took a larger share of the step, or its goodput fell
+    (more GPUs, more interruptions), or the batch went past the useful batch."""
+    job = TrainingJob(shape=derive_shape(params), tokens=20 * params, gpus=8, seq_len=4096)
+    counts = [n for n in 2 ** np.arange(0, 18) if n >= 8 or params < 5e9]
+    prev = None
+    for n in counts:
+        try:
+            run = plan_training_run(replace(job, gpus=int(n)), acc)
+        except InputError:
+            continue
+        if prev is not None and run.wall_clock_days > prev.wall_clock_days * (1 + 1e-9):
+            useful = run.tokens_per_s_per_gpu * n / run.batch_tokens_multiplier
+            useful_prev = prev.tokens_per_s_per_gpu * (n // 2) / prev.batch_tokens_multiplier
+            bd, bp = run.breakdown, prev.breakdown
+            comm = (bd.exposed_comm_s + bd.bubble_s) / run.step_time_s
+            comm_prev = (bp.exposed_comm_s + bp.bubble_s) / prev.step_time_s
+            assert (useful < useful_prev and comm > comm_prev) or run.goodput < prev.goodput \
+                or run.batch_tokens_multiplier > prev.batch_tokens_multiplier, (n, run, prev)
+        prev = run
+
+
+def test_past_the_useful_batch_more_gpus_do_not_shorten_the_run():
+    """A 1B model: past max_useful_gpus the batch exceeds B_opt, the token multiplier grows and
+    the days stop falling while the GPU-hours climb."""
+    job = TrainingJob(shape=derive_shape(1e9), tokens=20e9, gpus=8, seq_len=4096)
+    sw = sweep_gpus(job, H100, 2 ** np.arange(3, 15))
+    assert sw.max_useful_gpus < 4096
+    past = sw.gpus > 2 * sw.max_useful_gpus
+    assert (sw.batch_tokens_multiplier[past] > 1).all()
+    before = sw.gpus <= sw.max_useful_gpus // 2
+    assert (sw.batch_tokens_multiplier[before] == 1).all()
+    # doubling GPUs below the ceiling nearly halves the days; above it, by far less
+    d = sw.wall_clock_days
+    ratio = d[1:] / d[:-1]
+    assert ratio[before[1:]].max() < 0.6
+    assert ratio[past[1:]].min() > 0.75
+    assert sw.gpu_hours[-1] > 3 * sw.gpu_hours[0]
+
+
+def test_sweep_matches_plan():
+    job = TrainingJob(shape=derive_shape(30e9), tokens=6e11, gpus=64, seq_len=4096)
+    counts = [32, 64, 100, 512, 2048]
+    sw = sweep_gpus(job, H100, counts)
+    for i, n in enumerate(counts):
+        run = plan_training_run(replace(job, gpus=n), H100)
+        assert sw.fits[i]
+        assert sw.wall_clock_days[i] == pytest.approx(run.wall_clock_days, rel=1e-12)
+        assert sw.gpu_hours[i] == pytest.approx(run.gpu_hours, rel=1e-12)
+        assert sw.predicted_mfu[i] == pytest.approx(run.predicted_mfu, rel=1e-12)
+    small = sweep_gpus(job, H100, [1, 2])
+    assert not small.fits.any() and np.isnan(small.gpu_hours).all()
+    assert small.min_gpus_for_memory > 2
+
+
+def test_moe_uses_expert_parallelism():
+    shape = ModelShape(n_layers=24, d_model=2048, n_heads=16, n_kv_heads=4, ffn_dim=5632,
+                       vocab=50000, n_experts=64, experts_per_token=8, expert_ffn_dim=1024)
+    run = plan_training_run(TrainingJob(shape=shape, tokens=1e12, gpus=64, seq_len=4096), H100)
+    assert run.layout.ep > 1
+
+
+@pytest.mark.parametrize("kw, field", [(dict(tp=3), "tp"), (dict(tp=4, pp=3), "gpus"),
+                                       (dict(pp=256), "pp"), (dict(cp=3), "cp")])
+def test_impossible_pins_name_the_pin(kw, field):
+    with pytest.raises(InputError) as err:
+        job = TrainingJob(shape=derive_shape(70e9), tokens=1e12, gpus=1024, seq_len=4096, **kw)
+        plan_training_run(job, H100)
+    assert err.value.field == field
