@@ -12,6 +12,9 @@ untrusted. Each writer escapes it for its own format, with one helper per format
 :func:`markdown_inline`     Markdown text: no raw HTML, no links or images (``[``, ``<``
                             escaped), no new lines or table cells injected
 :func:`markdown_code`       a Markdown code span that its content cannot close
+:func:`markdown_inline_to_html`  the reports' inline Markdown as HTML for a writer that sets
+                            it itself (the PDF): escapes undone, HTML escaped
+:func:`split_markdown_row`  a table row's cells, split at unescaped ``|`` only
 :func:`csv_cell`            CSV/spreadsheet text: the leading ``= + - @`` (and tab, CR)
                             formula guard (OWASP "CSV injection")
 :func:`spreadsheet_cell`    a cell value for an xlsx writer: numbers pass, text is guarded as
@@ -156,6 +159,77 @@ def markdown_code(text: object) -> str:
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
     return f"{fence}{pad}{s}{pad}{fence}"
+
+
+#: A CommonMark backslash escape: a backslash before any ASCII punctuation character.
+_MD_BACKSLASH = re.compile(r"\\([!-/:-@\[-`{-~])")
+_PUA = re.compile("[\ue000\ue001]")
+
+
+def _protect_escapes(md: str) -> tuple[str, list[str]]:
+    """``md`` with every backslash escape replaced by a placeholder (so inline markers inside
+    escaped text are not markers), and the escaped characters."""
+    chars: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        chars.append(m.group(1))
+        return f"\ue000{len(chars) - 1}\ue001"
+
+    return _MD_BACKSLASH.sub(keep, _PUA.sub("", str(md))), chars
+
+
+def _restore(text: str, chars: list[str], esc) -> str:
+    return re.sub("\ue000(\\d+)\ue001", lambda m: esc(chars[int(m.group(1))]), text)
+
+
+def markdown_inline_to_html(md: str) -> str:
+    """Inline Markdown written by this package's reports (``**bold**``, `` `code` ``,
+    ``_italic_``, backslash escapes, the entities of :func:`markdown_inline`) as HTML for a
+    writer that sets it itself (the PDF report): escapes shown as their characters, HTML
+    escaped, so text from a file shows exactly as it was and never as markup."""
+    t, chars = _protect_escapes(md)
+    t = html.escape(html.unescape(t), quote=False)
+    t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
+    t = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"<i>\1</i>", t)
+    return _restore(t, chars, lambda c: html.escape(c, quote=False))
+
+
+def markdown_inline_to_text(md: str) -> str:
+    """The same Markdown as plain text: markers dropped, escapes and entities shown as their
+    characters."""
+    t, chars = _protect_escapes(md)
+    t = html.unescape(t)
+    t = re.sub(r"\*\*(.+?)\*\*", r"\1", t)
+    t = re.sub(r"`([^`]+)`", r"\1", t)
+    t = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"\1", t)
+    return _restore(t, chars, lambda c: c)
+
+
+def split_markdown_row(line: str) -> list[str]:
+    """The cells of a Markdown table row, split at unescaped ``|`` only (a ``\\|`` written by
+    :func:`markdown_inline` stays in its cell), each stripped; escapes are kept for the cell's
+    own inline conversion."""
+    s = line.strip()
+    cells, cur, i = [], [], 0
+    while i < len(s):
+        ch = s[i]
+        if ch == "\\" and i + 1 < len(s):
+            cur.append(s[i:i + 2])
+            i += 2
+            continue
+        if ch == "|":
+            cells.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    cells.append("".join(cur))
+    if s.startswith("|"):
+        cells = cells[1:]
+    if s.endswith("|") and not s.endswith("\\|"):
+        cells = cells[:-1]
+    return [c.strip() for c in cells]
 
 
 # --------------------------------------------------------------------------------------

@@ -267,3 +267,36 @@ def test_a_message_box_shows_a_hostile_name_as_text(qapp_or_skip):
     for payload in PAYLOADS[:3]:
         shown = QtGui.QTextDocumentFragment.fromHtml(textsafe.rich_plain(payload)).toPlainText()
         assert shown == payload
+
+
+# --------------------------------------------------------------------------------------
+# PDF (typeset from the Markdown by the window's report writer)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", [PAYLOADS[2], PAYLOADS[6], PAYLOADS[14]])
+def test_pdf_report_shows_hostile_names_as_they_are(tmp_path, payload, qapp_or_skip,
+                                                    monkeypatch):
+    """Read back with poppler: the name shows exactly (no markup rendered, no escape
+    characters left), and the tables keep their shape."""
+    import shutil
+    import subprocess
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    from estimator.engine import compare
+    from estimator.gui.report_pdf import save_report_pdf
+
+    _hostile_catalogue(tmp_path, payload)
+    monkeypatch.setenv("ESTIMATOR_PROFILE_DIR", str(tmp_path / "profiles"))
+    monkeypatch.setenv("ESTIMATOR_LAW_DIR", str(tmp_path / "no-laws"))
+    s = Scenario(law=str(tmp_path / "laws" / "law.yaml"), hardware="hostile-chip")
+    est = estimate(s)
+    out = tmp_path / "report.pdf"
+    save_report_pdf(out, s, est, compare(s))
+    text = subprocess.run(["pdftotext", "-raw", str(out), "-"], capture_output=True,
+                          text=True).stdout
+    flat = " ".join(text.split())
+    shown = " ".join(textsafe.flat(payload).split())
+    assert f"Law {shown}" in flat, flat[:600]
+    assert "&lt;" not in flat.replace(shown, "") and "\\[" not in flat
