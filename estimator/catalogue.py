@@ -16,8 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from estimator.errors import EstimatorError, LawError
-from estimator.hardware import HardwareProfile, ProfileSet, get_profile, load_profiles
-from estimator.laws import ScalingLaw, builtin_laws, get_law, load_law_file
+from estimator.fileio import is_path_ref, list_user_folder
+from estimator.hardware import (
+    FOLDER_FIELD,
+    HardwareProfile,
+    ProfileSet,
+    get_profile,
+    load_profiles,
+)
+from estimator.laws import (
+    ScalingLaw,
+    builtin_laws,
+    get_law,
+    law_from_dict,
+    load_law_file,
+    read_law_data,
+)
+from estimator.textsafe import quote
 
 ENV_LAW_DIR = "ESTIMATOR_LAW_DIR"
 
@@ -41,7 +56,7 @@ def _stamp(folder: Path | None) -> tuple:
         return ()
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
+    except (OSError, ValueError):
         return ("missing",)
     out = []
     for e in entries:
@@ -73,6 +88,10 @@ class Catalogue:
     profiles: ProfileSet
     law_errors: list[LawError] = field(default_factory=list)
     law_origin: dict[str, str] = field(default_factory=dict)
+    #: law id -> user file that defines it but failed to load (the built-in, if any, is used)
+    law_failed_ids: dict[str, str] = field(default_factory=dict)
+    #: law id -> user files that define it again and were ignored
+    law_duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
     profile_dir: Path | None = None
     law_dir: Path | None = None
     _stamps: tuple = ()
@@ -86,7 +105,7 @@ class Catalogue:
         key = str(ref or "epoch-2024")
         if key in self.laws:
             return self.laws[key]
-        fk = _file_key(key)
+        fk = _file_key(key) if is_path_ref(key) else None
         if fk is not None:
             hit = self._files.get(("law", fk))
             if hit is None:
@@ -102,7 +121,7 @@ class Catalogue:
         key = str(ref).strip()
         if key in self.profiles.profiles or key.lower() in self.profiles.profiles:
             return get_profile(key, self.profiles)
-        fk = _file_key(key)
+        fk = _file_key(key) if is_path_ref(key) else None
         if fk is not None:
             hit = self._files.get(("profile", fk))
             if hit is None:
@@ -133,27 +152,30 @@ def load_catalogue(profile_dir: Path | str | None = None,
     profiles = load_profiles(pdir)
     laws = dict(builtin_laws())
     origin = {lid: "built-in" for lid in laws}
-    errors: list[LawError] = []
-    if ldir.is_dir():
+    files, problems = list_user_folder(ldir, "user law folder")
+    errors: list[LawError] = [LawError(msg, field=FOLDER_FIELD) for msg in problems]
+    failed: dict[str, str] = {}
+    duplicates: dict[str, list[str]] = {}
+    for path in files:
+        data = None
         try:
-            files = sorted(p for p in ldir.iterdir()
-                           if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
-        except OSError as exc:
-            errors.append(LawError(f"{ldir}: cannot list user law folder ({exc.strerror or exc})"))
-            files = []
-        for path in files:
-            try:
-                law = load_law_file(path)
-            except LawError as exc:
-                errors.append(exc)
-                continue
-            if law.id in origin and origin[law.id] != "built-in":
-                errors.append(LawError(f"{path}: law id {law.id!r} is already defined by "
-                                       f"{origin[law.id]}; ignored (give each law its own id)"))
-                continue
-            laws[law.id] = law
-            origin[law.id] = str(path)
+            data = read_law_data(path)
+            law = law_from_dict(data, where=str(path))
+        except LawError as exc:
+            errors.append(exc)
+            lid = data.get("id") if isinstance(data, dict) else None
+            if isinstance(lid, str) and lid.strip():
+                failed.setdefault(lid.strip(), str(path))
+            continue
+        if law.id in origin and origin[law.id] != "built-in":
+            errors.append(LawError(f"{path}: law id {quote(law.id)} is already defined by "
+                                   f"{origin[law.id]}; ignored (give each law its own id)"))
+            duplicates.setdefault(law.id, []).append(str(path))
+            continue
+        laws[law.id] = law
+        origin[law.id] = str(path)
     return Catalogue(laws=laws, profiles=profiles, law_errors=errors, law_origin=origin,
+                     law_failed_ids=failed, law_duplicate_ids=duplicates,
                      profile_dir=pdir, law_dir=ldir, _stamps=(_stamp(pdir), _stamp(ldir)))
 
 

@@ -17,16 +17,33 @@ from typing import Any
 
 from estimator import units
 from estimator.errors import EstimatorError
+from estimator.textsafe import one_line, terminal
 
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
 
 
-def one_line(text: str, limit: int = 2000) -> str:
-    """A message as exactly one printable line: control characters (a newline in a user's
-    hardware name, say) are shown escaped, and a runaway message is cut."""
-    out = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(text))
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+def _out(text: str = "") -> None:
+    """Print to stdout with every control character from user files shown escaped (a
+    profile's name cannot move the cursor, recolour the terminal or fake a line)."""
+    print(terminal(text, keep_newlines=True))
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(one_line(f"warning: {text}") + "\n")
+
+
+def _warn_catalogue() -> None:
+    """Every user law or profile file that failed to load, on stderr (the command still runs
+    on the rest, and says so)."""
+    from estimator.catalogue import default_catalogue
+    from estimator.hardware import FOLDER_FIELD
+
+    errors = default_catalogue().errors
+    for e in errors[:10]:
+        _warn(e.render(flag_of) + ("" if e.field == FOLDER_FIELD else " (skipped)"))
+    if len(errors) > 10:
+        _warn(f"... and {len(errors) - 10} more user files failed to load")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -174,7 +191,16 @@ def scenario_from_args(args: argparse.Namespace):
         v = getattr(args, name, None)
         if v is not None:
             upd[name] = v
-    return replace(base, **upd).validated()
+    from estimator.scenario import with_refs_resolved
+
+    flags = {k: v for k, v in upd.items() if FIELDS.get(k) is not None
+             and FIELDS[k].kind == "ref"}
+    scenario = replace(base, **upd)
+    if flags:  # a path typed on the command line is relative to the working directory
+        scenario = replace(scenario, **{
+            k: getattr(with_refs_resolved(replace(Scenario(), **flags), os.getcwd()), k)
+            for k in flags})
+    return scenario.validated()
 
 
 # --------------------------------------------------------------------------------------
@@ -196,7 +222,15 @@ def format_estimate(est) -> str:
     s = est.scenario
     lines = ([f"Scenario: {one_line(s.name)}"] if s.name else []) + [
              f"Scaling law: {est.law_name} [{est.law_id}]",
-             f"Target: {describe_target(s)}", ""]
+             f"Target: {describe_target(s)}"]
+    sources = [f"{what} from {origin}" for what, origin in (
+        ("law", est.provenance.get("law")), ("hardware profile", est.provenance.get("hardware")),
+        ("serving profile", est.provenance.get("inference_hardware")
+         if est.inference_hardware != est.hardware else None))
+        if origin and origin != "built-in"]
+    if sources:
+        lines.append("User files: " + "; ".join(sources))
+    lines.append("")
     headers = {
         "plan": "Training plan",
         "training": f"Training on {hardware_phrase(est)}",
@@ -275,10 +309,11 @@ def cmd_estimate(args) -> int:
     from estimator.scenario import save_scenario
 
     scenario = scenario_from_args(args)
+    _warn_catalogue()
     est = estimate(scenario)
     if args.save_scenario:
         save_scenario(scenario, args.save_scenario)
-    print(_dump(est.to_dict()) if args.json else format_estimate(est))
+    _out(_dump(est.to_dict()) if args.json else format_estimate(est))
     return 0
 
 
@@ -287,6 +322,7 @@ def cmd_compare(args) -> int:
     from estimator.quantities import columns
 
     scenario = scenario_from_args(args)
+    _warn_catalogue()
     rows = compare(scenario)
     key = {
         "cost": lambda e: e.cost_usd,
@@ -301,22 +337,30 @@ def cmd_compare(args) -> int:
             d.pop("inputs", None)
             d.pop("schema_version", None)
             out.append(d)
-        print(_dump({"schema_version": 2, "inputs": scenario.relevant(), "estimates": out}))
+        _out(_dump({"schema_version": 2, "inputs": scenario.relevant(), "estimates": out}))
         return 0
     if not rows:
+        from estimator.engine import estimate
+
+        estimate(scenario)  # the plan's own error, when it has one
         raise EstimatorError("no hardware profile can run this scenario (check --precision)")
     cols = columns()
     widths = [max(len(q.column), 11) + 2 for q in cols]
     first = rows[0]
-    print(f"{units.si(first.params)} params, {units.si(first.tokens)} tokens, "
-          f"{units.flops(first.train_flops)}; {scenario.gpus:,} chips each; sorted by {args.sort}")
-    print(f"{'hardware':<26}{'$/GPU-h':>9}{'MFU':>6}"
-          + "".join(f"{q.column:>{w}}" for q, w in zip(cols, widths, strict=True)))
+    _out(f"{units.si(first.params)} params, {units.si(first.tokens)} tokens, "
+         f"{units.flops(first.train_flops)}; {scenario.gpus:,} chips each; sorted by {args.sort}")
+    _out(f"{'hardware':<26}{'$/GPU-h':>9}{'MFU':>6}"
+         + "".join(f"{q.column:>{w}}" for q, w in zip(cols, widths, strict=True)))
     for e in rows:
         cells = "".join(f"{q.short_text(getattr(e, q.key)):>{w}}"
                         for q, w in zip(cols, widths, strict=True))
-        print(f"{one_line(e.hardware_name)[:25]:<26}{units.usd_per_hour(e.price_usd_per_hour):>9}"
-              f"{units.percent(e.mfu):>6}{cells}")
+        user = "*" if e.provenance.get("hardware", "built-in") != "built-in" else ""
+        _out(f"{(one_line(e.hardware_name)[:24 - len(user)] + user):<26}"
+             f"{units.usd_per_hour(e.price_usd_per_hour):>9}{units.percent(e.mfu):>6}{cells}")
+    users = [e for e in rows if e.provenance.get("hardware", "built-in") != "built-in"]
+    if users:
+        _out("\n* from a user file: " + "; ".join(
+            f"{e.hardware} ({e.provenance['hardware']})" for e in users))
     return 0
 
 
@@ -332,24 +376,24 @@ def cmd_laws(args) -> int:
             d["default"] = law.id == DEFAULT_LAW_ID
             d["has_uncertainty"] = bool(getattr(law, "has_uncertainty", False))
             out.append(d)
-        print(_dump(out))
+        _out(_dump(out))
         return 0
     for law in laws.values():
         consts = ", ".join(f"{k}={v:g}" for k, v in law.constants().items())
         fr = law.fitted_range
-        print(f"{law.id}{' (default)' if law.id == DEFAULT_LAW_ID else ''}: {law.name}")
-        print(f"  {law.kind}: {consts}")
-        print(
+        _out(f"{law.id}{' (default)' if law.id == DEFAULT_LAW_ID else ''}: {law.name}")
+        _out(f"  {law.kind}: {consts}")
+        _out(
             f"  fitted on N {fr.params_min:.3g}-{fr.params_max:.3g}, D {fr.tokens_min:.3g}-"
             f"{fr.tokens_max:.3g}; loss: {law.dataset}"
         )
-        print(f"  {law.citation}")
+        _out(f"  {law.citation}")
         if not law.comparable:
-            print(
+            _out(
                 "  note: losses not comparable with the other laws "
                 "(non-embedding N, other tokenizer)"
             )
-        print()
+        _out()
     return 0
 
 
@@ -358,7 +402,7 @@ def cmd_profiles(args) -> int:
 
     ps = load_profiles()
     if args.json:
-        print(
+        _out(
             _dump(
                 {
                     "user_dir": str(user_profile_dir()),
@@ -368,17 +412,24 @@ def cmd_profiles(args) -> int:
             )
         )
         return 0
-    print(f"{'id':<12}{'name':<30}{'bf16 TFLOP/s':>13}{'memory':>9}{'$/h':>8}  origin")
+    from estimator.hardware import FOLDER_FIELD, builtin_profiles
+
+    builtins = builtin_profiles()
+    _out(f"{'id':<12}{'name':<30}{'bf16 TFLOP/s':>13}{'memory':>9}{'$/h':>9}  origin")
     for p in ps.profiles.values():
         price = p.prices.get("on_demand") or next(iter(p.prices.values()), None)
-        print(
-            f"{p.id:<12}{p.display_name[:29]:<30}{p.peak_tflops.get('bf16', float('nan')):>13g}"
-            f"{p.memory_gb:>7g}GB{(price.usd_per_hour if price else float('nan')):>8.2f}"
-            f"  {p.origin}"
+        origin = p.origin
+        if origin != "built-in" and p.id in builtins:
+            origin += " (overrides the built-in)"
+        _out(
+            f"{p.id:<12}{one_line(p.display_name)[:29]:<30}"
+            f"{p.peak_tflops.get('bf16', float('nan')):>13g}"
+            f"{p.memory_gb:>7g}GB{units.usd_per_hour(price.usd_per_hour if price else None):>9}"
+            f"  {one_line(origin)}"
         )
-    print(f"\nuser profiles: {user_profile_dir()} (set ESTIMATOR_PROFILE_DIR to change)")
+    _out(f"\nuser profiles: {user_profile_dir()} (set ESTIMATOR_PROFILE_DIR to change)")
     for e in ps.errors:
-        print(f"warning: {e}", file=sys.stderr)
+        _warn(str(e) + ("" if e.field == FOLDER_FIELD else " (skipped)"))
     return 0
 
 
@@ -401,11 +452,11 @@ def cmd_fit(args) -> int:
     if args.save:
         fitting.save_fitted_law(result, args.save, args.id)
     if args.json:
-        print(_dump(result.to_dict()))
+        _out(_dump(result.to_dict()))
     else:
-        print(format_fit(result))
+        _out(format_fit(result))
         if args.save:
-            print(f"\nsaved law '{args.id}' to {args.save}; use it with --law {args.save}")
+            _out(f"\nsaved law '{args.id}' to {args.save}; use it with --law {args.save}")
     return 0
 
 
@@ -471,10 +522,11 @@ def cmd_chart(args) -> int:
     from estimator.gui.charts import export_chart  # lazy: Qt only for charts
 
     scenario = scenario_from_args(args)
+    _warn_catalogue()
     export_chart(
         args.kind, scenario, args.out, width_px=args.width, height_px=args.height, theme=args.theme
     )
-    print(f"wrote {args.out} ({args.kind}, {args.width} x {args.height} px, {args.theme} theme)")
+    _out(f"wrote {args.out} ({args.kind}, {args.width} x {args.height} px, {args.theme} theme)")
     return 0
 
 

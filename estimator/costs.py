@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from estimator.errors import InputError
+from estimator.fields import ref
 
 SECONDS_PER_HOUR = 3600.0
 HOURS_PER_DAY = 24.0
@@ -114,19 +115,34 @@ def activation_bytes_per_gpu(
 
 
 def min_gpus_for_memory(
-    params: float, memory_gb: float, activation_bytes: float, recompute: str = "full"
+    params: float, memory_gb: float, activation_bytes: float, recompute: str = "full", *,
+    micro_batch: int | None = None, seq_len: int | None = None,
+    model_parallel: int | None = None, max_tensor_parallel: int = 8,
 ) -> int:
     """Least GPUs that hold 16 bytes/param of fully sharded (ZeRO-3/FSDP) model and optimizer
-    state beside one micro-batch's activations. Raises when activations alone do not fit."""
+    state beside one micro-batch's activations. Raises when activations alone do not fit,
+    advising only changes that would help: a smaller micro-batch or sequence (when above 1),
+    more model parallelism (activations split over at most ``max_tensor_parallel`` ways), full
+    recompute (when not already)."""
     usable = memory_gb * 1e9 * USABLE_MEMORY_FRACTION
     room = usable - activation_bytes
     if room <= 0:
-        fixes = "lower --micro-batch or --seq-len, or raise --model-parallel"
+        fixes = []
+        if micro_batch is None or micro_batch > 1:
+            fixes.append(f"lower {ref('micro_batch')}")
+        if seq_len is None or seq_len > 1:
+            fixes.append(f"lower {ref('seq_len')}")
+        if model_parallel is None or model_parallel < max_tensor_parallel:
+            fixes.append(f"raise {ref('model_parallel')} (activations split up to "
+                         f"{max_tensor_parallel} ways)")
         if recompute != "full":
-            fixes += ", or use --recompute full"
+            fixes.append(f"use {ref('recompute')} full")
+        fixes.append("choose an accelerator with more memory")
+        text = ", ".join(fixes[:-1]) + (" or " if len(fixes) > 1 else "") + fixes[-1]
         raise InputError(
             f"activations of one micro-batch ({activation_bytes / 1e9:.3g} GB) exceed the "
-            f"{memory_gb:g} GB accelerator for a {params:.3g}-parameter model: {fixes}"
+            f"{memory_gb:g} GB accelerator for a {params:.3g}-parameter model: {text}",
+            field="micro_batch" if (micro_batch or 2) > 1 else "hardware", hint=text
         )
     return max(1, math.ceil(TRAIN_BYTES_PER_PARAM * params / room))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from estimator import costs
+from estimator import costs, sanity
 from estimator.allocation import Allocation
 from estimator.catalogue import Catalogue, resolve
 from estimator.errors import EstimatorError, InputError
@@ -204,12 +204,14 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     # Stage 2 first at the target's allocation: the lifetime trade-off of stage 1 needs the
     # cluster's dollars per FLOP for this model; rerun when the plan moves.
     alloc0 = allocation if allocation is not None else target_allocation(s, law)
+    sanity.check_allocation(s, alloc0)
     train = training_stage(s, alloc0, model_shape_of(s, alloc0.params), profile)
     trades_off = s.optimize == "lifetime" or (alternatives and s.lifetime_output_tokens > 0)
     rate_fn = train_rate_curve(s, profile, train, alloc0, law) if trades_off else None
     plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
                       allocation=alloc0, alternatives=alternatives)
     if plan.allocation is not alloc0:
+        sanity.check_plan(s, plan)
         train = training_stage(s, plan.allocation, plan.model_shape, profile)
     crates = train.rates
     serve = serving_stage(s, plan, srates)
@@ -266,11 +268,11 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
         lifetime_optimal=plan.lifetime_optimal,
         warnings=plan.warnings + train.warnings + serve.warnings + tuple(unc_warnings),
         plan=plan, training=train, serving=serve, costs=cst, train_rate_fn=rate_fn,
-        provenance={"law": cat.law_origin.get(law.id, law.source), "hardware": profile.origin,
+        provenance={"law": sanity.law_origin(law), "hardware": profile.origin,
                     "inference_hardware": inf_profile.origin},
     )
     _check_finite(est)
-    return est
+    return replace(est, warnings=est.warnings + sanity.estimate_warnings(est, cat))
 
 
 def _exact_alternatives(plan: PlanResult, serve: ServingResult, s: Scenario,

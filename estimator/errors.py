@@ -80,3 +80,8 @@ class UnreachableTargetError(InputError):
     def __init__(self, message: str, bound: float, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.bound = bound
+
+
+class ReadOnlyFileError(EstimatorError):
+    """A save would replace a read-only file. The faces ask before saving again with
+    ``overwrite_readonly=True`` (the CLI refuses)."""

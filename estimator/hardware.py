@@ -49,12 +49,15 @@ from pathlib import Path
 from typing import Any
 
 from estimator.errors import InputError, ProfileError
+from estimator.textsafe import names_phrase, quote
 from estimator.yamlio import load_yaml_text
 
 SCHEMA_VERSION = 2
 #: Versions :func:`profile_from_dict` reads (1 is migrated, with warnings).
 SUPPORTED_SCHEMA_VERSIONS = (1, 2)
 BUILTIN_ORIGIN = "built-in"
+#: ``field`` of an error about a whole user folder (not one file in it).
+FOLDER_FIELD = "user_folder"
 ENV_PROFILE_DIR = "ESTIMATOR_PROFILE_DIR"
 APP_NAME = "llm-cost-estimator"
 
@@ -255,12 +258,12 @@ class Price:
         as_of = self.as_of
         if as_of is None:
             return PriceFreshness("unknown", None, None, today,
-                                  f"price date {self.date!r} cannot be read; its age is "
+                                  f"price date {quote(self.date)} cannot be read; its age is "
                                   "unknown (use e.g. 2026-04, 2026-04-18 or 'early 2026')")
         age = _months_between(as_of, today)
         if as_of > today:
             return PriceFreshness("unknown", as_of, age, today,
-                                  f"price date {self.date!r} is after today "
+                                  f"price date {quote(self.date)} is after today "
                                   f"({today.isoformat()}); check it")
         if as_of < _months_before(today, STALE_AFTER_MONTHS):
             return PriceFreshness("stale", as_of, age, today,
@@ -364,7 +367,7 @@ class HardwareProfile:
         _check_domain(self.scale_up_domain_chips, where)
         if not isinstance(self.family, str) or not _ID_RE.match(self.family):
             raise ProfileError(f"{where}: field 'family' must be a family id such as "
-                               f"{', '.join(KNOWN_FAMILIES)}, got {self.family!r}",
+                               f"{', '.join(KNOWN_FAMILIES)}, got {quote(self.family)}",
                                field="family", value=self.family)
         _check_calibration(self.calibration, self.family, where)
         for tier, price in self.prices.items():
@@ -494,6 +497,10 @@ class ProfileSet:
 
     profiles: dict[str, HardwareProfile] = field(default_factory=dict)
     errors: list[ProfileError] = field(default_factory=list)
+    #: id -> user file that defines it but failed to load (the built-in, if any, is used)
+    failed_ids: dict[str, str] = field(default_factory=dict)
+    #: id -> user files that define it again and were ignored (the first by name wins)
+    duplicate_ids: dict[str, list[str]] = field(default_factory=dict)
 
     def ids(self) -> list[str]:
         return list(self.profiles)
@@ -518,13 +525,13 @@ def _check_bounds(value: float, where: str, field_name: str, bound_key: str) -> 
     lo, hi, unit = _BOUNDS[bound_key]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ProfileError(f"{where}: field '{field_name}' must be a number ({unit}), "
-                           f"got {value!r}", field=field_name, value=value, expected=unit)
+                           f"got {quote(value)}", field=field_name, value=value, expected=unit)
     try:
         ok = math.isfinite(value) and lo < value <= hi
     except OverflowError:  # an integer beyond the float range
         ok = False
     if not ok:
-        raise ProfileError(f"{where}: field '{field_name}' = {value!r} is out of range; "
+        raise ProfileError(f"{where}: field '{field_name}' = {quote(value)} is out of range; "
                            f"expected {unit} in ({lo:g}, {hi:g}]", field=field_name,
                            value=value, expected=f"{unit} in ({lo:g}, {hi:g}]",
                            hint="check the unit (per chip, per direction)")
@@ -544,7 +551,7 @@ def _check_domain(value: Any, where: str) -> None:
     lo, hi, unit = _BOUNDS["scale_up.domain_chips"]
     ok = (not isinstance(value, bool) and isinstance(value, int) and lo < value <= hi)
     if not ok:
-        raise ProfileError(f"{where}: field 'scale_up.domain_chips' = {value!r} must be "
+        raise ProfileError(f"{where}: field 'scale_up.domain_chips' = {quote(value)} must be "
                            f"{unit}, 1 to {hi:g} (1 = no scale-up fabric)",
                            field="scale_up.domain_chips", value=value,
                            expected=f"an integer in [1, {hi:g}]",
@@ -565,7 +572,7 @@ def _check_calibration(cal: Any, family: str, where: str) -> None:
         raise ProfileError(f"{where}: field 'calibration' must be a Calibration",
                            field="calibration")
     if cal.status not in CALIBRATION_STATUSES:
-        raise ProfileError(f"{where}: field 'calibration.status' = {cal.status!r}; expected "
+        raise ProfileError(f"{where}: field 'calibration.status' = {quote(cal.status)}; expected "
                            f"one of {', '.join(CALIBRATION_STATUSES)}",
                            field="calibration.status", value=cal.status,
                            expected=", ".join(CALIBRATION_STATUSES))
@@ -577,19 +584,19 @@ def _check_calibration(cal: Any, family: str, where: str) -> None:
                                field="calibration.from_family",
                                hint="e.g. from_family: nvidia-hopper")
         if cal.from_family == family:
-            raise ProfileError(f"{where}: field 'calibration.from_family' = {family!r} is the "
+            raise ProfileError(f"{where}: field 'calibration.from_family' = {quote(family)} is the "
                                "profile's own family; use status 'calibrated' instead",
                                field="calibration.from_family", value=family)
     elif cal.from_family is not None:
         raise ProfileError(f"{where}: field 'calibration.from_family' is only for status "
-                           f"'borrowed', not {cal.status!r}; remove it",
+                           f"'borrowed', not {quote(cal.status)}; remove it",
                            field="calibration.from_family", value=cal.from_family)
 
 
 def _text(value: Any, where: str, field_name: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ProfileError(f"{where}: field '{field_name}' must be a non-empty string, "
-                           f"got {value!r}", field=field_name, value=value,
+                           f"got {quote(value)}", field=field_name, value=value,
                            expected="a non-empty string")
     return value.strip()
 
@@ -604,7 +611,7 @@ def _mapping(value: Any, where: str, field_name: str, expected: str) -> dict:
 def _only_keys(entry: dict, allowed: tuple[str, ...], where: str, field_name: str) -> None:
     extra = sorted(set(map(str, entry)) - set(allowed))
     if extra:
-        names = ", ".join(repr(f"{field_name}.{k}") for k in extra)
+        names = names_phrase([f"{field_name}.{k}" for k in extra], 5, 60)
         raise ProfileError(f"{where}: unknown field(s) {names}; '{field_name}' takes "
                            f"{', '.join(allowed)}",
                            field=f"{field_name}.{extra[0]}", expected=", ".join(allowed))
@@ -655,7 +662,7 @@ def _migrate_v1(data: dict, where: str, origin: str) -> tuple[dict, list[str]]:
             field=v2_only[0], hint=f"set schema_version: {SCHEMA_VERSION}")
     unknown = sorted(set(keys) - set(_V1_ALLOWED))
     if unknown:
-        raise ProfileError(f"{where}: unknown field(s) {', '.join(repr(k) for k in unknown)}; "
+        raise ProfileError(f"{where}: unknown field(s) {names_phrase(unknown, 5)}; "
                            f"allowed fields in schema_version 1: {', '.join(_V1_ALLOWED)}",
                            field=unknown[0])
     missing = [k for k in _V1_REQUIRED if k not in data]
@@ -680,12 +687,13 @@ def _migrate_v1(data: dict, where: str, origin: str) -> tuple[dict, list[str]]:
     if family is None:
         family = re.sub(r"[^a-z0-9]+", "-", f"{vendor}-{generation}".lower()).strip("-")[:64]
         family = family if _ID_RE.match(family) else "unknown"
-        notes.append(f"family = {family!r} made from vendor {vendor!r} and generation "
-                     f"{generation!r}: not a known family ({', '.join(KNOWN_FAMILIES)}), so no "
+        notes.append(f"family = {quote(family)} made from vendor {quote(vendor)} and generation "
+                     f"{quote(generation)}: not a known family "
+                     f"({', '.join(KNOWN_FAMILIES)}), so no "
                      "calibrated defaults apply; set 'family' if one fits")
     else:
-        notes.append(f"family = {family!r} assumed from vendor {vendor!r} and generation "
-                     f"{generation!r}")
+        notes.append(f"family = {quote(family)} assumed from vendor {quote(vendor)} and generation "
+                     f"{quote(generation)}")
 
     # Topology: copy it from the built-in of the same id, else of the same family and
     # generation, else the family's typical system.
@@ -794,7 +802,8 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
     version = data["schema_version"]
     if isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ProfileError(f"{where}: field 'schema_version' must be {SCHEMA_VERSION} (or 1, "
-                           f"migrated), got {version!r}", field="schema_version", value=version,
+                           f"migrated), got {quote(version)}", field="schema_version",
+                           value=version,
                            expected=f"{SCHEMA_VERSION}")
     warnings: list[str] = []
     if version == 1:
@@ -806,7 +815,11 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
         renamed = {"memory_bandwidth_tbps": "memory_bandwidth_tb_per_s",
                    "interconnect_gbps": "scale_up: {gb_per_s: <per direction>, ...}"}
         hint = "; ".join(f"'{k}' is now {renamed[k]}" for k in unknown if k in renamed)
-        raise ProfileError(f"{where}: unknown field(s) {', '.join(repr(k) for k in unknown)}; "
+        if len(unknown) >= len(keys) - 1 and len(unknown) > 2:  # only schema_version known
+            raise ProfileError(f"{where}: not a hardware profile: {len(unknown)} of its "
+                               f"{len(keys)} top-level keys are unknown fields (a profile has "
+                               "schema_version, id, display_name, ...)")
+        raise ProfileError(f"{where}: unknown field(s) {names_phrase(unknown, 5)}; "
                            f"allowed fields: {', '.join(_V2_ALLOWED)}"
                            + (f" ({hint})" if hint else ""), field=unknown[0],
                            hint=hint or None)
@@ -817,12 +830,12 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
     profile_id = _text(data["id"], where, "id")
     if not _ID_RE.match(profile_id):
         raise ProfileError(f"{where}: field 'id' must be lower-case letters, digits, '.', '_' "
-                           f"or '-' (at most 64), got {profile_id!r}", field="id",
+                           f"or '-' (at most 64), got {quote(profile_id)}", field="id",
                            value=profile_id)
     family = _text(data["family"], where, "family")
     if not _ID_RE.match(family):
         raise ProfileError(f"{where}: field 'family' must be a family id such as "
-                           f"{', '.join(KNOWN_FAMILIES)}, got {family!r}", field="family",
+                           f"{', '.join(KNOWN_FAMILIES)}, got {quote(family)}", field="family",
                            value=family)
 
     peak_raw = _mapping(data["peak_tflops"], where, "peak_tflops",
@@ -907,7 +920,7 @@ def profile_from_dict(data: Any, where: str, origin: str = BUILTIN_ORIGIN) -> Ha
         if ref is None:
             raise ProfileError(
                 f"{where}: field(s) {', '.join(repr(k) for k in lacking)} required: family "
-                f"{family!r} has no built-in profiles to inherit calibrated defaults from; "
+                f"{quote(family)} has no built-in profiles to inherit calibrated defaults from; "
                 f"give them (measured on your cluster) or set family to the nearest of "
                 f"{', '.join(KNOWN_FAMILIES)}", field=lacking[0],
                 hint="set family to a known one, or pin the values")
@@ -973,17 +986,24 @@ def _parse_yaml(raw: bytes, where: str) -> Any:
 def load_profile_file(path: str | Path) -> HardwareProfile:
     """Load and validate one profile YAML file (a user's or a copy of a built-in).
 
-    The profile's ``origin`` is the file path. Raises :class:`ProfileError` naming the file.
+    The profile's ``origin`` is the file path. Only a regular file of at most
+    :data:`~estimator.fileio.MAX_PROFILE_BYTES` is read (a device, pipe or folder is refused
+    without being read). Raises :class:`ProfileError` naming the file.
     """
-    p = Path(path)
+    return profile_from_dict(_read_profile_data(Path(path)), where=str(path), origin=str(path))
+
+
+def _read_profile_data(p: Path) -> Any:
+    from estimator.fileio import MAX_PROFILE_BYTES, read_problem, read_user_bytes
+
     try:
-        raw = p.read_bytes()
+        raw = read_user_bytes(p, max_bytes=MAX_PROFILE_BYTES, what="hardware profile")
     except FileNotFoundError:
-        raise ProfileError(f"{p}: hardware profile file not found") from None
+        raise ProfileError(f"{p}: hardware profile file not found", field="hardware") from None
     except OSError as exc:
-        raise ProfileError(f"{p}: cannot read hardware profile ({exc.__class__.__name__}: "
-                           f"{exc.strerror or exc})") from None
-    return profile_from_dict(_parse_yaml(raw, str(p)), where=str(p), origin=str(p))
+        raise ProfileError(f"{p}: hardware profile file {read_problem(exc)}",
+                           field="hardware") from None
+    return _parse_yaml(raw, str(p))
 
 
 # --------------------------------------------------------------------------------------
@@ -1035,46 +1055,40 @@ def user_profile_dir() -> Path:
 def load_profiles(user_dir: Path | str | None = None) -> ProfileSet:
     """Built-in profiles, then every ``*.yaml``/``*.yml`` in ``user_dir`` (default:
     :func:`user_profile_dir`) in name order; a user file adds a profile or replaces the
-    built-in with the same id. Files that fail to load are reported in ``errors``; two user
-    files with the same id: the first (by name) wins and the second is reported.
+    built-in with the same id. Files that fail to load are reported in ``errors`` (and, when
+    their id can be read, in ``failed_ids``) and skipped; so is a folder that cannot be read
+    (the built-ins are then used). Two user files with the same id: the first (by name) wins
+    and the second is reported. Never blocks on a pipe or device, and reads at most
+    :data:`~estimator.fileio.MAX_FOLDER_FILES` files.
     """
+    from estimator.fileio import list_user_folder
+
     result = ProfileSet(profiles=builtin_profiles())
     folder = Path(user_dir) if user_dir is not None else user_profile_dir()
-    if not folder.is_dir():
-        if folder.exists():
-            result.errors.append(ProfileError(f"{folder}: user profile directory is not a "
-                                              "directory"))
-        return result
-    try:
-        files = sorted(p for p in folder.iterdir()
-                       if p.suffix.lower() in (".yaml", ".yml") and not p.name.startswith("."))
-    except OSError as exc:
-        result.errors.append(ProfileError(f"{folder}: cannot list user profile directory "
-                                          f"({exc.strerror or exc})"))
-        return result
+    files, problems = list_user_folder(folder, "user profile folder")
+    result.errors.extend(ProfileError(msg, field=FOLDER_FIELD) for msg in problems)
     from_user: dict[str, str] = {}
     for path in files:
+        data = None
         try:
-            profile = load_profile_file(path)
+            data = _read_profile_data(path)
+            profile = profile_from_dict(data, where=str(path), origin=str(path))
         except ProfileError as exc:
             result.errors.append(exc)
+            pid = data.get("id") if isinstance(data, dict) else None
+            if isinstance(pid, str) and _ID_RE.match(pid.strip()):
+                result.failed_ids.setdefault(pid.strip(), str(path))
             continue
         if profile.id in from_user:
             result.errors.append(ProfileError(
-                f"{path}: field 'id' = {profile.id!r} is already defined by "
+                f"{path}: field 'id' = {quote(profile.id)} is already defined by "
                 f"{from_user[profile.id]}; ignored (each user profile needs its own id)",
                 field="id", value=profile.id))
+            result.duplicate_ids.setdefault(profile.id, []).append(str(path))
             continue
         from_user[profile.id] = str(path)
         result.profiles[profile.id] = profile
     return result
-
-
-def _is_file(key: str) -> bool:
-    try:
-        return bool(key) and Path(key).is_file()
-    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
-        return False
 
 
 def get_profile(id_or_path: str | Path | HardwareProfile,
@@ -1092,9 +1106,11 @@ def get_profile(id_or_path: str | Path | HardwareProfile,
         return pset.profiles[key]
     if key.lower() in pset.profiles:
         return pset.profiles[key.lower()]
-    if key.endswith((".yaml", ".yml")) or _is_file(key):
+    from estimator.fileio import is_path_ref
+
+    if is_path_ref(key):
         return load_profile_file(key)
-    msg = (f"unknown hardware '{key}': use one of {', '.join(pset.profiles)} "
+    msg = (f"unknown hardware {quote(key, 60)}: use one of {', '.join(pset.profiles)} "
            "or a path to a hardware profile .yaml file")
     if pset.errors:
         msg += f" ({len(pset.errors)} user profile file(s) failed to load: {pset.errors[0]})"

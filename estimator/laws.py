@@ -33,6 +33,7 @@ import numpy as np
 import yaml
 
 from estimator.errors import InputError, LawError
+from estimator.textsafe import names_phrase, quote
 
 ArrayLike = float | np.ndarray
 
@@ -650,7 +651,7 @@ def _num(value: Any, where: str, field_name: str) -> float:
                 return _num(float(value), where, field_name)
             except ValueError:
                 pass
-        raise LawError(f"{where}: field '{field_name}' must be a number, got {value!r}")
+        raise LawError(f"{where}: field '{field_name}' must be a number, got {quote(value)}")
     try:
         v = float(value)
     except OverflowError:  # an integer beyond the float range
@@ -761,14 +762,16 @@ def law_from_dict(data: Any, where: str = "law") -> ScalingLaw:
         )
     unknown = set(map(str, data)) - _TOP_KEYS
     if unknown:
-        raise LawError(f"{where}: unknown field(s) {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        if len(unknown) == len(data) > 2:  # not a law at all: quote none of it
+            raise LawError(f"{where}: not a law file: all {len(data)} top-level keys are "
+                           f"unknown fields (a law has {', '.join(sorted(_TOP_KEYS))})")
+        raise LawError(f"{where}: unknown field(s) {names_phrase(unknown)}; allowed: "
+                       f"{', '.join(sorted(_TOP_KEYS))}")
     form = data.get("form", "parametric")
     if not isinstance(form, str) or form not in _REQUIRED:
         raise LawError(
-            f"{where}: field 'form' must be one of {', '.join(map(repr, _REQUIRED))}, got {form!r}",
-            field="form",
-            value=form,
-        )
+            f"{where}: field 'form' must be one of {', '.join(map(repr, _REQUIRED))}, got "
+            f"{quote(form)}", field="form", value=form)
     for key in ("id", "citation"):
         if not isinstance(data.get(key), str) or not data.get(key).strip():
             raise LawError(f"{where}: field '{key}' is required and must be a non-empty string")
@@ -878,18 +881,28 @@ def _safe_load_yaml(text: str, where: str, error=LawError) -> Any:
 
 
 def load_law_file(path: str | Path) -> ScalingLaw:
-    """Load and validate a law YAML file (built-in or user). Safe loader only."""
+    """Load and validate a law YAML file (built-in or user). Safe loader only; a regular file
+    of at most :data:`~estimator.fileio.MAX_LAW_BYTES` (a device, pipe or folder is refused
+    without being read)."""
+    return law_from_dict(read_law_data(path), where=str(path))
+
+
+def read_law_data(path: str | Path) -> Any:
+    """The parsed YAML of a law file (not yet validated); raises :class:`LawError`."""
+    from estimator.fileio import MAX_LAW_BYTES, read_problem, read_user_text
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_user_text(p, max_bytes=MAX_LAW_BYTES, what="law file")
     except FileNotFoundError:
         raise LawError(
             f"{p}: law file not found; check the path or use a built-in law "
-            f"({', '.join(builtin_law_ids())})"
+            f"({', '.join(builtin_law_ids())})", field="law"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LawError(f"{p}: cannot read law file ({exc.__class__.__name__}: {exc})") from None
-    return law_from_dict(_safe_load_yaml(text, str(p)), where=str(p))
+        raise LawError(f"{p}: law file {read_problem(exc, 'law .yaml file')}",
+                       field="law") from None
+    return _safe_load_yaml(text, str(p))
 
 
 @cache
@@ -914,13 +927,6 @@ def builtin_law_ids() -> list[str]:
     return list(builtin_laws())
 
 
-def _exists(key: str) -> bool:
-    try:
-        return Path(key).exists()
-    except (OSError, ValueError):  # a name too long for the file system, or with a NUL
-        return False
-
-
 def get_law(name_or_path: str | Path | ScalingLaw | None = None) -> ScalingLaw:
     """A built-in law by id, or a user law from a YAML path. ``None`` gives the default."""
     if isinstance(name_or_path, ScalingLaw):
@@ -931,21 +937,26 @@ def get_law(name_or_path: str | Path | ScalingLaw | None = None) -> ScalingLaw:
     laws = builtin_laws()
     if key in laws:
         return laws[key]
-    if key.endswith((".yaml", ".yml")) or _exists(key):
+    from estimator.fileio import is_path_ref
+
+    if is_path_ref(key):
         return load_law_file(key)
     raise LawError(
-        f"unknown law '{key}': use one of {', '.join(laws)} or a path to a law .yaml file"
+        f"unknown law {quote(key, 60)}: use one of {', '.join(laws)} or a path to a law .yaml "
+        "file", field="law", value=key
     )
 
 
-def save_law_file(law: ScalingLaw, path: str | Path) -> None:
-    """Write a law as YAML, atomically (see :func:`estimator.fileio.atomic_write_text`)."""
-    from estimator.fileio import atomic_write_text
+def save_law_file(law: ScalingLaw, path: str | Path, *, overwrite_readonly: bool = False) -> None:
+    """Write a law as YAML, atomically (see :func:`estimator.fileio.atomic_write_text`); a
+    symlink is written through, a read-only file refused unless ``overwrite_readonly``."""
+    from estimator.errors import ReadOnlyFileError
+    from estimator.fileio import ReadOnlyFileError as ReadOnlyTarget
+    from estimator.fileio import atomic_write_text, save_problem
 
     try:
-        atomic_write_text(Path(path), yaml.safe_dump(law.to_dict(), sort_keys=False))
+        atomic_write_text(Path(path), yaml.safe_dump(law.to_dict(), sort_keys=False),
+                          overwrite_readonly=overwrite_readonly)
     except OSError as exc:
-        raise LawError(
-            f"{path}: cannot save the law ({exc.strerror or exc}); choose another "
-            "folder or free some disk space"
-        ) from None
+        cls = ReadOnlyFileError if isinstance(exc, ReadOnlyTarget) else LawError
+        raise cls(f"{path}: cannot save the law: {save_problem(exc)}") from None

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from estimator.engine import comparison_rows as _engine_rows
 from estimator.errors import InputError
 from estimator.quantities import QUANTITIES, columns, unit_of
 from estimator.scenario import FIELDS, Scenario
+from estimator.textsafe import csv_cell, markdown_code, markdown_inline
 
 REPORT_SUFFIXES = (".md", ".csv", ".json", ".xlsx")
 #: Report formats that need Qt for their chart pictures (estimator.gui.report_pdf and
@@ -31,6 +33,11 @@ QT_REPORT_SUFFIXES = (".pdf", ".pptx")
 REPORT_SCHEMA_VERSION = 2
 
 _TIER_WORDS = {"on_demand": "on-demand", "reserved": "reserved", "spot": "spot"}
+Escape = Callable[[str], str]
+
+
+def _plain(text: str) -> str:
+    return text
 _VENDOR_PREFIXES = ("NVIDIA ", "AMD Instinct ", "AMD ", "Google Cloud ", "Google ")
 
 
@@ -54,15 +61,16 @@ def short_citation(citation: str) -> str:
     return f"{m.group(1)} et al. {y.group(1)}"
 
 
-def law_label(est: Estimate) -> str:
-    """The law as a chart or report names it: 'Epoch AI 2024 (Besiroglu et al. 2024)'."""
+def law_label(est: Estimate, esc: Escape = _plain) -> str:
+    """The law as a chart or report names it: 'Epoch AI 2024 (Besiroglu et al. 2024)'.
+    ``esc`` escapes text from the law file for the output format (default: none)."""
     name = (est.law_name or est.law_id).strip()
     short = short_citation(est.law_citation)
     if not short or short.split()[0] in name:
-        return name
+        return esc(name)
     # 'Epoch AI 2024 (Chinchilla refit)' -> 'Epoch AI 2024 (Besiroglu et al. 2024)'
     name = re.sub(r"\s*\([^)]*\)\s*$", "", name).strip() or est.law_id
-    return f"{name} ({short})"
+    return f"{esc(name)} ({esc(short)})"
 
 
 def hardware_short_name(name: str) -> str:
@@ -74,10 +82,12 @@ def hardware_short_name(name: str) -> str:
 
 
 def price_phrase(est: Estimate) -> str:
+    """'$2.50/h on-demand'; a price under a cent keeps two significant digits ($0.0010/h)."""
     s = est.scenario
+    price = units.usd_per_hour(est.price_usd_per_hour)
     if s.price_per_hour is not None:
-        return f"${est.price_usd_per_hour:,.2f}/h (custom price)"
-    return f"${est.price_usd_per_hour:,.2f}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
+        return f"{price}/h (custom price)"
+    return f"{price}/h {_TIER_WORDS.get(s.price_tier, s.price_tier)}"
 
 
 def alternative_saving(est: Estimate) -> float | None:
@@ -96,11 +106,11 @@ def alternative_saving(est: Estimate) -> float | None:
     return other.get("saving_usd")
 
 
-def serving_phrase(est: Estimate) -> str:
+def serving_phrase(est: Estimate, esc: Escape = _plain) -> str:
     """'h100-sxm: 2,048-in / 512-out requests, bf16 weights, bf16 KV, batch 96 on 2 chips
-    (bound: weights bandwidth)'."""
+    (bound: weights bandwidth)'; ``esc`` escapes the profile id for the output format."""
     s = est.scenario
-    head = (f"{est.inference_hardware}: {s.input_tokens_per_request:,.0f}-in / "
+    head = (f"{esc(est.inference_hardware)}: {s.input_tokens_per_request:,.0f}-in / "
             f"{s.output_tokens_per_request:,.0f}-out requests, {s.inference_precision} weights, "
             f"{s.kv_precision} KV")
     if est.serving_batch is None:
@@ -112,16 +122,31 @@ def serving_phrase(est: Estimate) -> str:
             f"chip{'s' if est.serving_chips_per_replica != 1 else ''} (bound: {bound})")
 
 
-def hardware_phrase(est: Estimate) -> str:
-    """'1,024 × H100 SXM5 80GB, bf16, MFU 29%, goodput 84%, $2.50/h on-demand'."""
-    return (f"{est.gpus:,} × {hardware_short_name(est.hardware_name)}, {est.precision}, "
-            f"MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, {price_phrase(est)}")
+def hardware_phrase(est: Estimate, esc: Escape = _plain) -> str:
+    """'1,024 × H100 SXM5 80GB, bf16, MFU 29%, goodput 84%, $2.50/h on-demand'; a profile from
+    a user file is marked '(user profile)'."""
+    user = " (user profile)" if est.provenance.get("hardware", "built-in") != "built-in" else ""
+    return (f"{est.gpus:,} × {esc(hardware_short_name(est.hardware_name))}{user}, "
+            f"{est.precision}, MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, {price_phrase(est)}")
 
 
-def assumptions_line(est: Estimate, date: str | None = None) -> str:
-    """The footnote every chart and report carries."""
-    return (f"Law: {law_label(est)} · Hardware: {hardware_phrase(est)} · "
+def assumptions_line(est: Estimate, date: str | None = None, esc: Escape = _plain) -> str:
+    """The footnote every chart and report carries (``esc``: see :func:`law_label`)."""
+    return (f"Law: {law_label(est, esc)} · Hardware: {hardware_phrase(est, esc)} · "
             f"generated {date or today()}")
+
+
+def sources(est: Estimate) -> list[tuple[str, str]]:
+    """(what, file) for the law and profiles of an estimate that came from user files."""
+    out = []
+    for what, key in (("Scaling law", "law"), ("Hardware profile", "hardware"),
+                      ("Serving profile", "inference_hardware")):
+        origin = est.provenance.get(key)
+        if key == "inference_hardware" and est.inference_hardware == est.hardware:
+            continue
+        if origin and origin != "built-in":
+            out.append((what, origin))
+    return out
 
 
 def describe_target(s: Scenario) -> str:
@@ -190,7 +215,8 @@ def _band_text(est: Estimate, name: str, fmt) -> str:
 
 
 def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|")
+    """Our own text in a table cell: only the cell separator and line breaks."""
+    return " ".join(str(text).replace("|", "\\|").split())
 
 
 def md_text(text: str) -> str:
@@ -200,11 +226,18 @@ def md_text(text: str) -> str:
 
 
 def _table(head: list[str], rows: list[list[str]], align: str | None = None) -> list[str]:
+    """A Markdown table. Cells are our own text (a cell holding text from a file is escaped
+    with :func:`~estimator.textsafe.markdown_inline` by the caller)."""
     align = align or "l" * len(head)
     sep = ["---:" if a == "r" else "---" for a in align]
     out = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
-    out += ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in rows]
+    out += ["| " + " | ".join(c if isinstance(c, _Safe) else _md_escape(c) for c in r) + " |"
+            for r in rows]
     return out
+
+
+class _Safe(str):
+    """Markdown that is already escaped (the table leaves it as it is)."""
 
 
 def key_results(est: Estimate) -> list[tuple[str, str, str]]:
@@ -225,20 +258,21 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     """A self-contained Markdown report: target, plan, cost, serving, the inference-aware
     alternative, warnings, hardware comparison, assumptions and inputs."""
     s, est = scenario, estimate
+    md = markdown_inline  # every text from a file (names, citations, ids, paths, warnings)
     date = date or today()
     title = md_text(s.name) if s.name else "LLM training cost estimate"
     out = [f"# {title} — {units.usd(est.cost_usd)}, {units.days(est.wall_clock_days)}", ""]
     out += [f"**Target:** {describe_target(s)}.  ",
             f"**Plan:** {units.si(est.params)} parameters trained on {units.si(est.tokens)} "
             f"tokens ({units.flops(est.train_flops)}), reaching loss {est.loss:.4f} nats/token.  ",
-            f"**Training:** {hardware_phrase(est)}.  ",
-            f"**Scaling law:** {est.law_name} [`{est.law_id}`].  ",
+            f"**Training:** {hardware_phrase(est, md)}.  ",
+            f"**Scaling law:** {md(est.law_name)} [{markdown_code(est.law_id)}].  ",
             f"**Generated:** {date}.", ""]
     if est.warnings:
-        out += ["## Warnings", ""] + [f"- {w}" for w in est.warnings] + [""]
+        out += ["## Warnings", ""] + [f"- {md(w)}" for w in est.warnings] + [""]
     out += ["## Results", ""]
-    out += _table(["Quantity", "Value", "P10 – P90"], [list(r) for r in key_results(est)],
-                  "lrr")
+    out += _table(["Quantity", "Value", "P10 – P90"],
+                  [[_Safe(md(c)) for c in r] for r in key_results(est)], "lrr")
     if est.uncertainty_source:
         out += ["", f"P10–P90 bands from {est.uncertainty_source}."]
     out += [""]
@@ -277,8 +311,8 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
         cols = columns()
         body = []
         for r in rows:
-            name = hardware_short_name(r["name"])
-            cells = [f"**{name}** (plan)" if r["is_plan"] else name,
+            name = md(hardware_short_name(r["name"]))
+            cells = [_Safe(f"**{name}** (plan)" if r["is_plan"] else name),
                      units.usd_per_hour(r["price_usd_per_hour"]), units.percent(r["mfu"])]
             for q in cols:
                 text = q.short_text(r[q.key])
@@ -291,19 +325,20 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
                       "lrr" + "r" * len(cols))
         out += [""]
     out += ["## Assumptions", "",
-            f"- Scaling law: {est.law_name} — {' '.join(est.law_citation.split())}",
+            f"- Scaling law: {md(est.law_name)} — {md(est.law_citation)}",
             f"- Extrapolation beyond the law's fitted range: {est.extrapolation_factor:.1f}×",
             "- Training compute C = 6ND (Kaplan et al. 2020; Hoffmann et al. 2022)"
             + (f", exact count with attention ×{est.flops_ratio_to_6nd:.3f}"
                if est.flops_ratio_to_6nd != 1.0 else ""),
-            f"- Hardware: {hardware_phrase(est)}",
-            f"- Serving: {serving_phrase(est)}; "
+            f"- Hardware: {hardware_phrase(est, md)}",
+            *[f"- {what} from the user file {md(origin)}" for what, origin in sources(est)],
+            f"- Serving: {serving_phrase(est, md)}; "
             f"{units.si(s.output_tokens_per_day)} output tokens/day for {s.deployment_days:g} "
             f"days, fleet sized for {s.peak_to_mean:g}x the mean demand",
             "", "## Inputs", ""]
-    out += _table(["Input", "Value"], [r[:2] for r in input_rows(s)])
+    out += _table(["Input", "Value"], [[_Safe(md(c)) for c in row[:2]] for row in input_rows(s)])
     out += ["", DEFAULTS_NOTE]
-    out += ["", f"_{assumptions_line(est, date)}_", ""]
+    out += ["", f"_{assumptions_line(est, date, md)}_", ""]
     return "\n".join(out)
 
 
@@ -335,13 +370,17 @@ def input_rows(s: Scenario) -> list[list[str]]:
 # --------------------------------------------------------------------------------------
 
 def _csv_value(v: Any) -> str:
+    """A CSV cell: numbers in full precision; text (which may come from a file) guarded against
+    spreadsheet formulas (:func:`~estimator.textsafe.csv_cell`)."""
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
         return repr(v) if math.isfinite(v) else ""
-    return str(v)
+    if isinstance(v, int):
+        return str(v)
+    return csv_cell(v)
 
 
 def report_csv(scenario: Scenario, estimate: Estimate,
@@ -353,7 +392,7 @@ def report_csv(scenario: Scenario, estimate: Estimate,
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["section", "field", "value", "unit"])
     w.writerow(["report", "generated", date or today(), "date"])
-    w.writerow(["report", "assumptions", assumptions_line(estimate, date), ""])
+    w.writerow(["report", "assumptions", csv_cell(assumptions_line(estimate, date)), ""])
     for k, v in scenario.relevant().items():
         spec = FIELDS.get(k)
         w.writerow(["scenario", k, _csv_value(v), spec.unit if spec else ""])
@@ -366,15 +405,15 @@ def report_csv(scenario: Scenario, estimate: Estimate,
         for k, v in (d.get(name) or {}).items():
             w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])
     for k, v in (d.get("provenance") or {}).items():
-        w.writerow(["provenance", k, v, ""])
+        w.writerow(["provenance", k, _csv_value(v), ""])
     for i, msg in enumerate(estimate.warnings, 1):
-        w.writerow(["warning", f"warning_{i}", msg, ""])
+        w.writerow(["warning", f"warning_{i}", _csv_value(msg), ""])
     units_of = dict(COMPARISON_FIELDS)
     for r in comparison_rows(scenario, estimate, comparison):
         for k, v in r.items():
             if k == "id":
                 continue
-            w.writerow([f"hardware:{r['id']}", k, _csv_value(v), units_of.get(k, "")])
+            w.writerow([csv_cell(f"hardware:{r['id']}"), k, _csv_value(v), units_of.get(k, "")])
     return buf.getvalue()
 
 
@@ -446,5 +485,6 @@ def save_report(path: str | Path, scenario: Scenario, estimate: Estimate,
     try:
         atomic_write_text(p, text)
     except OSError as exc:
-        raise InputError(f"{p}: cannot save report ({exc.strerror or exc}); choose another "
-                         "folder or free some disk space") from None
+        from estimator.fileio import save_problem
+
+        raise InputError(f"{p}: cannot save report: {save_problem(exc)}") from None

@@ -8,15 +8,17 @@ CLI's options and the window's fields (:data:`FIELDS`). The estimate itself is c
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+import os
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from estimator.errors import InputError, ScenarioError
+from estimator.errors import InputError, ReadOnlyFileError, ScenarioError
 from estimator.fields import check_value, coerce, ref, spec, specs_of
 from estimator.hardware import PRICE_TIERS
+from estimator.textsafe import names_phrase
 
 MODES = ("loss", "compute", "model", "match")
 PRECISIONS = ("bf16", "fp8", "fp4")
@@ -292,7 +294,8 @@ class Scenario:
     def from_dict(cls, data: Any, where: str = "scenario") -> Scenario:
         if not isinstance(data, dict):
             raise ScenarioError(
-                f"{where}: expected a mapping of scenario fields, got {type(data).__name__}"
+                f"{where}: not a scenario: expected a mapping of scenario fields, got "
+                f"{type(data).__name__}"
             )
         data = dict(data)
         if "model_parallel" in data:
@@ -315,7 +318,11 @@ class Scenario:
         known = {f.name for f in fields(cls)}
         unknown = set(map(str, data)) - known - {"schema_version", "notes"}
         if unknown:
-            raise ScenarioError(f"{where}: unknown field(s) {sorted(unknown)}; check the spelling")
+            if len(unknown) == len(data) > 2:  # not a scenario at all: quote none of it
+                raise ScenarioError(f"{where}: not a scenario file: all {len(data)} top-level "
+                                    "keys are unknown fields")
+            raise ScenarioError(f"{where}: unknown field(s) {names_phrase(unknown)}; check "
+                                "the spelling")
         kwargs: dict[str, Any] = {}
         try:
             for key, value in data.items():
@@ -335,32 +342,69 @@ def _quoted(name: str) -> str:
 FIELDS = specs_of(Scenario)
 
 
-def save_scenario(scenario: Scenario, path: str | Path) -> None:
-    """Write a scenario as YAML atomically: a crash mid-write leaves the old file intact."""
-    from estimator.fileio import atomic_write_text
+#: Fields that name a file or an id (law, hardware): relative paths in a scenario file
+#: resolve against the file's own folder.
+REF_FIELDS = tuple(name for name, s in FIELDS.items() if s.kind == "ref")
 
-    text = "# LLM cost estimator scenario\n" + yaml.safe_dump(scenario.to_dict(), sort_keys=False)
+
+def with_refs_resolved(scenario: Scenario, base_dir: str | Path | None) -> Scenario:
+    """``scenario`` with every relative file reference (law, hardware) made absolute against
+    ``base_dir``; ids are kept as they are."""
+    from estimator.fileio import resolve_ref
+
+    upd = {}
+    for name in REF_FIELDS:
+        v = getattr(scenario, name)
+        if isinstance(v, str):
+            r = resolve_ref(v, base_dir)
+            if r != v:
+                upd[name] = r
+    return replace(scenario, **upd) if upd else scenario
+
+
+def save_scenario(scenario: Scenario, path: str | Path, *,
+                  overwrite_readonly: bool = False) -> None:
+    """Write a scenario as YAML atomically: a crash mid-write leaves the old file intact.
+
+    A file reference (a law or profile .yaml) is written relative to the scenario's folder when
+    the file lies inside it (the two can be sent together), else as an absolute path. Saving
+    over a symlink writes its target; a read-only file raises :class:`ReadOnlyFileError`
+    unless ``overwrite_readonly``."""
+    from estimator.fileio import ReadOnlyFileError as ReadOnlyTarget
+    from estimator.fileio import atomic_write_text, relative_ref, save_problem, write_target
+
+    target = write_target(path)
+    base = target.parent if str(target.parent) else Path(".")
+    data = scenario.to_dict()
+    for name in REF_FIELDS:
+        if isinstance(data.get(name), str):
+            data[name] = relative_ref(data[name], base)
+    text = "# LLM cost estimator scenario\n" + yaml.safe_dump(data, sort_keys=False,
+                                                               allow_unicode=False)
     try:
-        atomic_write_text(Path(path), text)
+        atomic_write_text(Path(path), text, overwrite_readonly=overwrite_readonly)
     except OSError as exc:
-        raise ScenarioError(
-            f"{path}: cannot save scenario ({exc.strerror or exc}); "
-            "choose another folder or free some disk space"
-        ) from None
+        cls = ReadOnlyFileError if isinstance(exc, ReadOnlyTarget) else ScenarioError
+        raise cls(f"{path}: cannot save scenario: {save_problem(exc)}") from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file (safe loader only)."""
+    """Read and validate a scenario YAML file (safe loader only; a regular file of at most
+    :data:`~estimator.fileio.MAX_SCENARIO_BYTES`). Relative law and hardware paths in it
+    resolve against the file's folder."""
+    from estimator.fileio import MAX_SCENARIO_BYTES, read_problem, read_user_text
+
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{p}: scenario file not found; check the path") from None
+        text = read_user_text(p, max_bytes=MAX_SCENARIO_BYTES, what="scenario")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(
-            f"{p}: cannot read scenario ({exc.__class__.__name__}); is it a scenario .yaml file?"
-        ) from None
+        raise ScenarioError(f"{p}: scenario file {read_problem(exc, 'scenario .yaml file')}",
+                            field=None) from None
     from estimator.yamlio import load_yaml_text
 
     data = load_yaml_text(text, str(p), ScenarioError, what="scenario")
-    return Scenario.from_dict(data, where=str(p))
+    scenario = Scenario.from_dict(data, where=str(p))
+    from estimator.fileio import write_target
+
+    # the folder the file is in (a symlinked scenario: its target's, where its files are)
+    return with_refs_resolved(scenario, Path(os.path.abspath(write_target(p))).parent)

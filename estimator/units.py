@@ -3,7 +3,8 @@
 Input grammar (the same in the CLI, scenario files and the window; :func:`parse_number`):
 
 * digits ``0-9`` only (no other scripts' digits), an optional sign, a decimal point, an exponent
-  (``5.76e23``), and ``,`` or ``_`` as thousands separators (``2,048``, ``1_000``);
+  (``5.76e23``), and ``,`` or ``_`` as thousands separators (``2,048``, ``1_000``); a comma
+  must separate groups of three digits (``1,5`` is refused: it is a decimal comma, not 15);
 * one count suffix, case-insensitive: ``k`` = 1e3, ``M`` = 1e6, ``B``/``G`` = 1e9, ``T`` = 1e12,
   ``P`` = 1e15 (``70B``, ``70b``, ``1.4T``, ``10M``). ``m`` is mega here, never milli: these are
   counts and money. Other letters (SI's ``Q`` for 1e30, say) are rejected with the list above;
@@ -27,6 +28,9 @@ SUFFIXES: dict[str, float] = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12,
 GRAMMAR_HELP = ("a number such as 70e9, 70B, 1.4T, 5.76e23 or 2,048 (suffixes k, M, B/G, T, P; "
                 "case does not matter)")
 
+#: A comma that is not a thousands separator: not between a digit and exactly three digits
+#: ("1,5" is a European decimal, not 15).
+_BAD_COMMA = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))")
 _NUMBER_RE = re.compile(
     r"^(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<suffix>[A-Za-z]?)$",
     re.ASCII)
@@ -79,8 +83,14 @@ def usd_per_hour(value: float) -> str:
 
 
 def days(value: float) -> str:
+    """12 days, 3.4 days, 6.5 hours; under an hour in minutes or seconds (never '0.0 hours')."""
     if value is None or not math.isfinite(value):
         return "—"
+    if value * 24 < 0.1:
+        seconds = value * 86400
+        if seconds < 0.1:
+            return f"{seconds:.2g} s"
+        return f"{_sig(seconds, 2)} s" if seconds < 60 else f"{_sig(seconds / 60, 2)} min"
     if value < 1:
         return f"{value * 24:.1f} hours"
     if value < 10:
@@ -104,22 +114,35 @@ def percent(value: float) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.0%}"
 
 
+class _NotANumber(ValueError):
+    """The text does not follow the number grammar at all (as opposed to a number that is out
+    of range or has an unknown suffix)."""
+
+
 def parse_number(text: str) -> float:
     """Parse '70e9', '70B', '70b', '1.4T', '5.76e23', '2,048' into a float (see the module
     docstring for the grammar). Raises ValueError with a message saying what is accepted."""
-    t = str(text).strip().replace(",", "").replace("_", "")
+    raw = str(text).strip()
+    if "," in raw and _BAD_COMMA.search(raw):
+        raise ValueError(f"'{_excerpt(text)}': ',' separates thousands (2,048); write decimals "
+                         "with a point (1.5)")
+    t = raw.replace(",", "").replace("_", "")
     if not t:
         raise ValueError("empty: type " + GRAMMAR_HELP)
     m = _NUMBER_RE.match(t)
     if not m:
-        raise ValueError(f"'{_excerpt(text)}' is not {GRAMMAR_HELP}")
+        raise _NotANumber(f"'{_excerpt(text)}' is not {GRAMMAR_HELP}")
     suffix = m.group("suffix").lower()
     if suffix and suffix not in SUFFIXES:
         raise ValueError(f"'{_excerpt(text)}': unknown suffix '{m.group('suffix')}'; use k, M, "
                          "B (or G), T or P")
-    v = float(m.group("num")) * SUFFIXES.get(suffix, 1.0)
+    mantissa = float(m.group("num"))
+    v = mantissa * SUFFIXES.get(suffix, 1.0)
     if not math.isfinite(v):
         raise ValueError(f"'{_excerpt(text)}' is too large a number")
+    digits = re.split(r"[eE]", m.group("num"))[0]
+    if v == 0 and re.search(r"[1-9]", digits):  # underflowed to zero
+        raise ValueError(f"'{_excerpt(text)}' is too small a number (it rounds to zero)")
     return v
 
 
@@ -128,7 +151,11 @@ def parse_money(text: str) -> float:
     t = str(text).strip()
     t = re.sub(r"\s*/\s*(h|hr|hour|gpu-?h|gpu-?hour)\s*$", "", t, flags=re.IGNORECASE)
     t = t[1:].strip() if t.startswith("$") else t
-    return parse_number(t)
+    try:
+        return parse_number(t)
+    except _NotANumber:
+        raise ValueError(f"'{_excerpt(text)}' is not a dollar amount such as 2.50, $2.50 or "
+                         "$2.50/h") from None
 
 
 def parse_fraction(text: str) -> float:

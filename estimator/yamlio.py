@@ -6,7 +6,8 @@
   whose anchors expand to hundreds of millions of nodes) would explode the moment a value is
   printed in an error message.
 * Every failure (syntax, constructor, an impossible date, nesting deep enough to exhaust the
-  parser's recursion) becomes the caller's error type with the file, line and problem.
+  parser's recursion) becomes the caller's error type with the file, line and problem; the
+  problem is quoted short and sanitised (never more than a few characters of the file).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
+from estimator.textsafe import excerpt
 
 
 class StrictSafeLoader(yaml.SafeLoader):
@@ -62,7 +65,7 @@ def load_yaml_text(text: str, where: str, error: type[Exception], what: str = "f
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         loc = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = excerpt(getattr(exc, "problem", None) or str(exc).splitlines()[0], 80)
         if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in str(problem):
             raise error(
                 f"{where}: YAML tag not allowed{loc}: {problem}; a {what} must be plain "
@@ -75,5 +78,5 @@ def load_yaml_text(text: str, where: str, error: type[Exception], what: str = "f
         # PyYAML's scalar constructors raise these for e.g. an impossible date (2024-02-30)
         raise error(
             f"{where}: not valid YAML: a value cannot be read "
-            f"({exc.__class__.__name__}: {str(exc)[:80]})"
+            f"({exc.__class__.__name__}: {excerpt(str(exc), 40)})"
         ) from None

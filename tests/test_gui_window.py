@@ -447,50 +447,7 @@ def test_compare_two_scenarios(window, isolated):
     dialog.close()
 
 
-# -- autosave ------------------------------------------------------------------------------------
-
-def test_autosave_and_restore(qtbot, window, isolated, answers):
-    w = window
-    data, meta = w.autosave_paths()
-    assert data.parent == isolated / "autosave"
-    assert not w.autosave_now()  # clean: nothing to save
-    w.inputs.field("gpus").set_text_and_commit("777")
-    settle(w)
-    assert w.autosave_now()
-    assert load_scenario(data) == w.session.scenario
-    assert json.loads(meta.read_text())["path"] is None
-
-    # "crash": a new window finds the autosave and offers it
-    w2 = MainWindow(theme="normal")
-    qtbot.addWidget(w2)
-    answers["answer"] = MB.StandardButton.Yes
-    assert w2.offer_restore()
-    assert w2.session.scenario.gpus == 777 and w2.session.dirty
-    assert "Restore" in answers["asked"][-1][0]
-    w2.session.dirty = False
-
-    # a clean save removes it; No removes it too
-    w.autosave_now()
-    w.session.save(isolated / "x.yaml")
-    w.remove_autosave()
-    assert not data.exists()
-    w.inputs.field("gpus").set_text_and_commit("778")
-    settle(w)
-    w.autosave_now()
-    answers["answer"] = MB.StandardButton.No
-    assert not w2.offer_restore()
-    assert not data.exists()
-
-
-def test_autosave_timer_writes_when_dirty(window, qtbot):
-    w = window
-    w.autosave_timer.setInterval(20)
-    w.inputs.field("gpus").set_text_and_commit("999")
-    settle(w)
-    data, _meta = w.autosave_paths()
-    qtbot.waitUntil(data.exists, timeout=120_000)  # a hang guard, not a speed limit
-    assert load_scenario(data).gpus == 999
-
+# -- autosave: tests/test_gui_autosave.py ---------------------------------------------------------
 
 # -- theme and export ------------------------------------------------------------------------------
 

@@ -101,7 +101,8 @@ def test_too_few_gpus_is_an_error_naming_the_least_and_too_many_a_warning():
     with pytest.raises(InputError) as info:
         estimate(Scenario(mode="model", params=400e9, tokens=1e13, gpus=16))
     assert info.value.field == "gpus" and "least" in str(info.value)
-    least = int(str(info.value).split("least that fit are ")[1].split()[0].rstrip(".;,"))
+    least = int(info.value.expected.removeprefix(">=").strip())
+    assert f"raise gpus to at least {least}" in str(info.value)
     ok = estimate(Scenario(mode="model", params=400e9, tokens=1e13, gpus=least))
     assert ok.min_gpus_for_memory == least
     many = estimate(Scenario(mode="model", params=1e9, tokens=2e10, gpus=100_000))

@@ -42,10 +42,12 @@ def excepthook(exc_type, exc, tb) -> None:
         else:
             text = ("Something went wrong while updating the window. Your inputs are kept and "
                     "unsaved work is autosaved; the details were written to the log.")
+        from estimator.textsafe import rich_plain
+
         parent = _window if _window is not None and _window.isVisible() else None
         if parent is not None:
             parent.statusBar().showMessage(text, 10000)
-        QtWidgets.QMessageBox.warning(parent, "Something went wrong", text)
+        QtWidgets.QMessageBox.warning(parent, "Something went wrong", rich_plain(text))
     finally:
         _showing_error = False
 
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None, *, after_show=None) -> int:
     if after_show is not None:
         after_show(app, window)
     paths = [a for a in argv if not a.startswith("-")]
-    if paths:
+    if paths:  # opening a file never discards other windows' autosaves: they are offered next
         window.load_file(paths[0])
     QtCore.QTimer.singleShot(0, window.offer_restore)
     return app.exec()

@@ -14,6 +14,7 @@ import pyqtgraph as pg  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from estimator.errors import EstimatorError  # noqa: E402
+from estimator.textsafe import html_text  # noqa: E402
 
 OKABE_BLUE = (0, 114, 178)
 OKABE_ORANGE = (230, 159, 0)
@@ -257,6 +258,7 @@ class FitDialog(QtWidgets.QDialog):
         return ok
 
     def _error(self, message: str) -> None:
+        self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # messages quote file text
         self.status.setStyleSheet("color: #c0392b; font-weight: bold;")
         self.status.setText(message)
 
@@ -298,7 +300,7 @@ class FitDialog(QtWidgets.QDialog):
                 f"{h.max_rel_error:.1%} (fit on {h.n_train})."
             )
         for line, reason in list(result.skipped)[:5]:
-            lines.append(f"Skipped line {line}: {reason}")
+            lines.append(f"Skipped line {line}: {html_text(reason)}")
         self.summary.setText("<br>".join(lines))
         # plots
         fitted = np.asarray(result.predict(runs.params, runs.tokens), dtype=float)

@@ -20,7 +20,6 @@ alignment, and ``**bold**``, ``_italic_`` and ``code`` inline.
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from estimator.gui.charts.export import export_chart_widget, layout_chart, paint
 from estimator.gui.theme import EXPORT_THEME
 from estimator.report import report_markdown, today
 from estimator.scenario import Scenario
+from estimator.textsafe import markdown_inline_to_html, markdown_inline_to_text, split_markdown_row
 
 # The charts that explain the plan's size come right after the frontier.
 PDF_CHART_ORDER = ("frontier", "isoflop", "laws", "isoloss", "cost", "lifetime", "hardware")
@@ -91,19 +91,14 @@ class Charts:
 
 def inline_html(md: str) -> str:
     """Inline Markdown to HTML: escaping, then **bold**, `code`, _italic_ (underscores inside
-    words, as in field names, stay)."""
-    t = html.escape(md, quote=False)
-    t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
-    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    t = re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"<i>\1</i>", t)
-    return t
+    words, as in field names, stay); backslash escapes and entities of text from files show as
+    their characters (:func:`estimator.textsafe.markdown_inline_to_html`)."""
+    return markdown_inline_to_html(md)
 
 
 def plain_text(md: str) -> str:
-    """A cell's text without inline markers."""
-    t = re.sub(r"\*\*(.+?)\*\*", r"\1", md)
-    t = re.sub(r"`([^`]+)`", r"\1", t)
-    return re.sub(r"(?<!\w)_(.+?)_(?!\w)", r"\1", t)
+    """A cell's text without inline markers (escapes undone)."""
+    return markdown_inline_to_text(md)
 
 
 NBSP = "\u00a0"
@@ -121,12 +116,7 @@ def cell_text(md: str, align: str) -> str:
 
 
 def _cells(line: str) -> list[str]:
-    s = line.strip()
-    if s.startswith("|"):
-        s = s[1:]
-    if s.endswith("|"):
-        s = s[:-1]
-    return [c.strip() for c in s.split("|")]
+    return split_markdown_row(line)  # an escaped '|' from a file stays in its cell
 
 
 def parse_markdown(md: str) -> list:

@@ -285,10 +285,12 @@ class Session(QtCore.QObject):
             self.dirty = dirty
             self.dirty_changed.emit(dirty)
 
-    def save(self, path: str | Path) -> None:
-        """Save the current (valid) scenario as YAML, atomically; the session becomes clean."""
+    def save(self, path: str | Path, *, overwrite_readonly: bool = False) -> None:
+        """Save the current (valid) scenario as YAML, atomically; the session becomes clean.
+        A read-only file raises :class:`~estimator.errors.ReadOnlyFileError` unless
+        ``overwrite_readonly``."""
         self.flush()
-        save_scenario(self.scenario, path)
+        save_scenario(self.scenario, path, overwrite_readonly=overwrite_readonly)
         self.path = Path(path)
         self.path_changed.emit(self.path)
         self._set_dirty(False)

@@ -25,7 +25,10 @@ def qsettings() -> QtCore.QSettings:
     """The application's settings store (an INI file; ``$ESTIMATOR_SETTINGS_DIR`` if set)."""
     folder = os.environ.get(ENV_SETTINGS_DIR)
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        except OSError:  # an unwritable folder: settings are then not kept, nothing fails
+            pass
         return QtCore.QSettings(str(Path(folder) / "settings.ini"),
                                 QtCore.QSettings.Format.IniFormat)
     return QtCore.QSettings(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope,

@@ -21,6 +21,7 @@ from estimator.errors import EstimatorError
 from estimator.gui.session import Session, format_field, friendly_message
 from estimator.quantities import QUANTITIES, Quantity, cards, columns
 from estimator.scenario import FIELDS, Scenario, load_scenario
+from estimator.textsafe import rich_plain
 
 MODE_LABELS = (
     ("loss", "Target loss"),
@@ -479,7 +480,7 @@ class InputsPanel(QtWidgets.QWidget):
             + (f" · irreducible loss {e:.3f}" if e > 0 else "")
             + ("" if law.comparable else "<br><b>Losses not comparable with the Chinchilla "
                "family (other data and tokenizer).</b>"))
-        self.law_info.setToolTip(f"{law.citation}\n\n{law.notes}")
+        self.law_info.setToolTip(rich_plain(f"{law.citation}\n\n{law.notes}"))
         self.loss_hint.setText(
             f"nats/token · must be above {e:.3f}, the irreducible loss of {law.id}"
             if e > 0 else "nats/token")
@@ -491,7 +492,8 @@ class InputsPanel(QtWidgets.QWidget):
         self.field("goodput").edit.setPlaceholderText(
             f"default {est.goodput:.0%}" if s.goodput is None else "default")
         self.field("price_per_hour").edit.setPlaceholderText(
-            f"default ${est.price_usd_per_hour:.2f}" if s.price_per_hour is None else "default")
+            f"default {units.usd_per_hour(est.price_usd_per_hour)}" if s.price_per_hour is None
+            else "default")
         if s.mode != "loss":
             self.fields["target_loss"][0].sync_slider(est.loss)
 
@@ -620,6 +622,7 @@ class MessageStrip(QtWidgets.QFrame):
         lay.setContentsMargins(10, 6, 10, 6)
         lay.setSpacing(2)
         self.label = QtWidgets.QLabel()
+        self.label.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # messages quote file text
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.label)

@@ -8,7 +8,6 @@ small ``_ask_*`` methods so tests can answer them.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -16,7 +15,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from estimator.errors import EstimatorError
+from estimator import units
+from estimator.errors import EstimatorError, ReadOnlyFileError
 from estimator.gui import ladder_dialog, settings
 from estimator.gui.session import Session, friendly_message
 from estimator.gui.theme import THEME_NAMES, apply_theme, window_theme
@@ -27,7 +27,7 @@ from estimator.gui.widgets import (
     MessageStrip,
     ResultCards,
 )
-from estimator.scenario import load_scenario, save_scenario
+from estimator.textsafe import rich_plain
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ REPORT_FORMATS = (("md", "Markdown"), ("csv", "CSV"), ("json", "JSON"),
                   ("pptx", "Slides with charts"))
 EXPORT_SIZE_PX = (1600, 1000)
 SCENARIO_FILTER = "Scenarios (*.yaml *.yml);;All files (*)"
+#: Windows opened for restored work (kept alive here; each removes itself when closed).
+_OTHER_WINDOWS: list = []
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -76,6 +78,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._connect()
         self.set_theme(self.theme)
+        from estimator.gui.autosave import Slot
+
+        self.autosave_slot = Slot(settings.autosave_dir())
+        self.autosave_failure = ""
         self.autosave_timer = QtCore.QTimer(self)
         self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
         self.autosave_timer.timeout.connect(self.autosave_now)
@@ -111,12 +117,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.headline.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.subhead = QtWidgets.QLabel()
         self.subhead.setProperty("role", "subhead")
+        for label in (self.headline, self.subhead):  # names from files: never rich text
+            label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.subhead.setWordWrap(True)
         rl.addWidget(self.headline)
         rl.addWidget(self.subhead)
         self.error_strip = MessageStrip("errorStrip", "✖")
         self.warnings_strip = MessageStrip("warningsStrip", "⚠")
+        self.autosave_strip = MessageStrip("autosaveStrip", "⚠")
+        self.files_strip = MessageStrip("filesStrip", "⚠")
         rl.addWidget(self.error_strip)
+        rl.addWidget(self.autosave_strip)
+        rl.addWidget(self.files_strip)
         rl.addWidget(self.warnings_strip)
         self.cards = ResultCards()
         rl.addWidget(self.cards)
@@ -235,12 +247,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.headline.setText(
             target[0].upper() + target[1:] if s.mode == "loss"
             else f"Loss {est.loss:.3f} nats/token  ·  {target}")
+        user = " (user profile)" if est.provenance.get("hardware", "built-in") != "built-in" else ""
         self.subhead.setText(
-            f"{est.law_name}  ·  {s.gpus:,} × {est.hardware_name}, {est.precision.upper()}, "
-            f"MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, "
-            f"${est.price_usd_per_hour:.2f}/GPU-hour  ·  serving "
+            f"{est.law_name}  ·  {s.gpus:,} × {est.hardware_name}{user}, "
+            f"{est.precision.upper()}, MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, "
+            f"{units.usd_per_hour(est.price_usd_per_hour)}/GPU-hour  ·  serving "
             f"{_si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days")
         self.warnings_strip.set_messages(est.warnings)
+        self._show_file_problems()
         # only the tab on screen redraws now; the others when they are shown (dragging a
         # slider stays fluid), and every one before an export
         self._stale = set(self.charts) | {"table"}
@@ -250,6 +264,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label.setText(
             f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
             f"view {self.last_redraw_ms:.0f} ms")
+
+    def _show_file_problems(self) -> None:
+        """User law and profile files that failed to load (and were skipped)."""
+        errors = self.session.catalogue.errors
+        lines = [f"{friendly_message(e)} (skipped)" for e in errors[:5]]
+        if len(errors) > 5:
+            lines.append(f"… and {len(errors) - 5} more user files failed to load")
+        self.files_strip.set_messages(lines)
 
     def _refresh_visible(self) -> None:
         kind = self.current_chart_kind()
@@ -395,7 +417,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return path or None
 
     def _error(self, title: str, message: str) -> None:
-        QtWidgets.QMessageBox.warning(self, title, message)
+        # text from files (names, paths) is shown as it is, never rendered as rich text
+        QtWidgets.QMessageBox.warning(self, title, rich_plain(message))
 
     def _default_dir(self) -> str:
         if self.session.path:
@@ -411,7 +434,7 @@ class MainWindow(QtWidgets.QMainWindow):
         name = self.session.path.name if self.session.path else "Untitled"
         answer = mb.question(
             self, "Unsaved changes",
-            f"Save the changes to {name} before continuing?",
+            rich_plain(f"Save the changes to {name} before continuing?"),
             mb.StandardButton.Save | mb.StandardButton.Discard | mb.StandardButton.Cancel,
             mb.StandardButton.Save)
         if answer == mb.StandardButton.Save:
@@ -462,8 +485,21 @@ class MainWindow(QtWidgets.QMainWindow):
         return self._save_to(Path(path))
 
     def _save_to(self, path: Path) -> bool:
+        """Save to ``path``: a symlink is written through to its target; a read-only file is
+        replaced only when the user confirms (it stays read-only)."""
         try:
-            self.session.save(path)
+            try:
+                self.session.save(path)
+            except ReadOnlyFileError:
+                mb = QtWidgets.QMessageBox
+                answer = mb.question(
+                    self, "Read-only file",
+                    rich_plain(f"{path} is read-only. Replace it anyway? (It stays read-only.)"),
+                    mb.StandardButton.Yes | mb.StandardButton.No, mb.StandardButton.No)
+                if answer != mb.StandardButton.Yes:
+                    self.statusBar().showMessage(f"Not saved: {path} is read-only", 8000)
+                    return False
+                self.session.save(path, overwrite_readonly=True)
         except (EstimatorError, OSError) as exc:
             self._error("Cannot save scenario", friendly_message(exc))
             return False
@@ -543,67 +579,103 @@ class MainWindow(QtWidgets.QMainWindow):
         return False
 
     # -- autosave --------------------------------------------------------------------------
-    @staticmethod
-    def autosave_paths() -> tuple[Path, Path]:
-        d = settings.autosave_dir()
-        return d / settings.AUTOSAVE_NAME, d / settings.AUTOSAVE_META
+    @property
+    def autosave_path(self) -> Path:
+        """This window's own autosave file (no other window reads, writes or removes it)."""
+        return self.autosave_slot.path
 
     def autosave_now(self) -> bool:
-        """Write unsaved work to the autosave file (only when dirty)."""
+        """Write unsaved work to this window's autosave slot (only when dirty). A failure is
+        shown in the window (a strip and the status bar) until an autosave succeeds again."""
         if not self.session.dirty:
             return False
-        data, meta = self.autosave_paths()
         try:
-            data.parent.mkdir(parents=True, exist_ok=True)
-            save_scenario(self.session.scenario, data)
-            meta.write_text(json.dumps({
-                "path": str(self.session.path) if self.session.path else None,
-                "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
-            }), encoding="utf-8")
-        except (EstimatorError, OSError) as exc:
+            self.autosave_slot.write(self.session.scenario, self.session.path)
+        except (EstimatorError, OSError, ValueError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            text = (f"Autosave failed ({why}) in {self.autosave_slot.folder}: unsaved changes "
+                    "are not protected against a crash; save the scenario (File > Save)")
             log.warning("autosave failed: %s", exc)
+            self.autosave_failure = text
+            self.autosave_strip.set_messages([text])
+            self.statusBar().showMessage(text, 10000)
             return False
+        if self.autosave_failure:
+            self.autosave_failure = ""
+            self.autosave_strip.set_messages([])
+            self.statusBar().showMessage("Autosave works again", 5000)
         return True
 
     def remove_autosave(self) -> None:
-        for p in self.autosave_paths():
-            try:
-                p.unlink()
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                log.warning("cannot remove autosave %s: %s", p, exc)
+        """Remove this window's autosave (its work was saved or discarded)."""
+        try:
+            self.autosave_slot.remove()
+        except OSError as exc:
+            log.warning("cannot remove autosave %s: %s", self.autosave_path, exc)
+
+    def _is_pristine(self) -> bool:
+        return not self.session.dirty and self.session.path is None
 
     def offer_restore(self) -> bool:
-        """After a crash: offer the autosaved scenario. Returns True when restored."""
-        data, meta = self.autosave_paths()
-        if not data.is_file():
-            return False
-        info: dict = {}
+        """Offer every orphaned autosave (windows that crashed or were killed). The first one
+        accepted restores into this window when it is still untitled and unchanged, every other
+        into a window of its own. Returns True when anything was restored."""
+        from estimator.gui import autosave
+
+        folder = self.autosave_slot.folder
+        autosave.sweep(folder)
+        restored = False
+        for orphan in autosave.find_orphans(folder):
+            claimed = autosave.claim(orphan, self.autosave_slot)
+            if claimed is None:  # another window took it first
+                continue
+            mb = QtWidgets.QMessageBox
+            answer = mb.question(
+                self, "Restore unsaved work?",
+                rich_plain(f"The estimator closed without saving {orphan.describe()}.\n\n"
+                           "Yes restores it, No discards it, Cancel keeps it for next time."),
+                mb.StandardButton.Yes | mb.StandardButton.No | mb.StandardButton.Cancel,
+                mb.StandardButton.Yes)
+            if answer == mb.StandardButton.Cancel:
+                self._unclaim(claimed, orphan)
+                continue
+            if answer != mb.StandardButton.Yes:
+                autosave.discard(claimed)
+                continue
+            try:
+                scenario, original = autosave.load_claimed(claimed)
+            except EstimatorError as exc:
+                self._error("Cannot restore", friendly_message(exc)
+                            + "\n\nThe damaged autosave was removed.")
+                autosave.discard(claimed)
+                continue
+            target = self if (self._is_pristine() and not restored) else self._new_window()
+            target.session.set_scenario(scenario, path=Path(original) if original else None,
+                                        dirty=True)
+            if target.autosave_now():  # the work is safe under its new owner before the old
+                autosave.discard(claimed)  # copy goes
+            target.statusBar().showMessage("Restored unsaved work", 5000)
+            restored = True
+        return restored
+
+    def _unclaim(self, claimed: Path, orphan) -> None:
+        """Give a claimed autosave back (the user chose 'later'): it is offered next time."""
+        if orphan.legacy:
+            return
         try:
-            info = json.loads(meta.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
-        mb = QtWidgets.QMessageBox
-        when = info.get("saved_at", "an earlier session")
-        orig = info.get("path")
-        answer = mb.question(
-            self, "Restore unsaved work?",
-            f"The estimator closed with unsaved changes{f' to {Path(orig).name}' if orig else ''} "
-            f"(autosaved {when}). Restore them?",
-            mb.StandardButton.Yes | mb.StandardButton.No, mb.StandardButton.Yes)
-        if answer != mb.StandardButton.Yes:
-            self.remove_autosave()
-            return False
-        try:
-            scenario = load_scenario(data)
-            self.session.set_scenario(scenario, path=Path(orig) if orig else None, dirty=True)
-        except EstimatorError as exc:
-            self._error("Cannot restore", friendly_message(exc))
-            self.remove_autosave()
-            return False
-        self.statusBar().showMessage("Restored unsaved work", 5000)
-        return True
+            os.rename(claimed, orphan.path)
+        except OSError as exc:
+            log.warning("cannot put autosave %s back: %s", claimed, exc)
+
+    def _new_window(self) -> MainWindow:
+        """Another top-level window (for a second restored scenario)."""
+        w = MainWindow(theme=self.theme)
+        w.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        _OTHER_WINDOWS.append(w)
+        w.destroyed.connect(lambda *_a, w=w: _OTHER_WINDOWS.remove(w)
+                            if w in _OTHER_WINDOWS else None)
+        w.show()
+        return w
 
     # -- export ----------------------------------------------------------------------------
     def export_chart(self, kind: str, path: str | Path, width_px: int | None = None,
@@ -732,6 +804,4 @@ class MainWindow(QtWidgets.QMainWindow):
 
 
 def _si(v: float) -> str:
-    from estimator import units
-
     return units.si(v)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from estimator.allocation import Allocation
-from estimator.errors import EstimatorError
+from estimator.errors import EstimatorError, InputError
+from estimator.fields import ref
 from estimator.hardware import HardwareProfile
 from estimator.scenario import Scenario
 from estimator.shape import ModelShape
@@ -116,13 +117,38 @@ def job_of(s: Scenario, allocation: Allocation, shape: ModelShape,
         goodput=goodput, checkpoint_storage_bytes_per_s=storage)
 
 
+_PINS = ("tp", "pp", "cp", "ep", "micro_batch", "recompute", "global_batch_tokens")
+
+
+def _with_advice(exc: InputError, s: Scenario) -> InputError:
+    """The run model's "nothing fits" error with advice that can fix it: only the inputs that
+    would help (a pinned layout is offered for removal only when it is pinned; the sequence
+    length only when it is long), named as fields so each face names them its way."""
+    if exc.field != "gpus":
+        return exc
+    pinned = [name for name in _PINS if getattr(s, name) is not None]
+    unpin = ("clear the layout pins (" + ", ".join(ref(n) for n in pinned) + ")") if pinned else ""
+    if str(exc.expected).startswith(">="):
+        need = str(exc.expected)[2:].strip()
+        fixes = [f"raise {ref('gpus')} to at least {need}"] + ([unpin] if unpin else [])
+    else:
+        fixes = ([f"shorten {ref('seq_len')}"] if s.seq_len > 2048 else []) + (
+            [unpin] if unpin else []) + [f"choose {ref('hardware')} with more memory per chip"]
+    hint = ", or ".join(fixes)
+    return InputError(f"{exc.template}: {hint}", field=exc.field, value=exc.value,
+                      expected=exc.expected, hint=hint)
+
+
 def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
                    profile: HardwareProfile) -> TrainingResult:
     """Stage 2: the run model's layout, step, goodput and GPU-hours for the plan on the
     cluster, priced. Raises :class:`~estimator.errors.InputError` (``field="gpus"``, naming the
     least GPU count that fits) when the model fits on no layout of the cluster."""
     acc = training_accelerator(profile)
-    run = plan_training_run(job_of(s, allocation, shape, profile), acc)
+    try:
+        run = plan_training_run(job_of(s, allocation, shape, profile), acc)
+    except InputError as exc:
+        raise _with_advice(exc, s) from None
     # The run model counts the FLOPs of its shape; a derived shape's rounded widths hold a
     # slightly different parameter count than the plan's N (the law's, the user's): count N.
     scale = allocation.params / shape.active_params
