@@ -129,8 +129,8 @@ def test_scaling_efficiency_is_relative_to_one_domain():
 
 def test_shipped_constants_cover_every_family():
     c = default_constants()
-    for fam in ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-tpu", "amd-cdna",
-                "aws-trainium"):
+    for fam in ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-tpu",
+                "google-tpu-v4", "amd-cdna", "aws-trainium"):
         fc = c.family(fam)
         assert 0 < fc.gemm_efficiency <= 1 and 0 < fc.comm_overlap < 1
         assert fc.band_log_p10 < 0 < fc.band_log_p90

@@ -101,12 +101,20 @@ def coefs_for(acc: Accelerator, consts: ModelConstants, imbalance: float | None 
                  imbalance=g.moe_load_imbalance if imbalance is None else imbalance)
 
 
-def pins_of(job: TrainingJob, acc: Accelerator | None = None) -> Pins:
+def pins_of(job: TrainingJob, acc: Accelerator | None = None,
+            consts: ModelConstants | None = None) -> Pins:
+    """The job's pins, plus the family's practice: no pipeline on TPUs
+    (:data:`NO_PIPELINE_FAMILIES`), full recompute where the family's least recompute is
+    ``full`` (:attr:`FamilyConstants.least_recompute`)."""
     pp = job.pp
     if pp is None and acc is not None and acc.family in NO_PIPELINE_FAMILIES:
         pp = 1
+    rec = job.recompute
+    if rec is None and acc is not None and consts is not None \
+            and consts.family(acc.family).least_recompute == "full":
+        rec = "full"
     return Pins(tp=job.tp, pp=pp, cp=job.cp, ep=job.ep, micro_batch=job.micro_batch,
-                recompute=None if job.recompute is None else RECOMPUTE.index(job.recompute),
+                recompute=None if rec is None else RECOMPUTE.index(rec),
                 zero_stage=job.zero_stage, virtual_stages=job.virtual_stages)
 
 
@@ -353,7 +361,8 @@ def _no_fit_error(job: TrainingJob, acc: Accelerator, fab: Fabric, pins: Pins) -
         hint = "shorten seq_len, remove pins, or use an accelerator with more memory"
         return InputError(msg, field="gpus", value=job.gpus, expected="a larger cluster",
                           hint=hint)
-    pinned = any(getattr(pins, f) is not None for f in pins.__dataclass_fields__)
+    pinned = any(getattr(job, f) is not None for f in (
+        "tp", "pp", "cp", "ep", "micro_batch", "recompute", "zero_stage", "virtual_stages"))
     msg = (f"no parallel layout of this {job.shape.total_params / 1e9:.3g}B-parameter model "
            f"fits on {job.gpus} accelerators of {gb:g} GB; the least that fit are {need}")
     hint = f"use at least {need} GPUs" + (" or remove layout pins" if pinned else "")
@@ -376,7 +385,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     w = work_for(job.shape, job.seq_len)
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
-    pins = pins_of(job, acc)
+    pins = pins_of(job, acc, consts)
     n_rec = 1 if pins.recompute is not None else 3
     b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     n = job.gpus
@@ -511,7 +520,7 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
     w = work_for(job.shape, job.seq_len)
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
-    pins = pins_of(job, acc)
+    pins = pins_of(job, acc, consts)
     n_rec = 1 if pins.recompute is not None else 3
     b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     peak = acc.peak(job.precision)
