@@ -153,7 +153,7 @@ def _build_stack(rows: list[LayoutRow]) -> _Stack:
         fab = fabric_for(acc, job.precision, 0.0)  # the fp8 gain is set per theta
         pins = pins_of(job, acc)
         pr = prepare(job, job.gpus, w, fab, optimal_batch_tokens(w, job.shape, job.tokens),
-                     pins, 1 if pins.recompute is not None else 3)
+                     pins)
         if pr is None:
             unfit.append(r.source_id)
             continue

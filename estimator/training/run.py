@@ -264,7 +264,7 @@ def _batch(cd: Candidates, job: TrainingJob, b_opt: float, batch_fraction: float
 
 
 def prepare_counts(job: TrainingJob, counts: tuple[int, ...], fab: Fabric, b_opt: float,
-                   pins: Pins, n_rec: int, batch_fraction: float = 1.0) -> Prepared | None:
+                   pins: Pins, batch_fraction: float = 1.0) -> Prepared | None:
     """Fitting candidates of every count in ``counts`` with their batch, concatenated
     (``Prepared.bounds`` per count; None when nothing fits at any count)."""
     got = _fitting(tuple(counts), job.shape, job.seq_len, int(fab.domain), pins,
@@ -279,20 +279,20 @@ def prepare_counts(job: TrainingJob, counts: tuple[int, ...], fab: Fabric, b_opt
 
 
 def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: Pins,
-            n_rec: int, batch_fraction: float = 1.0) -> Prepared | None:
+            batch_fraction: float = 1.0) -> Prepared | None:
     """Fitting candidates for ``n`` GPUs with their batch (None when nothing fits)."""
-    pr = prepare_counts(job, (n,), fab, b_opt, pins, n_rec, batch_fraction)
+    pr = prepare_counts(job, (n,), fab, b_opt, pins, batch_fraction)
     if pr is None or not pr.valid.any():
         return None
     return pr
 
 
 def _best_counts(job: TrainingJob, counts: tuple[int, ...], w: Work, fab: Fabric,
-                 coefs: Coefs, b_opt: float, pins: Pins, n_rec: int,
+                 coefs: Coefs, b_opt: float, pins: Pins,
                  batch_fraction: float) -> list[_Choice | None]:
     """The fastest fitting layout for each of ``counts`` (None where nothing fits): one
     evaluation of every count's candidates."""
-    pr = prepare_counts(job, counts, fab, b_opt, pins, n_rec, batch_fraction)
+    pr = prepare_counts(job, counts, fab, b_opt, pins, batch_fraction)
     if pr is None:
         return [None] * len(counts)
     st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
@@ -424,7 +424,6 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
     pins = pins_of(job, acc, consts)
-    n_rec = 1 if pins.recompute is not None else 3
     b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     n = job.gpus
     dom = acc.scale_up_domain_chips
@@ -433,7 +432,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     min_gpus = min(need or n, n)
     n_ref = _reference_count(min_gpus, dom)
     counts = (n,) if n_ref == n else (n, n_ref)
-    best = _best_counts(job, counts, w, fab, coefs, b_opt, pins, n_rec,
+    best = _best_counts(job, counts, w, fab, coefs, b_opt, pins,
                         g.batch_practice_fraction)
     ch = best[0]
     if ch is None:
@@ -561,7 +560,6 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
     pins = pins_of(job, acc, consts)
-    n_rec = 1 if pins.recompute is not None else 3
     b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     peak = acc.peak(job.precision)
     n_act = w.n_active
@@ -570,7 +568,7 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
         "wall_clock_days", "gpu_hours", "tokens_per_s_per_gpu", "predicted_mfu", "goodput",
         "global_batch_tokens", "batch_tokens_multiplier", "step_time_s")}
     fits = np.zeros(k, dtype=bool)
-    best = _best_counts(job, tuple(int(n) for n in counts), w, fab, coefs, b_opt, pins, n_rec,
+    best = _best_counts(job, tuple(int(n) for n in counts), w, fab, coefs, b_opt, pins,
                         g.batch_practice_fraction)
     for i, (n, ch) in enumerate(zip(counts, best, strict=True)):
         if ch is None:

@@ -20,8 +20,8 @@ Searched (each unless pinned by the job):
 * recompute: none, selective, full (the least recompute that fits is kept per layout, since it
   is never slower).
 
-Recompute is the fastest-varying axis: groups of three consecutive candidates share everything
-else, which :func:`least_recompute_that_fits` relies on.
+Candidates are ordered structure, micro-batch, recompute (fastest): the plan keeps, per
+structure and micro-batch, the least recompute that fits (never slower).
 
 Speed: what depends only on the GPU count, the domain and the pins (the degrees ``t, c, p, v``
 and the ZeRO choice, a "menu") is built once per process and shared by every shape and chip;
@@ -216,18 +216,6 @@ def candidates_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: i
     rec = np.tile(np.array(recs, dtype=float), len(st) * len(mbs))
     return Candidates(tp=base[_T], pp=base[_P], cp=base[_C], ep=base[6], dp=base[_DP], mb=mb,
                       rec=rec, zero=base[_Z], v=base[_V])
-
-
-def least_recompute_that_fits(fits: np.ndarray, n_rec: int) -> np.ndarray:
-    """Indices of the first fitting candidate in each group of ``n_rec`` (recompute axis),
-    for the groups where one fits."""
-    if n_rec == 1:
-        return np.flatnonzero(fits)
-    g = fits.reshape(-1, n_rec)
-    any_fit = g.any(axis=1)
-    first = g.argmax(axis=1)
-    groups = np.flatnonzero(any_fit)
-    return groups * n_rec + first[groups]
 
 
 # -- the least GPU count that fits ------------------------------------------------------------
