@@ -327,7 +327,8 @@ _SPLIT_N = np.array([1.0, 0, 1, 0, 0, 0, 1, 0, 0, 1])[:, None]
 _SPLIT_K = np.array([0.0, 1, 0, 1, 0, 0, 0, 1, 0, 0])[:, None]
 _LOW_GEMM = np.array([1.0] * 8 + [0.0, 0.0])[:, None]
 #: Rows of LayoutGeometry.sr (per structure and recompute; the first six per sequence of a
-#: micro-batch) and of LayoutGeometry.s (per structure; the first per sequence).
+#: micro-batch) and of LayoutGeometry.s (per structure; the first per sequence). The count
+#: rows (_SR_TPC, _SR_CPC, _SR_A2C, _S_PPC, _S_C3-5) end as count x latency (s).
 _SR_MEM, _SR_IMB, _SR_TPB, _SR_CPB, _SR_A2L, _SR_A2R, _SR_TPC, _SR_CPC, _SR_A2C = range(9)
 _S_PPB, _S_PPC, _S_B3, _S_B4, _S_B5, _S_C3, _S_C4, _S_C5, _S_OPT, _S_P, _S_V, _S_DUAL, \
     _S_SF = range(13)
@@ -424,16 +425,12 @@ class LayoutGeometry:
         comm_bytes[0:2] = sr[_SR_TPB:_SR_CPB + 1] * mb
         comm_bytes[2] = st[_S_PPB] * mb
         comm_bytes[3:] = st[_S_B3:_S_B5 + 1]
-        g = GLOBAL
         tb = self.tables
-        comm_lat = np.empty((6, n))
+        comm_lat = np.empty((6, n))  # the count rows hold count x latency
         comm_lat[0:2] = sr[_SR_TPC:_SR_CPC + 1]
         comm_lat[2] = st[_S_PPC]
         comm_lat[3:] = st[_S_C3:_S_C5 + 1]
-        comm_lat *= np.where(tb["inside"], g.collective_latency_up_s,
-                             g.collective_latency_out_s)[:, s_idx]
-        a2a_lat = sr[_SR_A2C] * np.where(tb["e_inside"], g.collective_latency_up_s,
-                                         g.collective_latency_out_s)[s_idx]
+        a2a_lat = sr[_SR_A2C]
         key = self.kidx[s_idx] * B + b_idx
         full = self.fullr[r_idx]
         p = st[_S_P]
@@ -664,6 +661,15 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
     ss[_S_V] = tab[_F_VV]
     ss[_S_DUAL] = tab[_F_DUAL]
     ss[_S_SF] = sf
+    # collective counts -> their latency (s): 10 us inside a domain, 30 us across
+    lat_up, lat_out = g.collective_latency_up_s, g.collective_latency_out_s
+    lat = np.where(tab[_F_IN:_F_IN + 6] > 0, lat_up, lat_out)
+    sr[_SR_TPC] *= lat[0][:, None]
+    sr[_SR_CPC] *= lat[1][:, None]
+    ss[_S_PPC] *= lat[2]
+    ss[_S_C3:_S_C5 + 1] *= lat[3:6]
+    if moe:
+        sr[_SR_A2C] *= np.where(tab[_F_EIN] > 0, lat_up, lat_out)[:, None]
     # -- matrix-multiply keys: structures with the same (c, t, e) share their multiplies ------
     if shared_keys:
         code = (c * 64.0 + t) * 65536.0 + e
