@@ -137,7 +137,9 @@ class _Grid:
     lg: LayoutGeometry
 
 
-@lru_cache(maxsize=1024)
+#: Cache sizes: the per-shape grids and fitting sets hold arrays (a sweep's up to a few MB),
+#: so only the recent shapes are kept; the window redraws with the latest one.
+@lru_cache(maxsize=32)
 def _grid(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int, pins: Pins,
           low: float) -> _Grid | None:
     parts, sbounds, at = [], [], 0
@@ -177,7 +179,7 @@ class _Fitting:
     bounds: tuple[tuple[int, int], ...]  # per count: [start, end) in the arrays (empty: none)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _fitting(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int,
              pins: Pins, low: float, capacity: float) -> _Fitting | None:
     """The fitting candidates of every count in ``counts`` (None when none fits anywhere;
@@ -326,7 +328,7 @@ def _min_gpus(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: flo
     return min_gpus_for_memory(rows, a, b, q_e, domain, capacity, limit)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _floor(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float):
     """The layout families of :func:`_min_gpus` and their affine memory (shared by every chip
     with this domain and precision class, whatever its memory)."""

@@ -106,7 +106,7 @@ def cp_choices(n: int, seq_len: int, pins: Pins) -> list[int]:
 _T, _C, _P, _V, _Z, _DP = range(6)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def _menu(n: int, domain: int, structural: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Every (t, c, p, v, zero, dp) for ``n`` GPUs before the shape's filters (heads, layers,
     sequence length, DualPipe for MoE only), in the search's order (t, c, p, v, zero): shared
@@ -169,7 +169,7 @@ def _shape_mask(menu: np.ndarray, n_layers: int, heads: int, moe: bool, seq_len:
     return ok
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=64)
 def structures_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: int,
                    domain: int, pins: Pins) -> tuple[np.ndarray, np.ndarray] | None:
     """The layouts' structures for ``n`` GPUs, rows (t, c, p, v, zero, dp, e) in the search's
@@ -199,7 +199,7 @@ def structures_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: i
     return st, struct_table(t, c, p, v, z, dp, e, float(domain))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=32)
 def candidates_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: int,
                    domain: int, pins: Pins) -> Candidates | None:
     """Every candidate layout for ``n`` GPUs (None when no parallel degrees divide ``n``):
