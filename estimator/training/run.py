@@ -336,10 +336,12 @@ def _floor(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float)
                         shape.n_experts, seq_len, domain, pins, low)
 
 
-def _reference_count(min_gpus: int, domain: int) -> int:
+def _reference_count(min_gpus: int, domain: int, n: int) -> int:
     """GPUs of the scaling-efficiency reference: one scale-up domain, or the least whole
-    number of domains that fits."""
-    return domain if min_gpus <= domain else math.ceil(min_gpus / domain) * domain
+    number of domains that fits, or the job's own count when smaller (a job inside one
+    domain, e.g. 64 chips of a 4,096-chip TPU slice, is its own reference)."""
+    ref = domain if min_gpus <= domain else math.ceil(min_gpus / domain) * domain
+    return min(ref, n)
 
 
 def max_useful_gpus(job: TrainingJob, acc: Accelerator, b_opt: float) -> int:
@@ -432,7 +434,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
                      fab.capacity_bytes, MIN_GPUS_LIMIT)
     min_gpus = min(need or n, n)
-    n_ref = _reference_count(min_gpus, dom)
+    n_ref = _reference_count(min_gpus, dom, n)
     counts = (n,) if n_ref == n else (n, n_ref)
     best = _best_counts(job, counts, w, fab, coefs, b_opt, pins,
                         g.batch_practice_fraction)
@@ -517,7 +519,8 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
         eff = 1.0
     else:
         ref = best[1]
-        ref_tps = (ref.bseq * job.seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref.mult
+        ref_mult = ref.mult if ref is not None and job.global_batch_tokens is None else 1.0
+        ref_tps = (ref.bseq * job.seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref_mult
                    if ref is not None else None)
         eff = (tps / mult) / ref_tps if ref_tps else float("nan")
     if not math.isfinite(eff):
