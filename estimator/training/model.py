@@ -3,7 +3,16 @@
 Everything here is vectorised with numpy: a :class:`Candidates` holds one entry per layout and
 :func:`evaluate` returns arrays of the same length. Shape quantities (:class:`Work`), chip
 quantities (:class:`Fabric`) and constants may themselves be arrays of that length, which is how
-the calibration evaluates all 240 measured layouts in one call.
+the calibration evaluates all 240 measured layouts in one call (:func:`geometry`, each
+candidate its own structure).
+
+The planner's path is factored (numpy's cost here is per operation, not per element): a
+:func:`struct_table` per GPU count and domain holds every factor that depends only on the
+parallel degrees; :func:`table_memory` gives the memory as ``state + b x per_sequence`` (linear
+in the micro-batch ``b``); :func:`layout_geometry` combines the table with the shape's numbers
+per structure, per structure and recompute, and per matrix-shape key (micro-batch tokens,
+``t``, ``e``), and :meth:`LayoutGeometry.take` gives the per-candidate :class:`Geometry` of
+the candidates that fit. Tests check both paths give the same steps.
 
 Notation (per candidate): ``t`` tensor-, ``p`` pipeline-, ``c`` context-, ``e`` expert-parallel
 degree, ``dp`` data-parallel degree, ``b`` micro-batch (sequences), ``m`` micro-batches per
@@ -61,15 +70,16 @@ another's compute, at the price of two copies of the stage's weights and gradien
 ``p + 1`` micro-batches in flight. Optimizer: 34 B per locally updated parameter at HBM
 speed.
 
-Memory per GPU: ZeRO-1 ``6 + 12 / g`` bytes per parameter (bf16 weights, fp32 gradients,
-sharded fp32 master and Adam moments; Megatron-LM distributed-optimizer table), ZeRO-3
-``18 / g`` plus two gathered layers; fp8 adds a 1-byte weight copy; activations per layer and
+Memory per GPU: ZeRO-1 ``4 + 12 / g`` bytes per parameter (bf16 weights and gradients,
+sharded fp32 master and Adam moments; Megatron-LM's distributed optimizer), ZeRO-3
+``16 / g`` plus one gathered layer (6 B per parameter); fp8 adds a 1-byte weight copy;
+DualPipe a second copy of weights and gradients (4 B); activations per layer and
 micro-batch (bf16, counting each stored tensor: ``2 (2 d + q + 2 kv + q)`` attention,
 ``2 (2 d + (u + 1) f)`` MLP per token, over ``t``; selective drops the norm outputs and the
 activation output, full keeps ``2 d``; with FlashAttention no ``s^2`` term; cf. Korthikanti
 2022 Eq. 2, ``34 s b h``), times the ``min(p, m)`` micro-batches in flight on the first
-stage of a 1F1B pipeline (x ``1 + (p-1)/(p v)`` interleaved), plus the logits
-``6 T V / t`` bytes.
+stage of a 1F1B pipeline (x ``1 + (p-1)/(p v)`` interleaved; ``p + 1`` with DualPipe), plus
+the logits ``4 T V / t`` bytes (:data:`LOGIT_BYTES`).
 """
 
 from __future__ import annotations
