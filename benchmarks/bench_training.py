@@ -87,16 +87,19 @@ def _clear_shape_caches() -> None:
                 f.cache_clear()
 
 
-def _timed(jobs, fn, repeat: int, fresh: bool) -> dict:
-    """Per-job minimum over ``repeat`` passes (``fresh``: shape caches cleared before each
-    pass, so every pass sees new shapes), then median and p95 over the jobs: the minimum
-    keeps other processes' load on the shared machine out of the figure."""
-    passes = []
-    for _ in range(repeat):
-        if fresh:
-            _clear_shape_caches()
-        passes.append([_time(lambda j=j: fn(j)) for j in jobs])
-    return _stats(np.min(np.array(passes), axis=0))
+def _sequence(jobs, steps, repeat: int) -> list[dict]:
+    """For each job, ``steps`` run one after another (a new shape, then edits of it), each
+    step's time its minimum over ``repeat`` passes with the shape caches cleared before each
+    pass (every pass sees the shapes new); median and p95 over the jobs. The minimum keeps
+    other processes' load on the shared machine out of the figures."""
+    times = np.zeros((repeat, len(jobs), len(steps)))
+    for r in range(repeat):
+        _clear_shape_caches()
+        for i, j in enumerate(jobs):
+            for k, step in enumerate(steps):
+                times[r, i, k] = _time(lambda j=j, step=step: step(j))
+    best = times.min(axis=0)
+    return [_stats(best[:, k]) for k in range(len(steps))]
 
 
 def main(argv=None) -> int:
@@ -111,27 +114,24 @@ def main(argv=None) -> int:
     jobs = _jobs(120, 1)
     res["plan, new shape, cold process (one pass)"] = _stats(
         [_time(lambda j=j: plan_training_run(j, H100)) for j in jobs])
-    res["plan, new shape"] = _timed(jobs, lambda j: plan_training_run(j, H100), r, True)
-    res["plan, repeated"] = _timed(jobs, lambda j: plan_training_run(j, H100), r, False)
-    rng = np.random.default_rng(2)
-    moved = [[TrainingJob(shape=j.shape, tokens=j.tokens * float(rng.uniform(0.5, 2)),
-                          gpus=j.gpus, seq_len=j.seq_len) for j in jobs] for _ in range(r)]
-    passes = [[_time(lambda j=j: plan_training_run(j, H100)) for j in m] for m in moved]
-    res["plan, tokens changed"] = _stats(np.min(np.array(passes), axis=0))
+
+    def moved(j):
+        return TrainingJob(shape=j.shape, tokens=j.tokens * 1.37, gpus=j.gpus,
+                           seq_len=j.seq_len)
+
+    (res["plan, new shape"], res["plan, repeated"],
+     res["plan, tokens changed"]) = _sequence(
+        jobs, [lambda j: plan_training_run(j, H100), lambda j: plan_training_run(j, H100),
+               lambda j: plan_training_run(moved(j), H100)], r)
     for a in ALL:  # the process has seen every chip's domain once
         plan_training_run(TrainingJob(shape=derive_shape(2e9), tokens=4e10, gpus=64), a)
-    hw = _jobs(12, 3)
-    res["hardware comparison (19 chips), new shape"] = _timed(
-        hw, lambda j: [_plan_or_none(j, a) for a in ALL], r, True)
-    res["hardware comparison (19 chips), again"] = _timed(
-        hw, lambda j: [_plan_or_none(j, a) for a in ALL], r, False)
+    (res["hardware comparison (19 chips), new shape"],
+     res["hardware comparison (19 chips), again"]) = _sequence(
+        _jobs(12, 3), [lambda j: [_plan_or_none(j, a) for a in ALL]] * 2, r)
     counts = 2 ** np.arange(0, 18)
     sweep_gpus(TrainingJob(shape=derive_shape(3e9), tokens=6e10, gpus=8), H100, counts)
-    sw = _jobs(12, 4)
-    res["sweep, 18 GPU counts, new shape"] = _timed(sw, lambda j: sweep_gpus(j, H100, counts),
-                                                    r, True)
-    res["sweep, 18 GPU counts, again"] = _timed(sw, lambda j: sweep_gpus(j, H100, counts), r,
-                                                False)
+    (res["sweep, 18 GPU counts, new shape"], res["sweep, 18 GPU counts, again"]) = _sequence(
+        _jobs(12, 4), [lambda j: sweep_gpus(j, H100, counts)] * 2, r)
     width = max(len(k) for k in res)
     print(f"{'case':{width}s}  median ms  p95 ms")
     for k, v in res.items():

@@ -46,6 +46,7 @@ from estimator.training.search import (
     MICRO_BATCHES,
     Pins,
     cp_choices,
+    floor_steps,
     memory_floor,
     min_gpus_for_memory,
     structures_for,
@@ -132,8 +133,7 @@ class _Grid:
     sbounds: tuple[tuple[int, int], ...]  # per count: its structures [start, end)
     mbs: np.ndarray  # (B,)
     recs: np.ndarray  # (R,)
-    state: np.ndarray  # (S,)
-    per_seq: np.ndarray  # (R, S)
+    mem: np.ndarray  # (S, B, R): bytes per GPU, state + b x per sequence
     lg: LayoutGeometry
 
 
@@ -164,8 +164,10 @@ def _grid(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int,
                    dtype=float)
     state, per_seq = table_memory(tab, w, low)
     lg = layout_geometry(tab, w, low, float(domain), mbs, recs)
-    return _Grid(st=st, sbounds=tuple(sbounds), mbs=mbs, recs=recs, state=state,
-                 per_seq=per_seq[recs.astype(int)], lg=lg)
+    # (structure, micro-batch, recompute) in the candidates' order: activations are linear in
+    # the micro-batch (table_memory)
+    mem = state[:, None, None] + mbs[None, :, None] * per_seq[recs.astype(int)].T[:, None, :]
+    return _Grid(st=st, sbounds=tuple(sbounds), mbs=mbs, recs=recs, mem=mem, lg=lg)
 
 
 @dataclass(frozen=True)
@@ -189,7 +191,7 @@ def _fitting(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: i
     gr = _grid(counts, shape, seq_len, domain, pins, low)
     if gr is None:
         return None
-    mem_all = gr.state[:, None, None] + gr.mbs[None, :, None] * gr.per_seq.T[:, None, :]
+    mem_all = gr.mem
     fits = mem_all <= capacity  # (S, B, R), recompute in the search's order
     s_idx, b_idx = np.nonzero(fits.any(axis=2))  # structure-major, as the candidates
     if s_idx.size == 0:
@@ -322,18 +324,19 @@ def _min_gpus(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: flo
     """The least GPU count (every count up to one domain, then whole domains) with a layout
     that fits, at most ``limit`` (None when none up to it fits):
     :func:`estimator.training.search.min_gpus_for_memory`."""
-    rows, a, b, q_e = _floor(shape, seq_len, domain, pins, low)
-    if rows.size == 0:
-        return None
-    return min_gpus_for_memory(rows, a, b, q_e, domain, capacity, limit)
+    got = _floor(shape, seq_len, domain, pins, low)
+    return None if got is None else min_gpus_for_memory(*got, domain, capacity, limit)
 
 
 @lru_cache(maxsize=256)
 def _floor(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float):
     """The layout families of :func:`_min_gpus` and their affine memory (shared by every chip
     with this domain and precision class, whatever its memory)."""
-    return memory_floor(work_for(shape, seq_len), shape.n_layers, shape.n_heads,
-                        shape.n_experts, seq_len, domain, pins, low)
+    rows, a, b, q_e = memory_floor(work_for(shape, seq_len), shape.n_layers, shape.n_heads,
+                                   shape.n_experts, seq_len, domain, pins, low)
+    if rows.size == 0:
+        return None
+    return (a, b, *floor_steps(rows, q_e, domain))
 
 
 def _reference_count(min_gpus: int, domain: int, n: int) -> int:

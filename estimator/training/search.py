@@ -304,28 +304,28 @@ def _lcm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 FLOOR_MARGIN = 1e-9
 
 
-def min_gpus_for_memory(rows: np.ndarray, a: np.ndarray, b: np.ndarray, q_e: np.ndarray,
-                        domain: int, capacity: float, limit: int) -> int | None:
+def floor_steps(rows: np.ndarray, q_e: np.ndarray, domain: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per floor row: ``t c p``, and the step ``dp`` moves in within one domain (``q_e``) and
+    past it (``lcm(q_e, domain / gcd(domain, t c p))``: whole domains), as floats."""
+    tcp = (rows[:, 0] * rows[:, 1] * rows[:, 2]).astype(np.int64)
+    qe = q_e.astype(np.int64)
+    q = _lcm(qe, domain // np.gcd(domain, tcp))
+    return tcp.astype(float), qe.astype(float), q.astype(float)
+
+
+def min_gpus_for_memory(a: np.ndarray, b: np.ndarray, tcp: np.ndarray, qe: np.ndarray,
+                        q: np.ndarray, domain: int, capacity: float, limit: int) -> int | None:
     """The least GPU count with a layout that fits in ``capacity`` bytes per GPU (every count
     up to one scale-up domain, then whole domains), at most ``limit`` (None: none fits).
 
-    Per layout family (:func:`floor_rows`, :func:`floor_affine`) the least ``dp`` that fits
+    Per layout family (:func:`memory_floor`, :func:`floor_steps`) the least ``dp`` that fits
     is ``ceil(b / (capacity - a))``, raised to a multiple of ``q_e`` and, past one domain,
-    of ``domain / gcd(domain, t c p)``."""
+    of ``lcm(q_e, domain / gcd(domain, t c p))`` (integer arithmetic in floats: exact)."""
     room = capacity * (1.0 - FLOOR_MARGIN) - a
-    ok = room > 0
-    if not ok.any():
-        return None
-    need = np.maximum(np.ceil(np.maximum(b[ok], 0.0) / room[ok]), 1.0)
-    ok2 = need < limit
-    if not ok2.any():
-        return None
-    sub = rows[ok][ok2]
-    need = need[ok2].astype(np.int64)
-    qe = q_e[ok][ok2].astype(np.int64)
-    tcp = (sub[:, 0] * sub[:, 1] * sub[:, 2]).astype(np.int64)
-    dp1 = -(-need // qe) * qe  # within one domain any count will do
-    q = _lcm(qe, domain // np.gcd(domain, tcp))
-    dp = np.where(tcp * dp1 <= domain, dp1, -(-need // q) * q)  # past it: whole domains
-    n = int((tcp * dp).min())
-    return n if n <= limit else None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.where(room > 0, np.maximum(np.ceil(np.maximum(b, 0.0) / room), 1.0), np.inf)
+        n1 = tcp * (np.ceil(need / qe) * qe)  # within one domain any count will do
+        n2 = tcp * (np.ceil(need / q) * q)  # past it: whole domains
+    n = float(np.min(np.where(n1 <= domain, n1, n2)))
+    return int(n) if n <= limit else None
