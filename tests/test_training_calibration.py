@@ -111,7 +111,8 @@ def test_tpu_v4_is_its_own_family_and_palm_is_checked_without_it():
     theta, _ = C.fit_step(C.fit_rows(("palm",)))
     assert ("gemm_efficiency", "google-tpu-v4") not in theta
     loo = C._constants(theta, 0.0, {}, C.least_recompute(C.fit_rows(("palm",))))
-    assert loo.family("google-tpu-v4").gemm_efficiency == loo.family("nvidia-ampere").gemm_efficiency
+    v4_loo, amp_loo = loo.family("google-tpu-v4"), loo.family("nvidia-ampere")
+    assert v4_loo.gemm_efficiency == amp_loo.gemm_efficiency
     assert loo.family("google-tpu-v4").least_recompute == "none"
     palm = [r for r in layout_rows() if r.source_id == "palm_540b"][0]
     assert palm.job.shape.total_params == pytest.approx(540.35e9, rel=1e-3)

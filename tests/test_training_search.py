@@ -249,3 +249,23 @@ def test_factored_geometry_equals_the_per_candidate_path(shape, gpus, acc, prec)
     # the plan's memory is the bound with a full pipeline in flight (m = p)
     np.testing.assert_allclose(pr.mem, memory_per_gpu(pr.cand, w, fab.low_precision, pr.cand.pp,
                                                       fab.domain), rtol=1e-12)
+
+
+@pytest.mark.parametrize("pins", [dict(), dict(global_batch_tokens=3e6), dict(tp=2, pp=2),
+                                  dict(precision="fp8", recompute="selective")])
+def test_sweep_in_one_pass_matches_plan_per_count(pins):
+    """sweep_gpus evaluates every count in one pass (one grid): each count equals its own
+    plan, pinned batches and degrees included; counts where nothing fits are NaN."""
+    job = TrainingJob(shape=derive_shape(13e9), tokens=3e11, gpus=64, seq_len=4096, **pins)
+    counts = [1, 8, 24, 64, 64, 100, 512, 4096]
+    sw = sweep_gpus(job, H100, counts)
+    for i, n in enumerate(counts):
+        try:
+            run = plan_training_run(replace(job, gpus=n), H100)
+        except InputError:
+            assert not sw.fits[i] and np.isnan(sw.gpu_hours[i])
+            continue
+        assert sw.fits[i]
+        assert sw.step_time_s[i] == pytest.approx(run.step_time_s, rel=1e-12)
+        assert sw.gpu_hours[i] == pytest.approx(run.gpu_hours, rel=1e-12)
+        assert sw.global_batch_tokens[i] == run.global_batch_tokens
