@@ -108,9 +108,9 @@ _T, _C, _P, _V, _Z, _DP = range(6)
 
 @lru_cache(maxsize=256)
 def _menu(n: int, domain: int, structural: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Every (t, c, p, v, zero, dp) for ``n`` GPUs before the shape's filters (heads, layers,
-    sequence length, DualPipe for MoE only), in the search's order (t, c, p, v, zero): shared
-    by every shape and chip with this domain."""
+    """Every (t, c, p, v, zero, dp, e = 1) for ``n`` GPUs before the shape's filters (heads,
+    layers, sequence length, DualPipe for MoE only), in the search's order (t, c, p, v, zero),
+    and its :func:`struct_table`: shared by every shape and chip with this domain."""
     tp, pp, cp, zero_pin, v_pin = structural
     rows: list[tuple] = []
     ts = ([tp] if n % tp == 0 else []) if tp is not None else \
@@ -141,7 +141,8 @@ def _menu(n: int, domain: int, structural: tuple) -> tuple[np.ndarray, np.ndarra
                         rows.append((t, c, p, v, z, dp))
     menu = np.array(rows, dtype=float).reshape(-1, 6)
     t, c, p, v, z, dp = menu.T
-    return menu, struct_table(t, c, p, v, z, dp, 1.0, float(domain))
+    dense = np.column_stack([menu, np.ones(len(menu))])  # the structures of a dense model
+    return dense, struct_table(t, c, p, v, z, dp, 1.0, float(domain))
 
 
 def expert_choices(n_experts: int, pins: Pins) -> np.ndarray:
@@ -184,7 +185,7 @@ def structures_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: i
     if menu.size == 0 or es.size == 0:
         return None
     if n_experts <= 1:
-        return np.column_stack([menu, np.ones(len(menu))]), table[:, keep]
+        return menu, table[:, keep]
     # each (t, c, p, v) block lists its zero choices; experts go between v and zero
     stage = menu[:, _T] * menu[:, _C] * menu[:, _DP]
     ok = np.fmod(stage[:, None], es[None, :]) == 0
@@ -194,7 +195,8 @@ def structures_for(n: int, n_layers: int, heads: int, n_experts: int, seq_len: i
     row, ei = row[order], ei[order]
     if row.size == 0:
         return None
-    st = np.column_stack([menu[row], es[ei]])
+    st = menu[row]
+    st[:, 6] = es[ei]
     t, c, p, v, z, dp, e = st.T
     return st, struct_table(t, c, p, v, z, dp, e, float(domain))
 
