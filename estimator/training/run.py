@@ -340,11 +340,12 @@ def _floor(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float)
 
 
 def _reference_count(min_gpus: int, domain: int, n: int) -> int:
-    """GPUs of the scaling-efficiency reference: one scale-up domain, or the least whole
-    number of domains that fits, or the job's own count when smaller (a job inside one
-    domain, e.g. 64 chips of a 4,096-chip TPU slice, is its own reference)."""
-    ref = domain if min_gpus <= domain else math.ceil(min_gpus / domain) * domain
-    return min(ref, n)
+    """GPUs of the scaling-efficiency reference: one scale-up domain, or the least
+    power-of-two number of domains that fits (a few reference counts, whose layout menus
+    every shape shares), or the job's own count when smaller (a job inside one domain, e.g.
+    64 chips of a 4,096-chip TPU slice, is its own reference)."""
+    k = 1 if min_gpus <= domain else 1 << math.ceil(math.log2(math.ceil(min_gpus / domain)))
+    return min(k * domain, n)
 
 
 def max_useful_gpus(job: TrainingJob, acc: Accelerator, b_opt: float) -> int:

@@ -69,6 +69,7 @@ class Pins:
         return (self.tp, self.pp, self.cp, self.zero_stage, self.virtual_stages)
 
 
+@lru_cache(maxsize=4096)
 def _divisors(x: int) -> list[int]:
     out = []
     i = 1
@@ -112,7 +113,7 @@ def _menu(n: int, domain: int, structural: tuple) -> tuple[np.ndarray, np.ndarra
     layers, sequence length, DualPipe for MoE only), in the search's order (t, c, p, v, zero),
     and its :func:`struct_table`: shared by every shape and chip with this domain."""
     tp, pp, cp, zero_pin, v_pin = structural
-    rows: list[tuple] = []
+    tcp = []  # (t, c, p) in the search's order
     ts = ([tp] if n % tp == 0 else []) if tp is not None else \
         [t for t in _pow2_upto(min(TP_MAX, domain, n)) if n % t == 0]
     for t in ts:
@@ -121,28 +122,33 @@ def _menu(n: int, domain: int, structural: tuple) -> tuple[np.ndarray, np.ndarra
         for c in cs:
             rest = n // (t * c)
             pps = ([pp] if rest % pp == 0 else []) if pp is not None else _divisors(rest)
-            for p in pps:
-                dp = rest // p
-                stage = t * c * dp
-                if v_pin is not None:
-                    vs = [v_pin] if (p > 1 or v_pin == 1) else []
-                else:
-                    vs = [1] + ([2, 4, 8] if p > 1 else []) + ([0] if p > 1 and p % 2 == 0
-                                                               else [])
-                hybrid = [4] if (stage > domain and domain // t >= 2) else []
-                if zero_pin == 1:
-                    zs = [1]
-                elif zero_pin == 3:
-                    zs = [3] + hybrid if p == 1 else []
-                else:
-                    zs = [1, 3] + hybrid if p == 1 else [1]
-                for v in vs:
-                    for z in zs:
-                        rows.append((t, c, p, v, z, dp))
-    menu = np.array(rows, dtype=float).reshape(-1, 6)
-    t, c, p, v, z, dp = menu.T
-    dense = np.column_stack([menu, np.ones(len(menu))])  # the structures of a dense model
-    return dense, struct_table(t, c, p, v, z, dp, 1.0, float(domain))
+            tcp += [(t, c, p) for p in pps]
+    if not tcp:
+        return np.zeros((0, 7)), np.zeros((48, 0))
+    t, c, p = np.array(tcp, dtype=float).T
+    dp = n / (t * c * p)
+    # virtual stages (1, 2, 4, 8, DualPipe) x ZeRO (1, 3, hybrid) per (t, c, p), masked
+    if v_pin is not None:
+        vs = np.array([float(v_pin)])
+        v_ok = (p > 1)[:, None] | (v_pin == 1)
+    else:
+        vs = np.array([1.0, 2.0, 4.0, 8.0, 0.0])
+        deep = p > 1
+        v_ok = np.column_stack([np.ones_like(deep), deep, deep, deep,
+                                deep & (np.fmod(p, 2.0) == 0)])
+    zs = np.array([1.0, 3.0, 4.0])
+    flat = p == 1
+    hybrid = flat & (t * c * dp > domain) & (np.floor(domain / t) >= 2)
+    if zero_pin == 1:
+        z_ok = np.column_stack([np.ones_like(flat), ~np.ones_like(flat), ~np.ones_like(flat)])
+    elif zero_pin == 3:
+        z_ok = np.column_stack([~np.ones_like(flat), flat, hybrid])
+    else:
+        z_ok = np.column_stack([np.ones_like(flat), flat, hybrid])
+    ok = v_ok[:, :, None] & z_ok[:, None, :]  # (rows, v, z), row-major: the search's order
+    r, vi, zi = np.nonzero(ok)
+    dense = np.column_stack([t[r], c[r], p[r], vs[vi], zs[zi], dp[r], np.ones(len(r))])
+    return dense, struct_table(*dense[:, :6].T, 1.0, float(domain))
 
 
 def expert_choices(n_experts: int, pins: Pins) -> np.ndarray:
