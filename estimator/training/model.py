@@ -252,8 +252,13 @@ class StepArrays:
         out = {}
         for k in self.__dataclass_fields__:
             a = getattr(self, k)
-            out[k] = a[idx] if np.ndim(a) else np.full(len(idx), a)
+            out[k] = a[idx] if _arr(a) else np.full(len(idx), a)
         return StepArrays(**out)
+
+
+def _arr(x) -> bool:
+    """Whether a shape or fabric number is an array (the calibration) rather than a scalar."""
+    return isinstance(x, np.ndarray) and x.ndim > 0
 
 
 def _shard_degrees(t, cp, e, dp, zero, domain):
@@ -280,7 +285,7 @@ def memory_parts(t, p, cp, e, dp, zero, v, m, w: Work, low_precision, domain=8.0
     sharded = zero >= 3
     dual = v == 0  # DualPipe: two copies of the stage's weights and gradients
     pd_loc = w.params_dense / (t * p)
-    if np.ndim(w.params_expert) or w.params_expert > 0:
+    if _arr(w.params_expert) or w.params_expert > 0:
         pe_loc = w.params_expert / (p * e)
         state1 = pd_loc * (4.0 + 12.0 / gd) + pe_loc * (4.0 + 12.0 / ge)
         own3 = pd_loc / sd + pe_loc / se
@@ -346,7 +351,7 @@ _S_PPB, _S_PPC, _S_B3, _S_B4, _S_B5, _S_C3, _S_C4, _S_C5, _S_OPT, _S_P, _S_V, _S
 
 def _rows(*vals) -> np.ndarray:
     """A (10, 1) column of per-multiply shape numbers, or (10, n) when they are arrays."""
-    if all(np.ndim(x) == 0 for x in vals):
+    if not any(_arr(x) for x in vals):
         return np.array(vals, dtype=float)[:, None]
     return np.stack(np.broadcast_arrays(*vals)).astype(float)
 
@@ -457,7 +462,7 @@ class LayoutGeometry:
 
 def _col(x):
     """``x`` against a trailing axis: (S,) -> (S, 1); scalars stay scalars."""
-    return x[:, None] if np.ndim(x) else x
+    return x[:, None] if _arr(x) else x
 
 
 #: Rows of a structure table (:func:`struct_table`): the structure, then factors that depend
@@ -550,7 +555,7 @@ def table_memory(tab: np.ndarray, w: Work, low_precision) -> tuple[np.ndarray, n
     (``m = p``): ``state`` (S,) and ``per_seq`` (3, S), rows none, selective, full."""
     state = w.params_dense * (tab[_F_SD] + low_precision * tab[_F_LD]) \
         + w.params_layer_dense * tab[_F_GD]
-    if np.ndim(w.params_expert) or w.params_expert > 0:
+    if _arr(w.params_expert) or w.params_expert > 0:
         state = state + w.params_expert * (tab[_F_SE] + low_precision * tab[_F_LE]) \
             + w.params_layer_expert * tab[_F_GE]
     ptok, extra = _per_token_bytes(w)
@@ -562,7 +567,7 @@ def table_memory(tab: np.ndarray, w: Work, low_precision) -> tuple[np.ndarray, n
 
 
 def _rows3(a, b, c) -> np.ndarray:
-    if np.ndim(a) == 0 and np.ndim(b) == 0 and np.ndim(c) == 0:
+    if not (_arr(a) or _arr(b) or _arr(c)):
         return np.array([a, b, c], dtype=float)[:, None]
     return np.stack(np.broadcast_arrays(a, b, c)).astype(float)
 
@@ -578,7 +583,7 @@ def _per_token_bytes(w: Work):
     none = (w.L_dense * dense_none + w.L_moe * moe_none) / w.L
     sel = (w.L_dense * (dense_none - 2.0 * d - w.f)
            + w.L_moe * (moe_none - 2.0 * d - (w.k + w.S) * w.fe)) / w.L
-    return (none, sel, d * np.ones_like(none) if np.ndim(none) else d), \
+    return (none, sel, d * np.ones_like(none) if _arr(none) else d), \
         2.0 * np.maximum(dense_none, moe_none * w.is_moe)
 
 
@@ -606,7 +611,7 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
     sfe = w.S * w.fe
     routed = (w.E > 1) * 1.0  # one expert needs no router and no permutation
     has_shared = (w.S > 0) * 1.0
-    moe = bool(np.ndim(w.is_moe)) or w.is_moe > 0
+    moe = _arr(w.is_moe) or w.is_moe > 0
     # -- memory-bound bytes per sequence on the busiest stage, all linear in Tl1 ----------
     # norms, residuals, rotary (20 d + 4 rope), activation function, MoE permutation; fp8
     # casts (3 B per element of each multiply input, forward and backward); the head
@@ -740,7 +745,7 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     if geo is None:
         geo = geometry(cd, w, fab.low_precision, fab.domain)
     mem_rate = fab.hbm_bytes_per_s * c.mem_eff
-    moe = bool(np.ndim(w.is_moe)) or w.is_moe > 0
+    moe = _arr(w.is_moe) or w.is_moe > 0
     # -- per matrix-multiply key: max(FLOPs / (R eta), bytes / (B_hbm eta_m)) ------------------
     in_b = 2.0 - fab.low_precision * geo.low_gemm
     rate = fab.peak_bf16 * (1.0 + (fab.gemm_gain - 1.0) * geo.low_gemm)
