@@ -129,8 +129,18 @@ def test_scaling_efficiency_is_relative_to_one_domain():
 
 def test_shipped_constants_cover_every_family():
     c = default_constants()
-    for fam in ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-tpu", "amd-cdna",
-                "aws-trainium"):
+    for fam in ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-tpu",
+                "google-tpu-v4", "amd-cdna", "aws-trainium"):
         fc = c.family(fam)
         assert 0 < fc.gemm_efficiency <= 1 and 0 < fc.comm_overlap < 1
         assert fc.band_log_p10 < 0 < fc.band_log_p90
+
+
+def test_a_job_inside_one_domain_is_its_own_scaling_reference():
+    """64 chips of a 4,096-chip TPU v5p slice, or 4 GPUs of an 8-GPU node: efficiency 1 (the
+    reference would otherwise be a larger cluster at the same batch)."""
+    from training_hardware import TPU_V5P
+
+    job = TrainingJob(shape=derive_shape(7e9), tokens=1.4e11, gpus=64, seq_len=4096)
+    assert plan_training_run(job, TPU_V5P).scaling_efficiency == 1.0
+    assert plan_training_run(replace(job, gpus=4), H100).scaling_efficiency == 1.0

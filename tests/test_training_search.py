@@ -157,3 +157,115 @@ def test_impossible_pins_name_the_pin(kw, field):
         job = TrainingJob(shape=derive_shape(70e9), tokens=1e12, gpus=1024, seq_len=4096, **kw)
         plan_training_run(job, H100)
     assert err.value.field == field
+
+
+# -- the fast paths equal the reference computations ---------------------------------------------
+def _pins(**kw):
+    from estimator.training.search import Pins
+
+    return Pins(**kw)
+
+
+MOE = ModelShape(n_layers=24, d_model=2048, n_heads=16, n_kv_heads=4, ffn_dim=5632, vocab=50000,
+                 n_experts=64, experts_per_token=8, expert_ffn_dim=1024, shared_experts=1,
+                 first_dense_layers=1)
+
+
+@pytest.mark.parametrize("shape, seq, pins, low", [
+    (derive_shape(7e9), 4096, {}, 0.0), (derive_shape(70e9), 8192, {}, 1.0),
+    (MOE, 4096, {}, 0.0), (derive_shape(30e9), 4096, dict(recompute=0, micro_batch=2), 0.0),
+    (derive_shape(30e9), 4096, dict(virtual_stages=2, zero_stage=1), 0.0)])
+def test_memory_floor_is_the_memory_count_affine_in_dp(shape, seq, pins, low):
+    """The floor's ``a + b / dp`` equals memory_per_gpu of the same layout (least micro-batch,
+    least-memory recompute, a full pipeline in flight) at dp = 1, 3 and 7 multiples of q_e."""
+    from estimator.training.search import memory_floor
+
+    p = _pins(**pins)
+    w = work_for(shape, seq)
+    rows, a, b, q_e = memory_floor(w, shape.n_layers, shape.n_heads, shape.n_experts, seq, 8,
+                                   p, low)
+    assert len(rows) > 10
+    recs = [p.recompute] if p.recompute is not None else [0, 1, 2]
+    mb = p.micro_batch or 1
+    for k in (1, 3, 7):
+        dp = q_e * k
+        t, c, pp, v, z, e = rows.T
+        mems = [memory_per_gpu(Candidates(tp=t, pp=pp, cp=c, ep=e, dp=dp, mb=np.full(len(t), mb),
+                                          rec=np.full(len(t), float(r)), zero=z, v=v),
+                               w, low, pp, 8.0) for r in recs]
+        np.testing.assert_allclose(a + b / dp, np.min(mems, axis=0), rtol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(params=st.floats(3e8, 2e12), seq=st.sampled_from([2048, 8192, 32768]),
+       acc=st.sampled_from(ALL), moe=st.booleans())
+def test_least_gpu_count_fits_and_one_fewer_does_not(params, seq, acc, moe):
+    """The closed-form least GPU count (every count up to a domain, then whole domains) is
+    the least at which the plan finds a layout."""
+    shape = derive_shape(params, n_experts=16, experts_per_token=2,
+                         active_params=params / 4) if moe else derive_shape(params)
+    job = TrainingJob(shape=shape, tokens=20 * params, gpus=1, seq_len=seq)
+    try:
+        plan_training_run(job, acc)
+        return
+    except InputError as err:
+        if ">=" not in str(err.expected):
+            return
+        need = int(err.expected.split(">=")[1])
+    run = plan_training_run(replace(job, gpus=need), acc)
+    assert run.min_gpus_for_memory == need
+    dom = acc.scale_up_domain_chips
+    prev = need - 1 if need <= dom else need - dom
+    if prev >= 1:
+        with pytest.raises(InputError):
+            plan_training_run(replace(job, gpus=prev), acc)
+
+
+@pytest.mark.parametrize("shape, gpus, acc, prec", [
+    (derive_shape(7e9), 64, H100, "bf16"), (derive_shape(70e9), 1024, H100, "fp8"),
+    (MOE, 128, H100, "bf16"), (derive_shape(30e9), 256, TPU_V5P, "bf16"),
+    (MOE, 64, GB200, "fp8")])
+def test_factored_geometry_equals_the_per_candidate_path(shape, gpus, acc, prec):
+    """The plan's grid (structures x micro-batch x recompute, geometry shared per key and per
+    structure) gives every fitting candidate the step time and memory the per-candidate
+    reference path (each candidate its own structure) gives it."""
+    from estimator.training import run as R
+    from estimator.training.model import evaluate, geometry
+
+    job = TrainingJob(shape=shape, tokens=1e12, gpus=gpus, seq_len=4096, precision=prec)
+    c = R.default_constants()
+    fab = R.fabric_for(acc, prec, c.globals.fp8_gemm_gain)
+    pins = R.pins_of(job, acc, c)
+    w = work_for(shape, 4096)
+    pr = R.prepare(job, gpus, w, fab, R.optimal_batch_tokens(w, shape, 1e12), pins)
+    assert pr is not None and len(pr.cand) > 20
+    coefs = R.coefs_for(acc, c)
+    fast = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
+    ref = evaluate(pr.cand, pr.m, w, fab, coefs, geo=geometry(pr.cand, w, fab.low_precision,
+                                                                fab.domain))
+    for f in ("step_s", "compute_s", "memory_s", "tp_s", "ep_s", "pp_s", "dp_s", "bubble_s",
+              "hardware_flops"):
+        np.testing.assert_allclose(getattr(fast, f), getattr(ref, f), rtol=1e-9, atol=1e-15)
+    # the plan's memory is the bound with a full pipeline in flight (m = p)
+    np.testing.assert_allclose(pr.mem, memory_per_gpu(pr.cand, w, fab.low_precision, pr.cand.pp,
+                                                      fab.domain), rtol=1e-12)
+
+
+@pytest.mark.parametrize("pins", [dict(), dict(global_batch_tokens=3e6), dict(tp=2, pp=2),
+                                  dict(precision="fp8", recompute="selective")])
+def test_sweep_in_one_pass_matches_plan_per_count(pins):
+    """sweep_gpus evaluates every count in one pass (one grid): each count equals its own
+    plan, pinned batches and degrees included; counts where nothing fits are NaN."""
+    job = TrainingJob(shape=derive_shape(13e9), tokens=3e11, gpus=64, seq_len=4096, **pins)
+    counts = [1, 8, 24, 64, 64, 100, 512, 4096]
+    sw = sweep_gpus(job, H100, counts)
+    for i, n in enumerate(counts):
+        try:
+            run = plan_training_run(replace(job, gpus=n), H100)
+        except InputError:
+            assert not sw.fits[i] and np.isnan(sw.gpu_hours[i])
+            continue
+        assert sw.fits[i]
+        assert sw.step_time_s[i] == pytest.approx(run.step_time_s, rel=1e-12)
+        assert sw.gpu_hours[i] == pytest.approx(run.gpu_hours, rel=1e-12)
+        assert sw.global_batch_tokens[i] == run.global_batch_tokens

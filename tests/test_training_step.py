@@ -37,7 +37,7 @@ def toy_constants(**glob):
     g.update(glob)
     return constants_from_dict({"global": g, "families": {
         f: dict(fam) for f in ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell",
-                               "google-tpu")}})
+                               "google-tpu", "google-tpu-v4")}})
 
 
 SMALL = ModelShape(n_layers=2, d_model=256, n_heads=4, n_kv_heads=4, ffn_dim=1024, vocab=1000,

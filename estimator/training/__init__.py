@@ -8,7 +8,8 @@ Public API (frozen dataclasses in, frozen results out):
 * :func:`sweep_gpus` (job, accelerator, gpu counts) -> GpuSweep, days and hours vs GPUs;
 * :func:`default_constants`, :class:`ModelConstants`: the fitted constants per chip family
   (``estimator/data/training_constants.yaml``, fitted by
-  ``python -m estimator.training.calibration --write``).
+  ``python -m estimator.training.calibration --write``); :func:`family_for` (vendor family,
+  generation) -> the calibration family (TPU v4 is ``google-tpu-v4``).
 
 The formulas and their sources are in :mod:`estimator.training.model` (step),
 :mod:`estimator.training.search` (layouts), :mod:`estimator.training.goodput` (interruptions,
@@ -20,6 +21,7 @@ from estimator.training.constants import (
     GlobalConstants,
     ModelConstants,
     default_constants,
+    family_for,
 )
 from estimator.training.run import plan_training_run, sweep_gpus
 from estimator.training.types import (
@@ -37,5 +39,5 @@ from estimator.training.types import (
 __all__ = [
     "FAMILIES", "PRECISIONS", "RECOMPUTE", "Accelerator", "FamilyConstants", "GlobalConstants",
     "GpuSweep", "Layout", "ModelConstants", "StepBreakdown", "TrainingJob", "TrainingRun",
-    "default_constants", "plan_training_run", "sweep_gpus",
+    "default_constants", "family_for", "plan_training_run", "sweep_gpus",
 ]

@@ -58,6 +58,7 @@ from estimator.training.model import (
     work_for,
 )
 from estimator.training.reference import (
+    HOURS_PAID,
     PUBLISHED_BATCHES,
     RUN_LAYOUT_PREFIXES,
     LayoutRow,
@@ -96,16 +97,22 @@ BAND_SHRINK_RUNS = 2.0
 SIGNIFICANT = 4
 
 
-def _param_names() -> list[tuple[str, str | None]]:
-    out: list[tuple[str, str | None]] = []
+#: A fitted step parameter: (constant name, family or None for a global one).
+Param = tuple[str, "str | None"]
+
+
+def param_names(families_with_rows=None) -> tuple[Param, ...]:
+    """The fitted step parameters: five per full family, the GEMM ceiling of each partial
+    family that has rows in the fit (one without rows takes its contemporary's, see
+    :data:`estimator.training.constants.PARTIAL_BORROW`), then the global ones."""
+    out: list[Param] = []
     for fam in FULL_FAMILIES:
         out += [(f, fam) for f in STEP_FIELDS]
-    out.append(("gemm_efficiency", "nvidia-blackwell"))
+    for fam in PARTIAL_BORROW:
+        if families_with_rows is None or fam in families_with_rows:
+            out.append(("gemm_efficiency", fam))
     out += [(g, None) for g in GLOBAL_STEP]
-    return out
-
-
-PARAMS = tuple(_param_names())
+    return tuple(out)
 
 
 def _round(x: float) -> float:
@@ -146,7 +153,7 @@ def _build_stack(rows: list[LayoutRow]) -> _Stack:
         fab = fabric_for(acc, job.precision, 0.0)  # the fp8 gain is set per theta
         pins = pins_of(job, acc)
         pr = prepare(job, job.gpus, w, fab, optimal_batch_tokens(w, job.shape, job.tokens),
-                     pins, 1 if pins.recompute is not None else 3)
+                     pins)
         if pr is None:
             unfit.append(r.source_id)
             continue
@@ -183,10 +190,10 @@ def _build_stack(rows: list[LayoutRow]) -> _Stack:
         weight=np.array([1.0 / math.sqrt(groups[r.group]) for r in keep]), unfit=unfit)
 
 
-def _theta_to_constants(theta: np.ndarray) -> tuple[dict, dict]:
+def _theta_to_constants(theta: dict[Param, float]) -> tuple[dict, dict]:
     fam: dict[str, dict[str, float]] = {f: {} for f in FAMILIES}
     glob: dict[str, float] = {}
-    for (name, family), v in zip(PARAMS, theta, strict=True):
+    for (name, family), v in theta.items():
         if family is None:
             glob[name] = float(v)
         else:
@@ -197,7 +204,7 @@ def _theta_to_constants(theta: np.ndarray) -> tuple[dict, dict]:
     return fam, glob
 
 
-def _predict_stack(st: _Stack, theta: np.ndarray) -> np.ndarray:
+def _predict_stack(st: _Stack, theta: dict[Param, float]) -> np.ndarray:
     """Predicted tokens/s per GPU of every row of the stack."""
     fam, glob = _theta_to_constants(theta)
     tab = {f: np.array([fam[x].get(f, np.nan) for x in FAMILIES]) for f in STEP_FIELDS}
@@ -219,46 +226,48 @@ def _predict_stack(st: _Stack, theta: np.ndarray) -> np.ndarray:
     return best
 
 
-def _residuals(theta: np.ndarray, st: _Stack) -> np.ndarray:
-    pred = _predict_stack(st, theta)
+def _residuals(x: np.ndarray, params: tuple[Param, ...], st: _Stack) -> np.ndarray:
+    pred = _predict_stack(st, dict(zip(params, x, strict=True)))
     res = st.weight * np.log(pred / st.measured)
     prior = [(math.log(v) - math.log(BOUNDS[name][2])) / PRIOR_SIGMA
-             for (name, _fam), v in zip(PARAMS, theta, strict=True)]
+             for (name, _fam), v in zip(params, x, strict=True)]
     return np.concatenate([res, prior])
 
 
-def _start() -> np.ndarray:
-    """The fit starts at the priors' centres (not the shipped file: the fit must not depend
-    on what it wrote last)."""
-    return np.array([BOUNDS[name][2] for name, _fam in PARAMS])
+def _bounds(params: tuple[Param, ...]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.array([BOUNDS[n][0] for n, _ in params]),
+            np.array([BOUNDS[n][1] for n, _ in params]))
 
 
-def _to_u(x: np.ndarray) -> np.ndarray:
+def _to_u(x: np.ndarray, params: tuple[Param, ...]) -> np.ndarray:
     """Unbounded coordinates: the logit of each constant's place between its bounds."""
-    lo = np.array([BOUNDS[n][0] for n, _ in PARAMS])
-    hi = np.array([BOUNDS[n][1] for n, _ in PARAMS])
+    lo, hi = _bounds(params)
     z = np.clip((np.log(x) - np.log(lo)) / (np.log(hi) - np.log(lo)), 1e-6, 1 - 1e-6)
     return np.log(z / (1.0 - z))
 
 
-def _from_u(u: np.ndarray) -> np.ndarray:
-    lo = np.array([BOUNDS[n][0] for n, _ in PARAMS])
-    hi = np.array([BOUNDS[n][1] for n, _ in PARAMS])
+def _from_u(u: np.ndarray, params: tuple[Param, ...]) -> np.ndarray:
+    lo, hi = _bounds(params)
     z = 1.0 / (1.0 + np.exp(-u))
     return np.exp(np.log(lo) + z * (np.log(hi) - np.log(lo)))
 
 
-def fit_step(rows: list[LayoutRow], start: np.ndarray | None = None) -> tuple[np.ndarray, _Stack]:
-    """Fitted step parameters (in :data:`PARAMS` order) on ``rows``: least squares in the
-    logit of each constant's (log) place between its bounds, so every coordinate has the
-    same scale."""
+def fit_step(rows: list[LayoutRow], start: dict[Param, float] | None = None
+             ) -> tuple[dict[Param, float], _Stack]:
+    """Fitted step parameters on ``rows`` (a partial family without rows gets none: it takes
+    its contemporary's): least squares in the logit of each constant's (log) place between
+    its bounds, so every coordinate has the same scale. The fit starts at the priors'
+    centres unless ``start`` is given (not the shipped file: the fit must not depend on what
+    it wrote last)."""
     from scipy.optimize import least_squares  # lazy: the estimate path never fits
 
     st = _build_stack(rows)
-    x0 = _start() if start is None else start
-    sol = least_squares(lambda u: _residuals(_from_u(u), st), _to_u(x0), method="trf",
-                        diff_step=1e-3, xtol=1e-10, ftol=1e-12, gtol=1e-10, max_nfev=2000)
-    return _from_u(sol.x), st
+    params = param_names({r.family for r in st.rows})
+    x0 = np.array([(start or {}).get(p, BOUNDS[p[0]][2]) for p in params])
+    sol = least_squares(lambda u: _residuals(_from_u(u, params), params, st),
+                        _to_u(x0, params), method="trf", diff_step=1e-3, xtol=1e-10,
+                        ftol=1e-12, gtol=1e-10, max_nfev=2000)
+    return dict(zip(params, (float(v) for v in _from_u(sol.x, params)), strict=True)), st
 
 
 def fit_rows(exclude_prefixes: tuple[str, ...] = ()) -> list[LayoutRow]:
@@ -281,13 +290,24 @@ def fit_batch_fraction() -> float:
     return _round(math.exp(sum(logs) / len(logs)))
 
 
-def _constants(theta: np.ndarray, campaign: float, sigmas: dict[str, float],
-               batch_fraction: float | None = None) -> ModelConstants:
+def least_recompute(rows) -> dict[str, str]:
+    """Per family with rows, ``full`` when every one of its rows states full recompute (its
+    software was never measured without it), else ``none`` (the search tries every option)."""
+    out: dict[str, str] = {}
+    for r in rows:
+        full = r.job.recompute == "full"
+        out[r.family] = "full" if full and out.get(r.family, "full") == "full" else "none"
+    return out
+
+
+def _constants(theta: dict[Param, float], campaign: float, sigmas: dict[str, tuple],
+               least: dict[str, str], batch_fraction: float | None = None) -> ModelConstants:
     fam, glob = _theta_to_constants(theta)
     bf = fit_batch_fraction() if batch_fraction is None else batch_fraction
     data = {"global": {**glob, "campaign_overhead": campaign, "batch_practice_fraction": bf},
             "families": {f: {**fam[f], "band_log_p10": sigmas.get(f, (-0.1, 0.1))[0],
-                             "band_log_p90": sigmas.get(f, (-0.1, 0.1))[1]}
+                             "band_log_p90": sigmas.get(f, (-0.1, 0.1))[1],
+                             "least_recompute": least.get(f, "none")}
                          for f in FAMILIES if f not in BORROWED}}
     return constants_from_dict(data)
 
@@ -300,33 +320,46 @@ class RunCheck:
     reported_hours: float
     predicted_hours: float  # leave-one-out
     ratio: float  # reported / predicted
-    p10_factor: float
+    p10_factor: float  # the shipped band of the family (every run's residual in it)
     p90_factor: float
+    p10_without: float  # the same band fitted without this run's residual
+    p90_without: float
     predicted_mfu: float
     reported_mfu_u: float  # 6 N D / (peak hours): the effective utilisation of the hours
     layout: str
     gpus: int
     gpus_source: str
+    hours_basis: str  # what the published figure counts (reference.HOURS_BASIS)
 
     @property
     def inside(self) -> bool:
+        """Inside the band fitted without this run (the coverage a new run would see)."""
+        return self.p10_without <= self.ratio <= self.p90_without
+
+    @property
+    def inside_shipped(self) -> bool:
         return self.p10_factor <= self.ratio <= self.p90_factor
 
 
 def _run_hours(run: PublishedRun, consts: ModelConstants):
+    """The plan of a published run and the hours comparable with its figure: paid hours, or
+    productive hours (``gpu_hours x goodput``) when the figure counts step time only."""
     plan = plan_training_run(run.job, run.accelerator, consts)
-    return plan
+    hours = plan.gpu_hours if run.hours_basis == HOURS_PAID else plan.gpu_hours * plan.goodput
+    return plan, hours
 
 
 def _campaign(runs, consts_no_campaign: ModelConstants) -> float:
-    logs = [math.log(r.reported_hours / _run_hours(r, consts_no_campaign).gpu_hours)
-            for r in runs]
+    """``exp(mean log(reported / predicted)) - 1`` over the runs whose figure counts paid
+    hours (the overhead is what such a figure holds beyond the step and the failures)."""
+    logs = [math.log(r.reported_hours / _run_hours(r, consts_no_campaign)[1])
+            for r in runs if r.hours_basis == HOURS_PAID]
     return math.exp(sum(logs) / len(logs)) - 1.0 if logs else 0.0
 
 
 @dataclass(frozen=True)
 class Calibration:
-    theta: tuple[float, ...]
+    theta: tuple[tuple[Param, float], ...]
     constants: ModelConstants
     runs: tuple[RunCheck, ...]
     rows: tuple[tuple[LayoutRow, float], ...]  # (row, predicted tokens/s), every modelled row
@@ -342,15 +375,28 @@ def _layout_str(plan) -> str:
             + f" DP{L.dp} {z} mb{L.micro_batch} {L.recompute}")
 
 
+def conformal_band(logs) -> tuple[float, float]:
+    """The split-conformal central 80% band of ``n`` leave-one-out log ratios with its
+    small-sample correction (Vovk et al. 2005; Lei et al. 2018, arXiv:1604.04173, Sec. 2):
+    the ``floor(0.1 (n + 1))``-th and ``ceil(0.9 (n + 1))``-th smallest, so a new run
+    exchangeable with them falls below / above each with probability at most 10% (the plain
+    10th and 90th percentiles reach 80% only on average and undercover at small ``n``). With
+    18 runs these are the smallest and the largest (expected coverage 17/19)."""
+    xs = np.sort(np.asarray(logs, dtype=float))
+    n = xs.size
+    lo = min(max(math.floor(0.1 * (n + 1)), 1), n)
+    hi = min(max(math.ceil(0.9 * (n + 1)), 1), n)
+    return float(xs[lo - 1]), float(xs[hi - 1])
+
+
 def _bands(loo_logs: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
-    """Per family (log P10, log P90) of the GPU-hours ratio: the pooled 10th and 90th
-    percentiles of the leave-one-out log ratios (split conformal: on a new run the ratio falls
-    inside with ~80% probability if runs are exchangeable), widened for a family whose RMS log
-    ratio (shrunk towards the pool with a weight of two runs) exceeds the pooled one, never
+    """Per family (log P10, log P90) of the GPU-hours ratio reported / predicted: the pooled
+    :func:`conformal_band` of the leave-one-out log ratios, widened for a family whose RMS log
+    ratio (shrunk towards the pool's with a weight of two runs) exceeds the pool's, never
     narrowed (a handful of runs cannot show a family is more predictable); families with
     layouts but no published run take 1.25 x the pooled band (judgement)."""
     every = np.array([x for v in loo_logs.values() for x in v])
-    q10, q90 = np.quantile(every, [0.1, 0.9])
+    q10, q90 = conformal_band(every)
     pooled = math.sqrt(float(np.mean(every ** 2)))
     out = {}
     for fam in FAMILIES:
@@ -367,15 +413,23 @@ def _bands(loo_logs: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
     return out
 
 
+def _without(loo_logs: dict[str, list[float]], fam: str, x: float) -> dict[str, list[float]]:
+    """``loo_logs`` without one occurrence of ``x`` in family ``fam``."""
+    out = {k: list(v) for k, v in loo_logs.items()}
+    out[fam].remove(x)
+    return out
+
+
 @cache
 def calibrate(loo: bool = True) -> Calibration:
     """Fit every constant; with ``loo`` also the leave-one-out run checks and bands."""
     theta, stack = fit_step(fit_rows())
-    theta = np.array([_round(x) for x in theta])
-    base0 = _constants(theta, 0.0, {})
+    theta = {k: _round(v) for k, v in theta.items()}
+    least = least_recompute(fit_rows())
+    base0 = _constants(theta, 0.0, {}, least)
     runs = all_runs()
     campaign = _round(_campaign(runs, base0))
-    base = _constants(theta, campaign, {})
+    base = _constants(theta, campaign, {}, least)
     loo_logs: dict[str, list[float]] = {}
     loo_pred: dict[str, tuple[float, object]] = {}
     if loo:
@@ -385,42 +439,48 @@ def calibrate(loo: bool = True) -> Calibration:
                 if prefixes else []
             if dropped:
                 th, _ = fit_step(fit_rows(prefixes), start=theta)
+                lr = least_recompute(fit_rows(prefixes))
             else:
-                th = theta
-            c0 = _constants(th, 0.0, {})
+                th, lr = theta, least
+            c0 = _constants(th, 0.0, {}, lr)
             others = [o for o in runs if o.run != r.run]
             camp = _campaign(others, c0)
-            plan = _run_hours(r, _constants(th, camp, {}))
-            loo_pred[r.run] = (plan.gpu_hours, plan)
-            loo_logs.setdefault(r.family, []).append(math.log(r.reported_hours
-                                                              / plan.gpu_hours))
+            plan, hours = _run_hours(r, _constants(th, camp, {}, lr))
+            loo_pred[r.run] = (hours, plan)
+            loo_logs.setdefault(r.family, []).append(math.log(r.reported_hours / hours))
         sigmas = _bands(loo_logs)
     else:
         sigmas = {f: (base.family(f).band_log_p10, base.family(f).band_log_p90)
                   for f in FAMILIES if f not in BORROWED}
-    consts = _constants(theta, campaign, sigmas)
+    consts = _constants(theta, campaign, sigmas, least)
     checks = []
     for r in runs:
         hours, plan = loo_pred.get(r.run, (None, None))
         if plan is None:
-            plan = _run_hours(r, consts)
-            hours = plan.gpu_hours
-        p10, p90 = (math.exp(consts.family(r.family).band_log_p10),
-                    math.exp(consts.family(r.family).band_log_p90))
+            plan, hours = _run_hours(r, consts)
+        ratio = r.reported_hours / hours
+        fc = consts.family(r.family)
+        if loo:  # the band fitted without this run: an honest coverage check
+            lo, hi = _bands(_without(loo_logs, r.family, math.log(ratio)))[r.family]
+        else:
+            lo, hi = fc.band_log_p10, fc.band_log_p90
         peak = r.accelerator.peak("bf16")
         u = 6.0 * r.params_csv * r.job.tokens / (peak * r.reported_hours * 3600.0)
         checks.append(RunCheck(run=r.run, family=r.family, reported_hours=r.reported_hours,
-                               predicted_hours=hours, ratio=r.reported_hours / hours,
-                               p10_factor=p10, p90_factor=p90,
+                               predicted_hours=hours, ratio=ratio,
+                               p10_factor=math.exp(fc.band_log_p10),
+                               p90_factor=math.exp(fc.band_log_p90),
+                               p10_without=math.exp(lo), p90_without=math.exp(hi),
                                predicted_mfu=plan.predicted_mfu, reported_mfu_u=u,
                                layout=_layout_str(plan), gpus=r.job.gpus,
-                               gpus_source=r.spec.gpus_source))
+                               gpus_source=r.spec.gpus_source, hours_basis=r.hours_basis))
     # every modelled layout row, predicted with the fitted constants
     all_rows = [r for r in layout_rows()]
     st_all = _build_stack(all_rows)
     pred = _predict_stack(st_all, theta)
     rows = tuple(zip(st_all.rows, (float(x) for x in pred), strict=True))
-    return Calibration(theta=tuple(theta), constants=consts, runs=tuple(checks), rows=rows,
+    return Calibration(theta=tuple(sorted(theta.items(), key=str)), constants=consts,
+                       runs=tuple(checks), rows=rows,
                        unfit_rows=tuple(st_all.unfit))
 
 
@@ -442,9 +502,11 @@ def constants_yaml(cal: Calibration) -> str:
         fc = c.family(fam)
         lines.append(f"  {fam}:")
         for f in fields(FamilyConstants):
-            if f.name in ("family", "borrowed_from"):
+            if f.name in ("family", "borrowed_from", "least_recompute"):
                 continue
             lines.append(f"    {f.name}: {_round(getattr(fc, f.name))!r}")
+        if fc.least_recompute != "none":
+            lines.append(f"    least_recompute: {fc.least_recompute}")
     return "\n".join(lines) + "\n"
 
 
@@ -469,12 +531,14 @@ def summary(cal: Calibration) -> dict[str, float]:
     n = len(errs)
     med = errs[n // 2] if n % 2 else 0.5 * (errs[n // 2 - 1] + errs[n // 2])
     inside = sum(c.inside for c in cal.runs)
+    inside_shipped = sum(c.inside_shipped for c in cal.runs)
     fitted = [(r, p) for r, p in cal.rows if r.excluded is None]
     lr = np.array([math.log(p / r.measured_tps) for r, p in fitted])
     nara = [abs(p / r.measured_tps - 1.0) for r, p in cal.rows
             if r.source_id.startswith("narayanan2021_t1")]
     return {"runs": n, "median_abs_error": med, "worst_abs_error": errs[-1],
-            "inside_band": inside, "layout_rows": len(fitted),
+            "inside_band": inside, "inside_shipped": inside_shipped,
+            "layout_rows": len(fitted),
             "layout_median_abs_error": float(np.median(np.abs(np.exp(lr) - 1.0))),
             "layout_rms_log": float(np.sqrt(np.mean(lr ** 2))),
             "narayanan_worst_abs_error": max(nara) if nara else math.nan}
@@ -491,7 +555,8 @@ def markdown(cal: Calibration | None = None) -> str:
     for fam in FAMILIES:
         fc = c.family(fam)
         how = (f"borrowed from {fc.borrowed_from}" if fc.borrowed_from else
-               "GEMM ceiling fitted, rest Hopper's" if fam in PARTIAL_BORROW else "fitted")
+               f"GEMM ceiling fitted, rest {PARTIAL_BORROW[fam]}'s" if fam in PARTIAL_BORROW
+               else "fitted")
         out.append(f"| {fam} | {fc.gemm_efficiency:.3g} | {fc.gemm_half_width:.3g} | "
                    f"{fc.memory_efficiency:.3g} | {fc.comm_efficiency:.3g} | "
                    f"{fc.comm_overlap:.3g} | "
@@ -502,14 +567,20 @@ def markdown(cal: Calibration | None = None) -> str:
                 f"imbalance {g.moe_load_imbalance:.3g}, campaign overhead "
                 f"{g.campaign_overhead:.3g}.", "",
             "### Published runs, leave-one-out", "",
-            f"Median |error| {s['median_abs_error']:.1%}, worst {s['worst_abs_error']:.1%}, "
-            f"{int(s['inside_band'])} of {s['runs']} inside P10..P90.", "",
-            "| run | family | GPUs | reported GPU-h | predicted | reported / predicted | "
-            "inside band | predicted MFU | hours' 6ND utilisation | layout chosen |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            f"Median |error| {s['median_abs_error']:.1%}, worst {s['worst_abs_error']:.1%}; "
+            f"{int(s['inside_band'])} of {s['runs']} inside the P10..P90 band fitted without "
+            f"them ({int(s['inside_shipped'])} inside the shipped band). Hours counted: "
+            "`paid` (accelerators x elapsed time, compared with `gpu_hours`) or `compute` "
+            "(converted from throughput by the source, compared with `gpu_hours x goodput`).",
+            "",
+            "| run | family | GPUs | reported GPU-h | hours counted | predicted | "
+            "reported / predicted | band without the run | inside | predicted MFU | "
+            "hours' 6ND utilisation | layout chosen |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in cal.runs:
         out.append(f"| {r.run} | {r.family} | {r.gpus:,} | {_fmt_h(r.reported_hours)} | "
-                   f"{_fmt_h(r.predicted_hours)} | {r.ratio:.2f} | "
+                   f"{r.hours_basis} | {_fmt_h(r.predicted_hours)} | {r.ratio:.2f} | "
+                   f"{r.p10_without:.2f}..{r.p90_without:.2f} | "
                    f"{'yes' if r.inside else 'no'} | {r.predicted_mfu:.1%} | "
                    f"{r.reported_mfu_u:.1%} | {r.layout} |")
     out += ["", "### Measured layouts", "",

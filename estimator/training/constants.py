@@ -36,7 +36,7 @@ from importlib import resources
 from types import MappingProxyType
 
 from estimator.errors import InputError
-from estimator.training.types import FAMILIES
+from estimator.training.types import FAMILIES, RECOMPUTE
 from estimator.yamlio import load_yaml_text
 
 CONSTANTS_FILE = "training_constants.yaml"
@@ -56,6 +56,10 @@ class FamilyConstants:
     #: (leave-one-out residuals of the published runs; see estimator.training.calibration)
     band_log_p10: float
     band_log_p90: float
+    #: the least activation recompute the layout search considers (``none``: every option):
+    #: ``full`` for a family whose every measured layout rematerialises fully (its software
+    #: is not credited with what it was never measured doing; TPU v4: PaLM)
+    least_recompute: str = "none"
     #: the family whose fitted constants these are, when borrowed (None when fitted)
     borrowed_from: str | None = None
 
@@ -96,15 +100,29 @@ class ModelConstants:
 #: months on 992 A100 (Zhang et al. 2022, arXiv:2205.01068, Sec. 2.5): 105 / (60 * 24 * 992)
 #: = 7.4e-5. (Kokolis et al. 2024 measure a 7.9 h MTTF for 1,024-GPU A100 jobs, 1.2e-4, all
 #: causes; secondary summaries only, so not used.)
-#: Other families: no published statistics; they borrow Hopper (the most recent fleet with
-#: data). Judgement, not a measurement.
+#: Other families: no published statistics; they borrow the contemporary family with data
+#: (:data:`CONTEMPORARY`): Hopper for the 2023-and-later chips, Ampere for TPU v4 (2021-22).
+#: Judgement, not a measurement.
 FAILURE_RATE_PER_GPU_HOUR = MappingProxyType({
     "nvidia-ampere": 7.4e-5,
     "nvidia-hopper": 2.19e-5,
     "nvidia-blackwell": 2.19e-5,
     "google-tpu": 2.19e-5,
+    "google-tpu-v4": 7.4e-5,
     "amd-cdna": 2.19e-5,
     "aws-trainium": 2.19e-5,
+})
+
+#: The contemporary family with the most data, for each family (the one whose constants it
+#: takes where it has none of its own): the constants mostly measure the software of a chip's
+#: era (kernels, collectives, overlap), which goes with the year more than with the vendor.
+#: TPU v4 (2021-22, PaLM's T5X/Pathways) -> Ampere (2020-22, Megatron-LM 2021-22);
+#: Blackwell, AMD CDNA 3, Trainium 2 (2024-25) -> Hopper. Judgement.
+CONTEMPORARY = MappingProxyType({
+    "nvidia-blackwell": "nvidia-hopper",
+    "google-tpu-v4": "nvidia-ampere",
+    "amd-cdna": "nvidia-hopper",
+    "aws-trainium": "nvidia-hopper",
 })
 
 #: Families that borrow fitted step constants, with the reason. Their band is widened.
@@ -118,14 +136,27 @@ BORROWED = MappingProxyType({
 #: Band widening of a borrowed family: the log-band is multiplied by this (judgement: a
 #: borrowed family's ceiling can differ by about as much again as the fitted residuals).
 BORROWED_BAND_WIDENING = 1.5
-#: Families fitted with fewer step constants borrow the rest from this family (Blackwell's
-#: 13 layouts are nearly all MoE or fp8 rows: only its GEMM ceiling is fitted).
-PARTIAL_BORROW = MappingProxyType({"nvidia-blackwell": "nvidia-hopper"})
+#: Families fitted with fewer step constants: only the GEMM ceiling is fitted on their own
+#: rows, the rest is the contemporary family's (:data:`CONTEMPORARY`). Blackwell's 13 layouts
+#: are nearly all MoE or fp8 rows; TPU v4 has one, PaLM's (a family whose rows are all left
+#: out, as in PaLM's leave-one-out, takes the ceiling too).
+PARTIAL_BORROW = MappingProxyType({"nvidia-blackwell": "nvidia-hopper",
+                                   "google-tpu-v4": "nvidia-ampere"})
 #: Families whose frameworks train without pipeline parallelism, so the search does not use it
 #: unless the job pins ``pp``: TPUs shard with FSDP and tensor parallelism over the ICI torus
 #: (PaLM "without pipeline parallelism", arXiv:2204.02311 Sec. 4; every MaxText v5p/v5e
 #: configuration in training_refs.md 1.10).
-NO_PIPELINE_FAMILIES = frozenset({"google-tpu"})
+NO_PIPELINE_FAMILIES = frozenset({"google-tpu", "google-tpu-v4"})
+
+#: Hardware generations whose calibration family is not their vendor family (the profile
+#: files' ``generation`` -> the run model's family; see :func:`family_for`).
+GENERATION_FAMILY = MappingProxyType({"tpu-v4": "google-tpu-v4"})
+
+
+def family_for(family: str, generation: str | None = None) -> str:
+    """The run model's calibration family of a chip: ``family`` unless its ``generation`` has
+    its own (TPU v4: ``google-tpu-v4``, fitted apart from v5e/v5p; :data:`GENERATION_FAMILY`)."""
+    return GENERATION_FAMILY.get((generation or "").lower(), family)
 
 
 @dataclass(frozen=True)
@@ -188,11 +219,14 @@ def constants_from_dict(data: dict) -> ModelConstants:
             if fam in BORROWED:
                 continue
             entry = fam_data[fam]
+            least = str(entry.get("least_recompute", "none"))
+            if least not in RECOMPUTE:
+                raise ValueError(f"{fam}.least_recompute = {least!r}")
             fams[fam] = FamilyConstants(
-                family=fam, borrowed_from=None,
+                family=fam, borrowed_from=None, least_recompute=least,
                 **{f.name: float(entry[f.name]) for f in fields(FamilyConstants)
-                   if f.name not in ("family", "borrowed_from")})
-    except (KeyError, TypeError, ValueError) as exc:
+                   if f.name not in ("family", "borrowed_from", "least_recompute")})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{where}: missing or invalid constant ({exc})",
                          field="constants") from None
     for fam, (src, _why) in BORROWED.items():
@@ -202,7 +236,8 @@ def constants_from_dict(data: dict) -> ModelConstants:
             gemm_half_width=base.gemm_half_width, memory_efficiency=base.memory_efficiency,
             comm_efficiency=base.comm_efficiency, comm_overlap=base.comm_overlap,
             band_log_p10=base.band_log_p10 * BORROWED_BAND_WIDENING,
-            band_log_p90=base.band_log_p90 * BORROWED_BAND_WIDENING, borrowed_from=src)
+            band_log_p90=base.band_log_p90 * BORROWED_BAND_WIDENING,
+            least_recompute=base.least_recompute, borrowed_from=src)
     return ModelConstants(families=MappingProxyType(fams), globals=glob)
 
 

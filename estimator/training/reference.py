@@ -63,7 +63,7 @@ REFERENCE_ACCELERATORS = {
                  fp4=9000),
     "gb200": _acc("gb200", "nvidia-blackwell", 2500, 186 * GB, 8.0, 72, 900, 50, 1200,
                   fp8=5000, fp4=10000),
-    "tpu-v4": _acc("tpu-v4", "google-tpu", 275, 32 * GIB, 1.2, 3072, 270, 6.25, 192),
+    "tpu-v4": _acc("tpu-v4", "google-tpu-v4", 275, 32 * GIB, 1.2, 3072, 270, 6.25, 192),
     "tpu-v5p": _acc("tpu-v5p", "google-tpu", 459, 95 * GB, 2.765, 8960, 600, 6.25, 320),
     "tpu-v5e": _acc("tpu-v5e", "google-tpu", 197, 16 * GB, 0.819, 256, 200, 6.25, 200),
 }
@@ -156,8 +156,14 @@ def _dense_shape(r: dict[str, str]) -> ModelShape | None:
     # PaLM is SwiGLU at 4 d (Chowdhery et al. 2022, Sec. 2)
     gated = ffn != 4 * d or sid.startswith("palm")
     head_dim = 128 if sid.startswith("maxtext") else (d // h)  # MaxText configs: head_dim 128
+    tied = False
+    if sid.startswith("palm"):
+        # PaLM: heads of 256 (48 x 256 = 12,288, not d_model), shared input and output
+        # embeddings (Chowdhery et al. 2022, Sec. 2); with them the shape holds the paper's
+        # 540.35B parameters (d / h = 384 would give 572B)
+        head_dim, tied = 256, True
     return ModelShape(n_layers=L, d_model=d, n_heads=h, n_kv_heads=kv, ffn_dim=ffn,
-                      vocab=vocab, head_dim=head_dim, gated_mlp=gated)
+                      vocab=vocab, head_dim=head_dim, gated_mlp=gated, tied_embeddings=tied)
 
 
 # -- measured throughput -------------------------------------------------------------------
@@ -375,9 +381,9 @@ class RunSpec:
     network_source: str = ""
 
 
-def _s(L, d, h, f, V, kv=None, gated=True, head_dim=None):
+def _s(L, d, h, f, V, kv=None, gated=True, head_dim=None, tied=False):
     return ModelShape(n_layers=L, d_model=d, n_heads=h, n_kv_heads=kv or h, ffn_dim=f,
-                      vocab=V, gated_mlp=gated, head_dim=head_dim)
+                      vocab=V, gated_mlp=gated, head_dim=head_dim, tied_embeddings=tied)
 
 
 _LLAMA1_GPUS = ("assumed 2,048: the LLaMA paper gives 2,048 A100-80GB for the 65B model "
@@ -414,8 +420,8 @@ RUN_SPECS = {
                           "Jean Zay: 4 x 100 Gb/s Omni-Path per 8-GPU node (BLOOM Sec. 3.4)"),
     "MPT-7B": RunSpec(_s(32, 4096, 32, 16384, 50432, gated=False), 440, 2048, "a100-40gb",
                       "published (blog)"),
-    "PaLM-540B": RunSpec(_s(118, 18432, 48, 73728, 256000, kv=1, head_dim=256), 6144, 2048,
-                         "tpu-v4", "published (Sec. 4)"),
+    "PaLM-540B": RunSpec(_s(118, 18432, 48, 73728, 256000, kv=1, head_dim=256, tied=True),
+                         6144, 2048, "tpu-v4", "published (Sec. 4)"),
     "Pythia-1B": RunSpec(_s(16, 2048, 8, 8192, 50304, gated=False), 64, 2048, "a100-40gb",
                          "published", 6.25, "AWS p4d: 400 Gb/s EFA per 8-GPU node"),
     "Pythia-6.9B": RunSpec(_s(32, 4096, 32, 16384, 50304, gated=False), 128, 2048,
@@ -424,6 +430,25 @@ RUN_SPECS = {
     "Pythia-12B": RunSpec(_s(36, 5120, 40, 20480, 50304, gated=False), 256, 2048,
                           "a100-40gb", "published", 6.25,
                           "AWS p4d: 400 Gb/s EFA per 8-GPU node"),
+}
+
+
+#: What a published accelerator-hour figure counts. ``paid``: accelerators x elapsed time of
+#: the campaign (restarts, downtime, evaluations included), what the model's ``gpu_hours``
+#: are. ``compute``: derived by the source from its measured throughput (tokens / tokens per
+#: second), so step time only: compared with the model's productive hours
+#: (``gpu_hours x goodput``). A run is ``compute`` only where the source shows the derivation.
+HOURS_PAID, HOURS_COMPUTE = "paid", "compute"
+_LLAMA1_HOURS = ("LLaMA (arXiv:2302.13971) Sec. 2.4: 65B 'processes around 380 tokens/sec/GPU "
+                 "on 2048 GPU ... training over ... 1.4T tokens takes approximately 21 days'; "
+                 "Table 15's 1,022,362 GPU-hours for 65B equal 1.4T / 380 tokens/s within "
+                 "0.1%, so the table converts throughput into hours; the 7B-33B rows of the "
+                 "same table are taken to be converted the same way (assumption)")
+HOURS_BASIS = {
+    "LLaMA-7B": (HOURS_COMPUTE, _LLAMA1_HOURS),
+    "LLaMA-13B": (HOURS_COMPUTE, _LLAMA1_HOURS),
+    "LLaMA-33B": (HOURS_COMPUTE, _LLAMA1_HOURS),
+    "LLaMA-65B": (HOURS_COMPUTE, _LLAMA1_HOURS),
 }
 
 
@@ -440,6 +465,11 @@ class PublishedRun:
     @property
     def family(self) -> str:
         return self.accelerator.family
+
+    @property
+    def hours_basis(self) -> str:
+        """:data:`HOURS_PAID` or :data:`HOURS_COMPUTE` (:data:`HOURS_BASIS`)."""
+        return HOURS_BASIS.get(self.run, (HOURS_PAID, ""))[0]
 
 
 @cache

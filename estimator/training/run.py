@@ -33,19 +33,23 @@ from estimator.training.model import (
     Coefs,
     Fabric,
     Geometry,
+    LayoutGeometry,
     Work,
     batch_tokens_multiplier,
     evaluate,
-    geometry,
-    memory_per_gpu,
+    layout_geometry,
     optimal_batch_tokens,
+    table_memory,
     work_for,
 )
 from estimator.training.search import (
+    MICRO_BATCHES,
     Pins,
-    candidates_for,
     cp_choices,
-    least_recompute_that_fits,
+    floor_steps,
+    memory_floor,
+    min_gpus_for_memory,
+    structures_for,
     tp_choices,
 )
 from estimator.training.types import (
@@ -101,43 +105,105 @@ def coefs_for(acc: Accelerator, consts: ModelConstants, imbalance: float | None 
                  imbalance=g.moe_load_imbalance if imbalance is None else imbalance)
 
 
-def pins_of(job: TrainingJob, acc: Accelerator | None = None) -> Pins:
+def pins_of(job: TrainingJob, acc: Accelerator | None = None,
+            consts: ModelConstants | None = None) -> Pins:
+    """The job's pins, plus the family's practice: no pipeline on TPUs
+    (:data:`NO_PIPELINE_FAMILIES`), full recompute where the family's least recompute is
+    ``full`` (:attr:`FamilyConstants.least_recompute`)."""
     pp = job.pp
     if pp is None and acc is not None and acc.family in NO_PIPELINE_FAMILIES:
         pp = 1
+    rec = job.recompute
+    if rec is None and acc is not None and consts is not None \
+            and consts.family(acc.family).least_recompute == "full":
+        rec = "full"
     return Pins(tp=job.tp, pp=pp, cp=job.cp, ep=job.ep, micro_batch=job.micro_batch,
-                recompute=None if job.recompute is None else RECOMPUTE.index(job.recompute),
+                recompute=None if rec is None else RECOMPUTE.index(rec),
                 zero_stage=job.zero_stage, virtual_stages=job.virtual_stages)
 
 
-@lru_cache(maxsize=1024)
-def _memory(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins,
-            low: float) -> tuple[Candidates, np.ndarray] | None:
-    """Candidates for ``n`` GPUs and their bytes per GPU with a full pipeline in flight
-    (``min(p, m) = p``: an upper bound, so a plan never overfills memory; cached)."""
-    cd = candidates_for(n, shape.n_layers, shape.n_heads, shape.n_experts, seq_len, domain,
-                        pins)
-    if cd is None:
-        return None
-    mem = memory_per_gpu(cd, work_for(shape, seq_len), low, cd.pp, float(domain))
-    return cd, mem
+@dataclass(frozen=True)
+class _Grid:
+    """Every candidate of several GPU counts for one shape, domain and precision class, as a
+    grid structure x micro-batch x recompute: the structures concatenated count after count,
+    their memory (``state + b x per_seq``) and factored geometry. Shared by every chip with
+    this domain and precision class (cached); a chip's memory only picks its subset."""
+
+    st: np.ndarray  # (S, 7): t, c, p, v, zero, dp, e
+    sbounds: tuple[tuple[int, int], ...]  # per count: its structures [start, end)
+    mbs: np.ndarray  # (B,)
+    recs: np.ndarray  # (R,)
+    mem: np.ndarray  # (S, B, R): bytes per GPU, state + b x per sequence
+    lg: LayoutGeometry
 
 
-@lru_cache(maxsize=1024)
-def _fitting(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
-             capacity: float, n_rec: int) -> tuple[Candidates, np.ndarray, Geometry] | None:
-    """The candidates that fit in ``capacity`` (the least recompute of each layout), their
-    memory and :class:`Geometry` (cached: none of it depends on the batch, rates or fitted
-    constants)."""
-    got = _memory(n, shape, seq_len, domain, pins, low)
-    if got is None:
+#: Cache sizes: the per-shape grids and fitting sets hold arrays (a sweep's up to a few MB),
+#: so only the recent shapes are kept; the window redraws with the latest one.
+@lru_cache(maxsize=32)
+def _grid(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int, pins: Pins,
+          low: float) -> _Grid | None:
+    parts, sbounds, at = [], [], 0
+    for n in counts:
+        got = structures_for(n, shape.n_layers, shape.n_heads, shape.n_experts, seq_len,
+                             domain, pins)
+        k = 0 if got is None else len(got[0])
+        if k:
+            parts.append(got)
+        sbounds.append((at, at + k))
+        at += k
+    if not parts:
         return None
-    cd, mem = got
-    idx = least_recompute_that_fits(mem <= capacity, n_rec)
-    if idx.size == 0:
+    if len(parts) == 1:
+        st, tab = parts[0]
+    else:
+        st = np.concatenate([x[0] for x in parts])
+        tab = np.concatenate([x[1] for x in parts], axis=1)
+    w = work_for(shape, seq_len)
+    recs = np.array([pins.recompute] if pins.recompute is not None else [0, 1, 2], dtype=float)
+    mbs = np.array([pins.micro_batch] if pins.micro_batch is not None else MICRO_BATCHES,
+                   dtype=float)
+    state, per_seq = table_memory(tab, w, low)
+    lg = layout_geometry(tab, w, low, float(domain), mbs, recs)
+    # (structure, micro-batch, recompute) in the candidates' order: activations are linear in
+    # the micro-batch (table_memory)
+    mem = state[:, None, None] + mbs[None, :, None] * per_seq[recs.astype(int)].T[:, None, :]
+    return _Grid(st=st, sbounds=tuple(sbounds), mbs=mbs, recs=recs, mem=mem, lg=lg)
+
+
+@dataclass(frozen=True)
+class _Fitting:
+    """The candidates of several GPU counts that fit (the least recompute of each layout and
+    micro-batch), count after count, with their memory and :class:`Geometry`."""
+
+    cand: Candidates
+    mem: np.ndarray
+    geo: Geometry
+    bounds: tuple[tuple[int, int], ...]  # per count: [start, end) in the arrays (empty: none)
+
+
+@lru_cache(maxsize=64)
+def _fitting(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int,
+             pins: Pins, low: float, capacity: float) -> _Fitting | None:
+    """The fitting candidates of every count in ``counts`` (None when none fits anywhere;
+    cached: none of it depends on the batch, rates or fitted constants). The memory is
+    upper-bounded with a full pipeline in flight (``min(p, m) = p``), so a plan never
+    overfills memory."""
+    gr = _grid(counts, shape, seq_len, domain, pins, low)
+    if gr is None:
         return None
-    sub = cd.take(idx)
-    return sub, mem[idx], geometry(sub, work_for(shape, seq_len), low, float(domain))
+    mem_all = gr.mem
+    fits = mem_all <= capacity  # (S, B, R), recompute in the search's order
+    s_idx, b_idx = np.nonzero(fits.any(axis=2))  # structure-major, as the candidates
+    if s_idx.size == 0:
+        return None
+    r_idx = fits.argmax(axis=2)[s_idx, b_idx]  # the least recompute that fits
+    st = gr.st[s_idx].T
+    cand = Candidates(tp=st[0], pp=st[2], cp=st[1], ep=st[6], dp=st[5], mb=gr.mbs[b_idx],
+                      rec=gr.recs[r_idx], zero=st[4], v=st[3])
+    edges = np.searchsorted(s_idx, [a for a, _b in gr.sbounds] + [gr.sbounds[-1][1]])
+    bounds = tuple((int(edges[i]), int(edges[i + 1])) for i in range(len(counts)))
+    return _Fitting(cand=cand, mem=mem_all[s_idx, b_idx, r_idx],
+                    geo=gr.lg.take(s_idx, b_idx, r_idx), bounds=bounds)
 
 
 @dataclass(frozen=True)
@@ -148,14 +214,13 @@ class _Choice:
     bseq: float
     mult: float
     mem: float
-    n_fitting: int
 
 
 @dataclass
 class Prepared:
     """The candidates of one job that fit, before step times: what depends only on the job,
     the chip's memory and the batch rule (not on fitted constants). ``valid`` marks the
-    layouts the batch allows."""
+    layouts the batch allows; ``bounds`` the [start, end) of each GPU count's candidates."""
 
     cand: Candidates
     m: np.ndarray
@@ -164,6 +229,7 @@ class Prepared:
     mem: np.ndarray
     geo: Geometry
     valid: np.ndarray
+    bounds: tuple[tuple[int, int], ...] = ()
 
     def valid_only(self) -> Prepared:
         idx = np.flatnonzero(self.valid)
@@ -172,27 +238,24 @@ class Prepared:
                         valid=self.valid[idx])
 
 
-def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: Pins,
-            n_rec: int, batch_fraction: float = 1.0) -> Prepared | None:
-    """Fitting candidates for ``n`` GPUs with their batch (None when nothing fits): the
-    pinned batch, or the largest multiple of ``dp x micro_batch`` sequences within the
-    planned batch ``batch_fraction x B_opt`` (at least one micro-batch per data-parallel rank;
-    past ``B_opt`` the token multiplier charges it)."""
-    got = _fitting(n, job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
-                   fab.capacity_bytes, n_rec)
-    if got is None:
-        return None
-    cd, mem, geo = got
+def _batch(cd: Candidates, job: TrainingJob, b_opt: float, batch_fraction: float,
+           bounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Micro-batches per step, batch sequences and validity of every candidate: the pinned
+    batch, or the largest multiple of ``dp x micro_batch`` sequences within the planned batch
+    ``batch_fraction x B_opt`` (at least one micro-batch per data-parallel rank; past
+    ``B_opt`` the token multiplier charges it)."""
     unit = cd.dp * cd.mb
     s = float(job.seq_len)
     if job.global_batch_tokens is not None:
         bseq_pin = max(1.0, round(job.global_batch_tokens / s))
         m = bseq_pin / unit
         whole = (m >= 1.0) & (np.abs(m - np.round(m)) < 1e-9)
-        if not whole.any():  # no layout divides the pinned batch: take the nearest whole m
-            m = np.maximum(1.0, np.round(m))
-        else:
-            m = np.where(whole, np.round(m), 0.0)
+        # a count where no layout divides the pinned batch takes the nearest whole m
+        none_whole = np.zeros(len(cd), dtype=bool)
+        for a, b in bounds:
+            if b > a and not whole[a:b].any():
+                none_whole[a:b] = True
+        m = np.where(none_whole, np.maximum(1.0, np.round(m)), np.where(whole, np.round(m), 0.0))
         bseq = np.where(m > 0, m * unit, bseq_pin)
         valid = m >= 1.0
     else:
@@ -201,96 +264,88 @@ def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: 
         bseq = m * unit
         valid = np.ones(len(cd), dtype=bool)
     valid &= (cd.v == 1) | (m >= cd.pp)
-    if not valid.any():
+    return m, bseq, valid
+
+
+def prepare_counts(job: TrainingJob, counts: tuple[int, ...], fab: Fabric, b_opt: float,
+                   pins: Pins, batch_fraction: float = 1.0) -> Prepared | None:
+    """Fitting candidates of every count in ``counts`` with their batch, concatenated
+    (``Prepared.bounds`` per count; None when nothing fits at any count)."""
+    got = _fitting(tuple(counts), job.shape, job.seq_len, int(fab.domain), pins,
+                   fab.low_precision, fab.capacity_bytes)
+    if got is None:
         return None
-    return Prepared(cand=cd, m=m, bseq=bseq, mult=batch_tokens_multiplier(bseq * s, b_opt),
-                    mem=mem, geo=geo, valid=valid)
+    cd = got.cand
+    m, bseq, valid = _batch(cd, job, b_opt, batch_fraction, got.bounds)
+    return Prepared(cand=cd, m=m, bseq=bseq,
+                    mult=batch_tokens_multiplier(bseq * float(job.seq_len), b_opt),
+                    mem=got.mem, geo=got.geo, valid=valid, bounds=got.bounds)
 
 
-def _best(job: TrainingJob, n: int, w: Work, fab: Fabric, coefs: Coefs, b_opt: float,
-          pins: Pins, n_rec: int, batch_fraction: float) -> _Choice | None:
-    """The fastest fitting layout for ``n`` GPUs, or None when nothing fits."""
-    pr = prepare(job, n, w, fab, b_opt, pins, n_rec, batch_fraction)
+def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: Pins,
+            batch_fraction: float = 1.0) -> Prepared | None:
+    """Fitting candidates for ``n`` GPUs with their batch (None when nothing fits)."""
+    pr = prepare_counts(job, (n,), fab, b_opt, pins, batch_fraction)
+    if pr is None or not pr.valid.any():
+        return None
+    return pr
+
+
+def _best_counts(job: TrainingJob, counts: tuple[int, ...], w: Work, fab: Fabric,
+                 coefs: Coefs, b_opt: float, pins: Pins,
+                 batch_fraction: float) -> list[_Choice | None]:
+    """The fastest fitting layout for each of ``counts`` (None where nothing fits): one
+    evaluation of every count's candidates."""
+    pr = prepare_counts(job, counts, fab, b_opt, pins, batch_fraction)
     if pr is None:
-        return None
+        return [None] * len(counts)
     st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
     cost = np.where(pr.valid, st.step_s / (pr.bseq * job.seq_len) * pr.mult, np.inf)
-    i = int(np.argmin(cost))
-    one = np.array([i])
-    return _Choice(cand=pr.cand.take(one), steps=_take_steps(st, one), m=float(pr.m[i]),
-                   bseq=float(pr.bseq[i]), mult=float(pr.mult[i]), mem=float(pr.mem[i]),
-                   n_fitting=int(pr.valid.sum()))
+    out: list[_Choice | None] = []
+    for a, b in pr.bounds:
+        if b <= a or not np.isfinite(cost[a:b]).any():
+            out.append(None)
+            continue
+        i = a + int(np.argmin(cost[a:b]))
+        one = np.array([i])
+        out.append(_Choice(cand=pr.cand.take(one), steps=_take_steps(st, one),
+                           m=float(pr.m[i]), bseq=float(pr.bseq[i]), mult=float(pr.mult[i]),
+                           mem=float(pr.mem[i])))
+    return out
 
 
 def _take_steps(st, idx):
-    return type(st)(**{k: getattr(st, k)[idx] for k in st.__dataclass_fields__})
+    return st.take(idx)
 
 
-def _nice_counts(start: int, domain: int):
-    """GPU counts a cluster is built from, increasing from ``start``: every count up to one
-    domain, then whole domains."""
-    n = max(1, start)
-    while True:
-        yield n
-        if n < domain:
-            n += 1
-        else:
-            n = (n // domain + 1) * domain
-
-
-def _fits_any(n: int, shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
-              capacity: float) -> bool:
-    got = _memory(n, shape, seq_len, domain, pins, low)
-    return got is not None and bool((got[1] <= capacity).any())  # memory only: no geometry
-
-
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=2048)
 def _min_gpus(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float,
               capacity: float, limit: int) -> int | None:
-    """The least GPU count (of :func:`_nice_counts`) with a layout that fits, at most
-    ``limit`` (None when none up to it fits)."""
-    lower = max(1, math.floor(18.0 * shape.total_params / capacity))
-    if lower > domain:
-        lower = (lower // domain) * domain
-    tries = 0
-    for n in _nice_counts(lower, domain):
-        if n > limit:
-            return None
-        if _fits_any(n, shape, seq_len, domain, pins, low, capacity):
-            return n
-        tries += 1
-        if tries > 64:  # far from the bound: step geometrically
-            return _min_gpus_geometric(shape, seq_len, domain, pins, low, capacity, n, limit)
-    return None
+    """The least GPU count (every count up to one domain, then whole domains) with a layout
+    that fits, at most ``limit`` (None when none up to it fits):
+    :func:`estimator.training.search.min_gpus_for_memory`."""
+    got = _floor(shape, seq_len, domain, pins, low)
+    return None if got is None else min_gpus_for_memory(*got, domain, capacity, limit)
 
 
-def _min_gpus_geometric(shape, seq_len, domain, pins, low, capacity, start, limit):
-    n = start
-    while n <= limit:
-        n = max(n + domain, int(n * 1.25) // domain * domain)
-        if _fits_any(n, shape, seq_len, domain, pins, low, capacity):
-            return n
-    return None
-
-
-_CONSTS_BY_KEY: dict = {}
-
-
-@lru_cache(maxsize=1024)
-def _reference_tps(shape: ModelShape, seq_len: int, precision: str, pins: Pins, n_rec: int,
-                   acc: Accelerator, consts_key: tuple, n_ref: int, b_opt: float,
-                   batch_pin: float | None) -> float | None:
-    """Useful tokens/s per GPU of the best layout on ``n_ref`` GPUs (None: none fits)."""
-    consts = _CONSTS_BY_KEY[consts_key]
-    w = work_for(shape, seq_len)
-    fab = fabric_for(acc, precision, consts.globals.fp8_gemm_gain)
-    job = TrainingJob(shape=shape, tokens=1.0, gpus=n_ref, seq_len=seq_len,
-                      precision=precision, global_batch_tokens=batch_pin)
-    ref = _best(job, n_ref, w, fab, coefs_for(acc, consts), b_opt, pins, n_rec,
-                consts.globals.batch_practice_fraction)
-    if ref is None:
+@lru_cache(maxsize=256)
+def _floor(shape: ModelShape, seq_len: int, domain: int, pins: Pins, low: float):
+    """The layout families of :func:`_min_gpus` and their affine memory (shared by every chip
+    with this domain and precision class, whatever its memory)."""
+    rows, a, b, q_e = memory_floor(work_for(shape, seq_len), shape.n_layers, shape.n_heads,
+                                   shape.n_experts, seq_len, domain, pins, low)
+    if rows.size == 0:
         return None
-    return ref.bseq * seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref.mult
+    return (a, b, *floor_steps(rows, q_e, domain))
+
+
+def _reference_count(min_gpus: int, domain: int, n: int) -> int:
+    """GPUs of the scaling-efficiency reference: one scale-up domain, or the least
+    power-of-two number of domains that fits (a few reference counts, whose layout menus
+    every shape shares), or the job's own count when smaller (a job inside one domain, e.g.
+    64 chips of a 4,096-chip TPU slice, is its own reference)."""
+    k = 1 if min_gpus <= domain else 1 << math.ceil(math.log2(math.ceil(min_gpus / domain)))
+    return min(k * domain, n)
 
 
 def max_useful_gpus(job: TrainingJob, acc: Accelerator, b_opt: float) -> int:
@@ -353,7 +408,8 @@ def _no_fit_error(job: TrainingJob, acc: Accelerator, fab: Fabric, pins: Pins) -
         hint = "shorten seq_len, remove pins, or use an accelerator with more memory"
         return InputError(msg, field="gpus", value=job.gpus, expected="a larger cluster",
                           hint=hint)
-    pinned = any(getattr(pins, f) is not None for f in pins.__dataclass_fields__)
+    pinned = any(getattr(job, f) is not None for f in (
+        "tp", "pp", "cp", "ep", "micro_batch", "recompute", "zero_stage", "virtual_stages"))
     msg = (f"no parallel layout of this {job.shape.total_params / 1e9:.3g}B-parameter model "
            f"fits on {job.gpus} accelerators of {gb:g} GB; the least that fit are {need}")
     hint = f"use at least {need} GPUs" + (" or remove layout pins" if pinned else "")
@@ -369,18 +425,24 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     no layout fits, and (field ``precision``) when the chip lacks the precision.
     """
     consts = constants or default_constants()
-    _CONSTS_BY_KEY.setdefault(consts.key, consts)
     acc = accelerator
     fam = consts.family(acc.family)
     g = consts.globals
     w = work_for(job.shape, job.seq_len)
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
-    pins = pins_of(job, acc)
-    n_rec = 1 if pins.recompute is not None else 3
+    pins = pins_of(job, acc, consts)
     b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     n = job.gpus
-    ch = _best(job, n, w, fab, coefs, b_opt, pins, n_rec, g.batch_practice_fraction)
+    dom = acc.scale_up_domain_chips
+    need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
+                     fab.capacity_bytes, MIN_GPUS_LIMIT)
+    min_gpus = min(need or n, n)
+    n_ref = _reference_count(min_gpus, dom, n)
+    counts = (n,) if n_ref == n else (n, n_ref)
+    best = _best_counts(job, counts, w, fab, coefs, b_opt, pins,
+                        g.batch_practice_fraction)
+    ch = best[0]
     if ch is None:
         raise _no_fit_error(job, acc, fab, pins)
     warnings: list[str] = []
@@ -389,7 +451,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     batch_tokens = ch.bseq * job.seq_len
     tps = batch_tokens / (step_s * n)
     peak = acc.peak(job.precision)
-    n_act = job.shape.active_params
+    n_act = w.n_active
     mfu_model = 6.0 * n_act * tps / peak
     mfu_pinned = job.mfu is not None
     scale = 1.0
@@ -443,7 +505,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
                         f"{batch_tokens:g}")
 
     # -- goodput ----------------------------------------------------------------------------
-    gp = goodput_for(n, job.shape.total_params, FAILURE_RATE_PER_GPU_HOUR[acc.family],
+    gp = goodput_for(n, w.n_total, FAILURE_RATE_PER_GPU_HOUR[acc.family],
                      g.campaign_overhead, job.checkpoint_storage_bytes_per_s)
     goodput = job.goodput if job.goodput is not None else gp.goodput
     if gp.starved and job.goodput is None:
@@ -456,19 +518,14 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     gpu_hours = wall_s * n / 3600.0
     interruptions = wall_s / 3600.0 / gp.job_mtbf_hours
 
-    # -- references: memory floor, one-domain throughput -----------------------------------
-    min_gpus = min(_min_gpus(job.shape, job.seq_len, int(fab.domain), pins,
-                             fab.low_precision, fab.capacity_bytes, MIN_GPUS_LIMIT) or n, n)
-    dom = acc.scale_up_domain_chips
-    n_ref = dom if min_gpus <= dom else math.ceil(min_gpus / dom) * dom
+    # -- reference: the best layout on one domain (evaluated with the plan) ----------------
     if n_ref == n:
         eff = 1.0
     else:
-        # the reference batch is the planned one rounded to an eighth of an octave, so the
-        # cache holds across small changes of tokens (throughput hardly moves with it there)
-        b_key = 2.0 ** (round(8.0 * math.log2(b_opt)) / 8.0)
-        ref_tps = _reference_tps(job.shape, job.seq_len, job.precision, pins, n_rec, acc,
-                                 consts.key, n_ref, b_key, job.global_batch_tokens)
+        ref = best[1]
+        ref_mult = ref.mult if ref is not None and job.global_batch_tokens is None else 1.0
+        ref_tps = (ref.bseq * job.seq_len / (float(ref.steps.step_s[0]) * n_ref) / ref_mult
+                   if ref is not None else None)
         eff = (tps / mult) / ref_tps if ref_tps else float("nan")
     if not math.isfinite(eff):
         eff = 1.0
@@ -511,18 +568,18 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
     w = work_for(job.shape, job.seq_len)
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     coefs = coefs_for(acc, consts)
-    pins = pins_of(job, acc)
-    n_rec = 1 if pins.recompute is not None else 3
+    pins = pins_of(job, acc, consts)
     b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     peak = acc.peak(job.precision)
-    n_act = job.shape.active_params
+    n_act = w.n_active
     k = counts.size
     out = {name: np.full(k, np.nan) for name in (
         "wall_clock_days", "gpu_hours", "tokens_per_s_per_gpu", "predicted_mfu", "goodput",
         "global_batch_tokens", "batch_tokens_multiplier", "step_time_s")}
     fits = np.zeros(k, dtype=bool)
-    for i, n in enumerate(counts):
-        ch = _best(job, int(n), w, fab, coefs, b_opt, pins, n_rec, g.batch_practice_fraction)
+    best = _best_counts(job, tuple(int(n) for n in counts), w, fab, coefs, b_opt, pins,
+                        g.batch_practice_fraction)
+    for i, (n, ch) in enumerate(zip(counts, best, strict=True)):
         if ch is None:
             continue
         fits[i] = True
@@ -533,7 +590,7 @@ def sweep_gpus(job: TrainingJob, accelerator: Accelerator, gpu_counts,
             tps = job.mfu * peak / (6.0 * n_act)
             step = bt / (tps * n)
         mult = ch.mult if job.global_batch_tokens is None else 1.0
-        gp = goodput_for(int(n), job.shape.total_params, FAILURE_RATE_PER_GPU_HOUR[acc.family],
+        gp = goodput_for(int(n), w.n_total, FAILURE_RATE_PER_GPU_HOUR[acc.family],
                          g.campaign_overhead, job.checkpoint_storage_bytes_per_s)
         good = job.goodput if job.goodput is not None else gp.goodput
         wall = job.tokens * mult / (tps * n) / good

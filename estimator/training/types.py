@@ -20,9 +20,11 @@ import numpy as np
 from estimator.errors import InputError
 from estimator.shape import ModelShape
 
-#: Calibration families (docs/architecture.md, "Chip families").
-FAMILIES = ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-tpu", "amd-cdna",
-            "aws-trainium")
+#: Calibration families (docs/architecture.md, "Chip families"). ``google-tpu`` is TPU v5e/v5p
+#: and later (MaxText, 2024); ``google-tpu-v4`` is TPU v4 and its 2022 software (PaLM), a
+#: chip generation whose measured efficiency is far from v5p's (docs/run_model.md).
+FAMILIES = ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-tpu", "google-tpu-v4",
+            "amd-cdna", "aws-trainium")
 #: Training precisions of the matrix multiplies. fp16 runs at the bf16 rate on every chip here.
 PRECISIONS = ("bf16", "fp16", "fp8", "fp4")
 #: Activation recomputation: ``none`` stores every activation the backward pass needs;
