@@ -27,6 +27,7 @@ from estimator.hardware import HardwareProfile
 from estimator.scenario import Scenario
 from estimator.shape import ModelShape
 from estimator.training import Accelerator, TrainingJob, TrainingRun, plan_training_run
+from estimator.training.constants import family_for
 from estimator.training.types import FAMILIES
 from estimator.training.types import PRECISIONS as TRAINING_PRECISIONS
 
@@ -37,7 +38,8 @@ FALLBACK_FAMILY = "nvidia-hopper"
 def training_accelerator(profile: HardwareProfile) -> Accelerator:
     """The run model's view of a profile (decimal GB of HBM, per-direction bandwidths, the
     figures the run model was calibrated with: ``tests/training_hardware.py``)."""
-    family = profile.family if profile.family in FAMILIES else FALLBACK_FAMILY
+    family = family_for(profile.family, profile.generation)
+    family = family if family in FAMILIES else FALLBACK_FAMILY
     return Accelerator(
         id=profile.id, family=family,
         peak_flops_per_s={p: v * 1e12 for p, v in profile.peak_tflops.items()
@@ -159,7 +161,7 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
     rates = ClusterRates(peak, run.predicted_mfu, run.goodput, price,
                          usd_per_flop=price * gpu_hours / allocation.train_flops)
     warnings = list(run.warnings)
-    if acc.family != profile.family:
+    if acc.family not in (profile.family, family_for(profile.family, profile.generation)):
         warnings.append(f"{profile.display_name}: the run model has no constants for family "
                         f"'{profile.family}'; it borrows {FALLBACK_FAMILY}'s")
     return TrainingResult(
