@@ -43,12 +43,13 @@ from estimator.scenario import Scenario  # noqa: E402
 
 pytestmark = pytest.mark.gui
 W, H = 960, 600
-# Correlation floors. Measured at 960 x 600: Qt's SVG renderer >= 0.994; poppler >= 0.985 on
-# light themes and >= 0.973 on the dark one (light text on dark: poppler's and Qt's text
-# antialiasing differ most there); librsvg >= 0.965 (it picks its own fonts).
+# Correlation floors. Measured at 960 x 600: Qt's SVG renderer >= 0.994; poppler >= 0.979 on
+# light themes (the lifetime chart, whose dense minor grid poppler antialiases differently) and
+# >= 0.973 on the dark one (light text on dark: poppler's and Qt's text antialiasing differ most
+# there); librsvg >= 0.965 (it picks its own fonts). The scale bug these catch scored <= 0.92.
 MIN_R_QT_SVG = 0.98
 MIN_R_PDF = {"normal": 0.965}
-MIN_R_PDF_LIGHT = 0.98
+MIN_R_PDF_LIGHT = 0.97
 MIN_R_RSVG = 0.95
 
 PDFTOPPM = shutil.which("pdftoppm")

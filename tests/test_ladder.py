@@ -30,6 +30,7 @@ from estimator.ladder import (
     reference_loss_noise,
     review_ladder,
 )
+from estimator.ladder.costing import CostCache
 from estimator.ladder.design import HOLDOUT_FACTOR, MULTIPLIER_SETS, Design, scale_index
 from estimator.ladder.simulate import ridge_starts
 from estimator.laws import get_law
@@ -253,7 +254,12 @@ def test_targets_by_loss_and_by_big_run_budget():
     assert "compute_for_loss_p50" in p.predicted
     q = plan_ladder(Target(budget_usd=5e5), 3000, families=SMALL[:2], simulations=20,
                     curve=False, fidelity_checks=0)
-    assert q.target["big_run"]["cost_usd"] == pytest.approx(5e5, rel=1e-4)
+    # The run model's cost steps where the layout changes, so the largest affordable big run
+    # may cost a little under the budget; it never costs more, and a 1% larger one does.
+    big = q.target["big_run"]["cost_usd"]
+    assert 0.9 * 5e5 <= big <= 5e5 * (1 + 1e-9)
+    n, d = lawmath.optimum(c0, q.target["compute_flops"] * 1.01)
+    assert CostCache(RunHardware()).big_run(float(n[0]), float(d[0])).cost_usd > 5e5
 
 
 def test_progress_and_cancel():

@@ -362,7 +362,7 @@ def plan_ladder(target: Target, ladder_budget_usd: float, *,
             f"({cheapest.name}, {cheapest.family.n_fit_runs + 1} runs) costs ${need:,.0f}; raise "
             f"the ladder budget to at least ${math.ceil(need):,}, lower --min-params, or use a "
             "cheaper price (--price-tier spot)", field="ladder_budget_usd", value=budget,
-            expected=f">= {need:.0f}", hint=f"--ladder-budget-usd {math.ceil(need)}")
+            expected=f">= {math.ceil(need)}", hint=f"--ladder-budget-usd {math.ceil(need)}")
 
     # Batched by number of runs, so a batch pads few runs (cost order within it).
     designs = sorted(cands.values(), key=lambda d: (d.family.n_fit_runs, cat.cost(d), d.key))
