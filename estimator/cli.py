@@ -114,6 +114,7 @@ _GROUP_TITLES = {
     "target": "target (exactly one; default: match Chinchilla, 70 B params on 1.4 T tokens)",
     "training": "training cluster (defaults: h100-sxm, 1024 GPUs, bf16, on-demand)",
     "energy": "energy and emissions",
+    "moe": "mixture of experts (default: a dense model)",
     "advanced": "model shape and parallelism",
     "serving": "serving",
 }

@@ -26,7 +26,7 @@ from estimator.catalogue import Catalogue, resolve
 from estimator.engine import Estimate, compare, comparison_rows
 from estimator.errors import EstimatorError
 from estimator.laws import ParametricLaw, ScalingLaw
-from estimator.plan import Rule, compute_for_losses, rule_of, shape_of, solve_for_loss
+from estimator.plan import Rule, compute_for_losses, law_for, rule_of, shape_of, solve_for_loss
 from estimator.scenario import Scenario
 from estimator.serving.stage import anchored, serving_rates, usd_per_token
 
@@ -290,7 +290,7 @@ def _rate_drift(est: Estimate, params: np.ndarray) -> np.ndarray:
 def _plan_is_compute_optimal(s: Scenario) -> bool:
     """The plan is the least-compute plan for its loss (limited unique data allowed: the
     constrained optimum is the compute-optimal plan then)."""
-    return (s.mode != "model" and s.optimize == "compute" and s.params is None
+    return (s.mode != "model" and s.optimize == "compute" and s.law_params is None
             and s.tokens_per_param is None)
 
 
@@ -393,7 +393,7 @@ def compute_curves(scenario: Scenario, estimate: Estimate, *, catalogue: Catalog
     est = estimate
     n_points = max(8, int(n_points))
     cat = resolve(catalogue, profiles)
-    law = cat.law(s.law)
+    law = law_for(s, cat.law(s.law))
 
     fc, fl, f10, f90 = _frontier(law, est.train_flops_6nd, n_points)
 

@@ -27,7 +27,14 @@ from estimator.allocation import Allocation
 from estimator.catalogue import Catalogue, resolve
 from estimator.errors import EstimatorError, InputError
 from estimator.hardware import HardwareProfile
-from estimator.plan import CostRates, PlanResult, model_shape_of, plan_stage, target_allocation
+from estimator.plan import (
+    CostRates,
+    PlanResult,
+    law_for,
+    model_shape_of,
+    plan_stage,
+    target_allocation,
+)
 from estimator.quantities import QUANTITIES
 from estimator.scenario import Scenario
 from estimator.serving.stage import (
@@ -66,6 +73,7 @@ class Estimate:
     law_citation: str
     loss: float
     params: float
+    total_params: float
     tokens: float
     train_flops: float
     train_flops_6nd: float
@@ -195,17 +203,18 @@ def estimate(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles
 
 def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None,
          samples: LawSamples | None = None, alternatives: bool = True) -> Estimate:
-    law = cat.law(s.law)
+    law = law_for(s, cat.law(s.law))
     profile = cat.profile(s.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
     price_of(s, profile)  # a price tier the profile lacks: a clear error before any work
     srates = serving_rates(s, inf_profile)
-    inf_usd = usd_per_token(s, srates)
+    alloc0 = allocation if allocation is not None else target_allocation(s, law)
+    shape0 = model_shape_of(s, alloc0.params)
+    inf_usd = usd_per_token(s, srates, total_per_active=shape0.total_params / shape0.active_params)
     # Stage 2 first at the target's allocation: the lifetime trade-off of stage 1 needs the
     # cluster's dollars per FLOP for this model; rerun when the plan moves.
-    alloc0 = allocation if allocation is not None else target_allocation(s, law)
     sanity.check_allocation(s, alloc0)
-    train = training_stage(s, alloc0, model_shape_of(s, alloc0.params), profile)
+    train = training_stage(s, alloc0, shape0, profile)
     trades_off = s.optimize == "lifetime" or (alternatives and s.lifetime_output_tokens > 0)
     rate_fn = train_rate_curve(s, profile, train, alloc0, law) if trades_off else None
     plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
@@ -235,7 +244,8 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     sp = serve.plan
     est = Estimate(
         scenario=s, law_id=law.id, law_name=law.name, law_citation=law.citation, loss=a.loss,
-        params=a.params, tokens=a.tokens, train_flops=plan.train_flops,
+        params=a.params, total_params=plan.total_params, tokens=a.tokens,
+        train_flops=plan.train_flops,
         train_flops_6nd=plan.train_flops_6nd, flops_ratio_to_6nd=plan.flops_ratio_to_6nd,
         epochs=a.epochs, optimal_batch_tokens=train.run.optimal_batch_tokens,
         extrapolation_factor=plan.extrapolation_factor, hardware=profile.id,
@@ -384,7 +394,7 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
         allocation = samples = None
         if s.optimize == "compute":
             try:
-                law = cat.law(s.law)
+                law = law_for(s, cat.law(s.law))
                 allocation = target_allocation(s, law)
                 if with_uncertainty:
                     samples = law_samples(s, law, allocation)

@@ -17,7 +17,7 @@ eq. 2.2 for the exact FLOP count and eq. 1.4 for the critical batch size.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -76,8 +76,8 @@ def rule_of(s: Scenario) -> Rule:
     if s.mode == "model":
         if s.tokens_per_param is not None:
             return Rule(tokens_per_param=s.tokens_per_param)
-        return Rule(params=s.params, unique_tokens=s.unique_tokens)
-    return Rule(params=s.params, tokens_per_param=s.tokens_per_param,
+        return Rule(params=s.law_params, unique_tokens=s.unique_tokens)
+    return Rule(params=s.law_params, tokens_per_param=s.tokens_per_param,
                 unique_tokens=s.unique_tokens)
 
 
@@ -186,9 +186,22 @@ class PlanResult:
     compute_optimal: dict[str, float] | None
     lifetime_optimal: dict[str, float] | None
     warnings: tuple[str, ...]
+    given_total_params: float | None = None
 
     @property
     def params(self) -> float:
+        """The law's N (the active size of a mixture of experts)."""
+        return self.allocation.params
+
+    @property
+    def total_params(self) -> float:
+        """Every weight the model stores: the law's N for a dense model; for a mixture of
+        experts the given total (mode 'model') or the planned shape's."""
+        if self.given_total_params is not None:
+            return float(self.given_total_params)
+        if self.model_shape.is_moe:
+            return float(self.model_shape.total_params * (
+                self.allocation.params / self.model_shape.active_params))
         return self.allocation.params
 
     @property
@@ -200,21 +213,42 @@ class PlanResult:
         return self.allocation.loss
 
 
+def law_for(s: Scenario, law: ScalingLaw) -> ScalingLaw:
+    """The law the scenario plans with: an MoE law at the scenario's expansion rate
+    ((routed + shared) / (top-k + shared) experts, :func:`estimator.laws.moe_expansion_rate`)
+    for a mixture of experts, else the law itself (for a dense law the MoE model is planned as
+    a dense one of its active size: a warning says so)."""
+    if s.is_moe and hasattr(law, "at_experts"):
+        from estimator.laws import moe_expansion_rate
+
+        return law.at_experts(moe_expansion_rate(s.n_experts, s.experts_per_token,
+                                                 s.shared_experts or 0))
+    return law
+
+
+def reference_loss(s: Scenario, law: ScalingLaw) -> float:
+    """The loss of the 'as good as' reference model (match mode): under the same law, and for
+    an MoE law its own dense case (never a dense law's loss against an MoE law's)."""
+    ref_law = law.dense() if hasattr(law, "dense") else law
+    return float(ref_law.loss(s.match_params, s.match_tokens))
+
+
 def target_allocation(s: Scenario, law: ScalingLaw) -> al.Allocation:
     """The scenario's plan on the compute-optimal rule (or its constraints), scalar, with the
-    solvers' clear errors for unreachable targets."""
-    cons = dict(tokens_per_param=s.tokens_per_param, params=s.params,
+    solvers' clear errors for unreachable targets. The law's N is the active size of a mixture
+    of experts."""
+    fixed = s.law_params
+    cons = dict(tokens_per_param=s.tokens_per_param, params=fixed,
                 unique_tokens=s.unique_tokens)
     if s.mode == "loss":
         return al.plan_for_loss(law, s.target_loss, **cons)
     if s.mode == "compute":
         return al.plan_for_compute(law, s.compute_flops, **cons)
     if s.mode == "model":
-        return al.plan_for_model(law, s.params, tokens=s.tokens,
+        return al.plan_for_model(law, fixed, tokens=s.tokens,
                                  tokens_per_param=s.tokens_per_param,
                                  unique_tokens=s.unique_tokens)
-    target = float(law.loss(s.match_params, s.match_tokens))
-    return al.plan_for_loss(law, target, **cons)
+    return al.plan_for_loss(law, reference_loss(s, law), **cons)
 
 
 def shape_of(s: Scenario, params: float) -> costs.ModelShape:
@@ -226,10 +260,27 @@ def shape_of(s: Scenario, params: float) -> costs.ModelShape:
 
 def model_shape_of(s: Scenario, params: float) -> ModelShape:
     """The transformer's full shape: what the scenario fixes (layers, width, heads, KV heads,
-    MLP width, vocabulary), the rest derived from the size (:func:`estimator.shape.derive_shape`).
-    """
-    return derive_shape(params, n_layers=s.n_layers, d_model=s.d_model, n_heads=s.n_heads,
-                        n_kv_heads=s.n_kv_heads, ffn_dim=s.ffn_dim, vocab=s.vocab)
+    MLP width, vocabulary, experts), the rest derived from the size
+    (:func:`estimator.shape.derive_shape`). ``params`` is the law's N: the active size of a
+    mixture of experts. A given MoE model (mode 'model') has its total and active counts; a
+    planned one keeps the dense model of its active size and splits its MLP into
+    ``experts_per_token + shared_experts`` experts of equal width, as fine-grained MoE designs
+    do (Krajewski et al. 2024, granularity; DeepSeekMoE), so the active compute is the plan's."""
+    dims = dict(n_layers=s.n_layers, d_model=s.d_model, n_heads=s.n_heads,
+                n_kv_heads=s.n_kv_heads, ffn_dim=s.ffn_dim, vocab=s.vocab)
+    if not s.is_moe:
+        return derive_shape(params, **dims)
+    e, k, sh = s.n_experts, s.experts_per_token, s.shared_experts or 0
+    if s.mode == "model" and s.params is not None:
+        # another size than the given one (a rate anchor, a sample) keeps the given ratio of
+        # total to active parameters
+        total = s.params * (params / s.active_params) if s.active_params else s.params
+        return derive_shape(total, n_experts=e, experts_per_token=k, shared_experts=sh,
+                            active_params=params, **dims)
+    dense = derive_shape(params, **dims)
+    width = max(64, int(round(dense.ffn_dim / (k + sh) / 64.0)) * 64)
+    return replace(dense, n_experts=e, experts_per_token=k, shared_experts=sh,
+                   expert_ffn_dim=width)
 
 
 def _summary(a: al.Allocation, train_usd: float, inference_usd: float) -> dict[str, float]:
@@ -287,9 +338,20 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
             f"({fr.params_min:.2g}-{fr.params_max:.2g} params, {fr.tokens_min:.2g}-"
             f"{fr.tokens_max:.2g} tokens): treat the plan as a guide")
     if not law.comparable:
-        warnings.append(f"law '{law.id}' counts non-embedding parameters and uses another "
+        cw = law.comparability_warning() if hasattr(law, "comparability_warning") else None
+        warnings.append(cw or f"law '{law.id}' counts non-embedding parameters and uses another "
                         "dataset/tokenizer: its losses are not comparable with the "
                         "Chinchilla-family laws")
+    if s.is_moe and not hasattr(law, "at_experts"):
+        warnings.append(f"law '{law.id}' is a dense law: the mixture of experts is planned as "
+                        "a dense model of its active size, which ignores what the experts add "
+                        "(use an MoE law such as ludziejewski-2025)")
+    if s.is_moe and hasattr(law, "experts_extrapolation_factor"):
+        xe = float(law.experts_extrapolation_factor())
+        if xe > 1.0:
+            lo, hi = law.experts_range
+            warnings.append(f"{getattr(law, 'experts', 0):.3g} experts (expansion rate) lie "
+                            f"outside the {lo:g}-{hi:g} the law '{law.id}' was fitted on")
     if plan.epochs > 4.0:
         warnings.append(f"{plan.epochs:.1f} epochs over the unique data: repeated tokens are "
                         "worth less past about 4 epochs (Muennighoff et al. 2023)")
@@ -299,7 +361,8 @@ def plan_stage(s: Scenario, law: ScalingLaw, rates: CostRates,
         flops_ratio_to_6nd=ratio, train_flops=plan.train_flops * ratio,
         critical_batch_tokens=float(law.critical_batch_tokens(plan.loss)),
         extrapolation_factor=xf, lifetime_inference_tokens=lifetime_tokens,
-        compute_optimal=compute_opt, lifetime_optimal=lifetime_opt, warnings=tuple(warnings))
+        compute_optimal=compute_opt, lifetime_optimal=lifetime_opt, warnings=tuple(warnings),
+        given_total_params=s.params if (s.is_moe and s.mode == "model") else None)
 
 
 # --------------------------------------------------------------------------------------
@@ -331,8 +394,8 @@ def lifetime_sample_plans(s: Scenario, sampled: ScalingLaw, rates: CostRates,
                         "show the utilisation spread only")
     k = np.shape(sampled.E)
     if s.mode == "model":
-        n = np.full(k, s.params)
-        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.params)
+        n = np.full(k, s.law_params)
+        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.law_params)
         return n, d, 0
     if s.mode == "loss":
         t = np.full(k, float(s.target_loss))
@@ -377,8 +440,8 @@ def sample_plans(s: Scenario, sampled: ScalingLaw):
     k = np.shape(sampled.E)
     rule = rule_of(s)
     if s.mode == "model":
-        n = np.full(k, s.params)
-        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.params)
+        n = np.full(k, s.law_params)
+        d = np.full(k, s.tokens if s.tokens is not None else s.tokens_per_param * s.law_params)
         return n, d, 0
     if s.mode == "compute":
         n, d = solve_for_compute(sampled, s.compute_flops, rule)

@@ -69,10 +69,17 @@ QUANTITIES: tuple[Quantity, ...] = (
     Quantity("loss", "Loss", "nats/token", "Final pre-training loss the plan reaches",
              "the scaling law L(N, D)", "plan", fmt=lambda v: f"{v:.4f} nats/token",
              short=lambda v: f"{v:.4f}"),
-    Quantity("params", "Parameters", "parameters", "Model size N",
+    Quantity("params", "Parameters", "parameters",
+             "Model size N (for a mixture of experts: the active parameters a token uses)",
              "compute-optimal allocation (Hoffmann et al. 2022 eq. 4) or the constraint", "plan",
              fmt=lambda v: units.si(v) + " params", short=units.si, band=True,
-             card="PARAMETERS"),
+             card="PARAMETERS",
+             label_of=lambda e: "Active parameters" if e.scenario.is_moe else "Parameters"),
+    Quantity("total_params", "Total parameters", "parameters",
+             "Every weight a mixture of experts stores (all experts): what memory, "
+             "checkpoints and serving hold", "the model shape (estimator.shape)", "plan",
+             fmt=lambda v: units.si(v) + " params", short=units.si,
+             when=lambda e: e.scenario.is_moe),
     Quantity("tokens", "Training tokens", "tokens", "Training tokens D",
              "compute-optimal allocation or the constraint", "plan",
              fmt=lambda v: units.si(v) + " tokens", short=units.si, band=True,
@@ -146,7 +153,9 @@ QUANTITIES: tuple[Quantity, ...] = (
              fmt=lambda v: f"{v:,.0f}"),
     Quantity("scaling_efficiency", "Scaling efficiency", "fraction",
              "Throughput per GPU relative to the same model's best layout on one scale-up "
-             "domain", "the run model", "training", fmt=units.percent),
+             "domain, or on the fewest whole domains (a power of two) that hold it; above "
+             "100% when more GPUs relieve memory (less recomputation, larger micro-batches)",
+             "the run model", "training", fmt=units.percent),
     # -- serving -------------------------------------------------------------------------------
     Quantity("serving_output_tokens_per_s_per_chip", "Output tokens/s per chip",
              "tokens/s per chip",

@@ -156,14 +156,22 @@ def describe_target(s: Scenario) -> str:
     elif s.mode == "compute":
         text = f"compute budget {units.flops(s.compute_flops)}"
     elif s.mode == "model":
-        d = s.tokens if s.tokens is not None else (s.tokens_per_param or 0) * (s.params or 0)
-        text = f"a given model: {units.si(s.params)} params on {units.si(d)} tokens"
+        n = s.law_params or 0
+        d = s.tokens if s.tokens is not None else (s.tokens_per_param or 0) * n
+        size = (f"{units.si(s.params)} params ({units.si(n)} active)" if s.is_moe
+                else f"{units.si(s.params)} params")
+        text = f"a given model: {size} on {units.si(d)} tokens"
     else:
         text = (f"as good as {units.si(s.match_params)} params trained on "
                 f"{units.si(s.match_tokens)} tokens")
     cons = []
-    if s.mode != "model" and s.params is not None:
-        cons.append(f"model size fixed at {units.si(s.params)} params")
+    if s.mode != "model" and s.law_params is not None:
+        active = " active" if s.is_moe else ""
+        cons.append(f"model size fixed at {units.si(s.law_params)}{active} params")
+    if s.is_moe:
+        shared = f" + {s.shared_experts} shared" if s.shared_experts else ""
+        cons.append(f"mixture of experts: {s.experts_per_token} of {s.n_experts} "
+                    f"experts{shared} per token")
     if s.mode != "model" and s.tokens_per_param is not None:
         cons.append(f"{s.tokens_per_param:g} tokens per parameter")
     if s.unique_tokens is not None:

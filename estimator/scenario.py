@@ -83,6 +83,23 @@ class Scenario:
         "Unique tokens", "count", None, unit="tokens", lo=1.0, hi=1e20, flag="--unique-tokens",
         metavar="U", group="target", optional=True,
         help="unique data available; repeated epochs valued per Muennighoff et al. 2023")
+    active_params: float | None = spec(
+        "Active parameters", "count", None, unit="parameters", lo=1.0, hi=1e16,
+        flag="--active-params", metavar="N_ACT", group="moe", optional=True,
+        help="parameters one token uses (a mixture of experts; --params is then the total). "
+             "In the loss, compute and match modes: a fixed active size")
+    n_experts: int | None = spec(
+        "Routed experts", "int", None, unit="experts", lo=1, hi=100_000, flag="--experts",
+        metavar="E", group="moe", optional=True,
+        help="routed experts per MoE layer (default: a dense model)")
+    experts_per_token: int | None = spec(
+        "Experts per token", "int", None, unit="experts", lo=1, hi=100_000,
+        flag="--experts-per-token", metavar="K", group="moe", optional=True,
+        help="routed experts each token uses (top-k)")
+    shared_experts: int | None = spec(
+        "Shared experts", "int", None, unit="experts", lo=0, hi=100_000,
+        flag="--shared-experts", metavar="S", group="moe", optional=True,
+        help="always-on experts per MoE layer (DeepSeek: 1 or 2)")
     law: str = spec("Scaling law", "ref", "epoch-2024", flag="--law", metavar="NAME|FILE",
                     group="target",
                     help="scaling law: epoch-2024 (default), chinchilla-2022, kaplan-2020, or a "
@@ -256,11 +273,53 @@ class Scenario:
             raise InputError(
                 f"constrain either {ref('params')} or {ref('tokens_per_param')}, not both",
                 field="tokens_per_param", hint="clear one of the two constraints")
+        if self.is_moe or self.active_params is not None:
+            self._validate_moe()
         if (self.n_layers is None) != (self.d_model is None):
             missing = "d_model" if self.d_model is None else "n_layers"
             raise InputError(f"give both {ref('n_layers')} and {ref('d_model')} or neither",
                              field=missing)
         return self
+
+    @property
+    def is_moe(self) -> bool:
+        """A mixture of experts: more than one routed expert, or shared ones."""
+        return (self.n_experts or 1) > 1 or (self.shared_experts or 0) > 0
+
+    @property
+    def law_params(self) -> float | None:
+        """The model size the scaling law sees, when the scenario fixes one: the active size of
+        a mixture of experts, else ``params``."""
+        return self.active_params if self.is_moe else self.params
+
+    def _validate_moe(self) -> None:
+        e, k = self.n_experts, self.experts_per_token
+        if self.is_moe and (e is None or k is None):
+            raise InputError(f"a mixture of experts needs {ref('n_experts')} and "
+                             f"{ref('experts_per_token')}", field="experts_per_token" if e
+                             else "n_experts", hint="give the routed experts and the top-k")
+        if e is not None and k is not None and k > e:
+            raise InputError(f"{ref('experts_per_token')} = {k} exceeds {ref('n_experts')} = "
+                             f"{e}", field="experts_per_token", value=k,
+                             expected=f"at most n_experts ({e})")
+        if self.active_params is not None and not self.is_moe:
+            raise InputError(f"{ref('active_params')} is for a mixture of experts: give "
+                             f"{ref('n_experts')} and {ref('experts_per_token')} too",
+                             field="active_params", value=self.active_params)
+        if self.mode == "model":
+            if self.active_params is None:
+                raise InputError(f"a given mixture-of-experts model needs "
+                                 f"{ref('active_params')} beside {ref('params')} (the total)",
+                                 field="active_params")
+            if self.active_params > self.params:
+                raise InputError(f"{ref('active_params')} = {self.active_params:.3g} exceeds "
+                                 f"{ref('params')} = {self.params:.3g} (the total)",
+                                 field="active_params", value=self.active_params,
+                                 expected=f"at most the total ({self.params:.3g})")
+        elif self.params is not None:
+            raise InputError(f"for a mixture of experts fix the size with "
+                             f"{ref('active_params')} (the law's N is the active size), not "
+                             f"{ref('params')}", field="params", value=self.params)
 
     def relevant(self) -> dict[str, Any]:
         """The fields this scenario uses (target fields of other modes dropped; the output

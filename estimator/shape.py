@@ -34,6 +34,7 @@ import math
 from dataclasses import dataclass, replace
 
 from estimator.errors import InputError
+from estimator.fields import ref
 
 #: Width-to-depth ratio of a derived shape: Chinchilla 70B, 80 layers of d_model 8192
 #: (Hoffmann et al. 2022, Table 4) has d_model / n_layers = 102.4.
@@ -201,9 +202,9 @@ class ModelShape:
 
     @property
     def non_embedding_params(self) -> float:
-        """Every weight outside the embeddings (all experts)."""
+        """Every weight outside the embeddings (all experts), the final norm's gain included."""
         return (self.n_layers * (self.attention_params_per_layer + self.norm_params_per_layer)
-                + self._mlp_layer_params(self.n_experts))
+                + self.d_model + self._mlp_layer_params(self.n_experts))
 
     @property
     def total_params(self) -> float:
@@ -215,7 +216,7 @@ class ModelShape:
         """Weights outside the embeddings that one token uses (``experts_per_token`` routed
         experts plus the shared ones, and the router)."""
         return (self.n_layers * (self.attention_params_per_layer + self.norm_params_per_layer)
-                + self._mlp_layer_params(self.experts_per_token))
+                + self.d_model + self._mlp_layer_params(self.experts_per_token))
 
     @property
     def active_params(self) -> float:
@@ -226,9 +227,10 @@ class ModelShape:
     @property
     def matmul_params_per_token(self) -> float:
         """Weights one token multiplies in the forward pass: active non-embedding weights (norm
-        gains excluded) plus the unembedding (the input embedding is a lookup)."""
+        gains, the final one too, excluded) plus the unembedding (the input embedding is a
+        lookup)."""
         return (self.active_non_embedding_params - self.n_layers * self.norm_params_per_layer
-                + self.vocab * self.d_model)
+                - self.d_model + self.vocab * self.d_model)
 
     def attention_flops_per_token(self, context_tokens: float, causal: bool = True) -> float:
         """Forward FLOPs of attention scores (QK^T) and values (AV) per token, all layers:
@@ -311,7 +313,8 @@ def derive_shape(
         k_mlp *= (n_experts + shared_experts)
     k = k_attn + k_mlp
 
-    def solve(d_fixed: int | None, l_fixed: int | None) -> tuple[int, int]:
+    def solve(d_fixed: int | None, l_fixed: int | None, params: float, k: float
+              ) -> tuple[int, int]:
         # N = L k d^2 + 2 V d; with d = aspect * L unless one of them is fixed.
         if d_fixed is not None and l_fixed is not None:
             return l_fixed, d_fixed
@@ -339,7 +342,28 @@ def derive_shape(
         n_l = max(1, round(max(params - 2.0 * v * d_r, 0.1 * params) / (k * d_r**2)))
         return n_l, d_r
 
-    n_l, d = solve(d_model, n_layers)
+    lu = None
+    if (moe and active_params is not None and expert_ffn_dim is None
+            and n_experts > experts_per_token):
+        # Total and active counts together fix the experts: T - A = L_moe (E - K) w, with w one
+        # expert's weights in one layer; what the active count keeps beyond its K + S experts
+        # is attention and embeddings, which set the width and depth.
+        lu = (params - active_params) / (n_experts - experts_per_token)
+        non_expert = active_params - (experts_per_token + shared_experts) * lu
+        if non_expert < 0.01 * active_params:
+            least = (experts_per_token + shared_experts) / (n_experts + shared_experts) * params
+            raise InputError(
+                f"{ref('active_params')} = {active_params:.3g} is too small for "
+                f"{experts_per_token + shared_experts} of {n_experts + shared_experts} experts "
+                f"active in a {params:.3g}-parameter model", field="active_params",
+                value=active_params,
+                expected=f"more than {least:.3g} (the active experts alone), or fewer "
+                         f"experts_per_token")
+        k = k_attn
+        params_for_dims = non_expert
+    else:
+        params_for_dims = params
+    n_l, d = solve(d_model, n_layers, params_for_dims, k)
     heads = n_heads or max(1, d // DEFAULT_HEAD_DIM)
     kv = n_kv_heads or max(1, heads // DEFAULT_QUERIES_PER_KV_HEAD)
     while heads % kv:
@@ -355,7 +379,10 @@ def derive_shape(
         fixed = shape.total_params - shape.moe_layers * (
             (n_experts + shared_experts) * shape.mlp_params(shape.expert_width))
         per_unit = shape.moe_layers * (n_experts + shared_experts) * 3.0 * d
-        if active_params is not None:
+        if lu is not None:
+            per_unit = shape.moe_layers * (n_experts - experts_per_token) * 3.0 * d
+            target, fixed = params - active_params, 0.0
+        elif active_params is not None:
             # use the active count: N_act = fixed + L (K + S) 3 d f
             per_unit = shape.moe_layers * (experts_per_token + shared_experts) * 3.0 * d
             target = active_params

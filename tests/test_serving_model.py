@@ -55,7 +55,7 @@ def toy_by_hand(b: int, inp: float, out: float) -> dict[str, float]:
     L, d, q, kv, f, V = 2, 256, 256, 128, 512, 1000
     attn = d * q + 2 * d * kv + q * d                 # 196,608 per layer
     mlp = 3 * d * f                                   # 393,216 per layer (gated)
-    non_emb = L * (attn + mlp + 2 * d)                # with norm gains: 1,180,672
+    non_emb = L * (attn + mlp + 2 * d) + d            # with norm gains and final norm: 1,180,928
     matmul = L * (attn + mlp) + V * d                 # 1,435,648 multiplied per token
     bw, peak = 1e11, 1e12
     dense_bytes = non_emb * 2 + V * d * 2             # weights read per step (bf16)

@@ -85,24 +85,26 @@ _TABLES_MAX = 256
 
 
 def _cost_table(acc: ServingAccelerator, mix: RequestMix, weight_precision: str,
-                kv_precision: str, targets: LatencyTargets, vocab: int | None):
+                kv_precision: str, targets: LatencyTargets, vocab: int | None,
+                moe: tuple[int, int, int] = (1, 1, 0)):
     """(log10 N, log chip-seconds per output token of the request mix, fits) over the table's
     model sizes: the cheapest replica for each, prefill work included. Cached per serving
     context (the accelerator's figures, the mix, precisions, targets, vocabulary)."""
     key = (acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())), acc.memory_bytes,
            acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips, acc.scale_up_bytes_per_s,
-           mix, weight_precision, kv_precision, targets, vocab)
+           mix, weight_precision, kv_precision, targets, vocab, moe)
     hit = _TABLES.get(key)
     if hit is None:
         if len(_TABLES) >= _TABLES_MAX:
             _TABLES.clear()
         hit = _TABLES[key] = _compute_table(acc, mix, weight_precision, kv_precision, targets,
-                                            vocab)
+                                            vocab, moe)
     return hit
 
 
-def _compute_table(acc, mix, weight_precision, kv_precision, targets, vocab):
+def _compute_table(acc, mix, weight_precision, kv_precision, targets, vocab, moe):
     kwargs = {} if vocab is None else {"vocab": vocab}
+    kwargs.update(n_experts=moe[0], experts_per_token=moe[1], shared_experts=moe[2])
     curve = output_cost_curve(10.0 ** _TABLE_LOG10_N, acc, mix, weight_precision=weight_precision,
                               kv_precision=kv_precision, targets=targets, **kwargs)
     per_request = (mix.input_tokens * curve.chip_s_per_input_token
@@ -114,19 +116,24 @@ def _compute_table(acc, mix, weight_precision, kv_precision, targets, vocab):
     return _TABLE_LOG10_N, log_cost, fits
 
 
-def usd_per_token(s: Scenario, r: ServingRates) -> Callable[[np.ndarray], np.ndarray]:
+def usd_per_token(s: Scenario, r: ServingRates,
+                  total_per_active: float = 1.0) -> Callable[[np.ndarray], np.ndarray]:
     """Dollars per generated token of the request mix (its prompt's prefill included), times the
-    peak-to-mean ratio (the fleet is paid for at the peak), as a function of total model size:
-    interpolated in log-log over a cached table; inf where the model fits on no replica."""
+    peak-to-mean ratio (the fleet is paid for at the peak), as a function of the law's model
+    size N (the active size of a mixture of experts, whose total is ``total_per_active`` times
+    it): interpolated in log-log over a cached table of total sizes; inf where the model fits
+    on no replica."""
+    moe = ((s.n_experts or 1, s.experts_per_token or 1, s.shared_experts or 0) if s.is_moe
+           else (1, 1, 0))
     try:
         xs, ys, _fits = _cost_table(r.accelerator, request_mix(s), s.inference_precision,
-                                    s.kv_precision, targets_of(s), s.vocab)
+                                    s.kv_precision, targets_of(s), s.vocab, moe)
     except InputError:  # e.g. a precision the chip cannot serve: no size is servable
         xs, ys = _TABLE_LOG10_N, np.full(_TABLE_LOG10_N.shape, np.inf)
     scale = r.price_usd_per_hour / SECONDS_PER_HOUR * s.peak_to_mean
 
     def fn(params):
-        x = np.log10(np.asarray(params, dtype=float))
+        x = np.log10(np.asarray(params, dtype=float) * total_per_active)
         with np.errstate(invalid="ignore"):
             y = np.interp(x, xs, ys, left=np.inf, right=np.inf)
         return np.exp(y) * scale
