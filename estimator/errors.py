@@ -43,9 +43,15 @@ class EstimatorError(Exception):
         """The message with its ``{f:name}`` field references unrendered."""
         return str(self.args[0]) if self.args else ""
 
-    def render(self, namer: Callable[[str], str]) -> str:
-        """The message with every referenced field named by ``namer``."""
-        return render(self.template, namer)
+    def render(self, namer: Callable[[str], str], *, flag_hints: bool = True) -> str:
+        """The message with every referenced field named by ``namer``, followed by the hint
+        (the fix) when it adds something. ``flag_hints=False`` (the window) leaves out a hint
+        written as command-line flags, such as ``--seed 0``."""
+        msg = render(self.template, namer)
+        hint = render(self.hint, namer).strip() if self.hint else ""
+        if hint and hint not in msg and (flag_hints or not hint.startswith("--")):
+            msg = f"{msg.rstrip().rstrip('.')}; {hint}"
+        return msg
 
     def __str__(self) -> str:
         return render(self.template)

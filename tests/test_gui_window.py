@@ -275,7 +275,7 @@ def test_warnings_are_shown_in_the_window(window):
     w.inputs.field("gpus").set_text_and_commit("100000")  # past the useful batch: a warning
     settle(w)
     est = estimate(replace(Scenario(), gpus=100_000))
-    assert any("do not shorten the run" in x for x in est.warnings)
+    assert any("barely shorten the run" in x for x in est.warnings)
     assert w.warnings_strip.isVisible()
     assert w.warnings_strip.messages == est.warnings
 

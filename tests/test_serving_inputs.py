@@ -79,3 +79,32 @@ def test_constants_validation_and_shipped_families():
         k = constants_for(fam)
         assert k.family == fam and k.provenance
         assert k.band[0] < 1.0 < k.band[1]
+
+
+# -- the fix reaches the user --------------------------------------------------------------------
+def test_cli_prints_what_would_fit_with_the_flag(capsys):
+    """A pinned replica too small for the model: the CLI names the flag and the size that fits
+    (the hint), not the serving model's argument name."""
+    from estimator.cli import main
+
+    code = main(["estimate", "--params", "70e9", "--tokens", "1.4e12",
+                 "--inference-chips-per-replica", "1"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert "--inference-chips-per-replica >= 2" in err and "chips_per_replica" not in err
+
+
+@pytest.mark.gui
+def test_window_wording_names_labels_and_drops_flag_hints():
+    from estimator.errors import EstimatorError
+    from estimator.fields import ref
+    from estimator.gui.session import friendly_message
+
+    e = InputError(f"{ref('inference_chips_per_replica')} = 1 is too small",
+                   field="inference_chips_per_replica",
+                   hint=f"use {ref('inference_chips_per_replica')} >= 2")
+    text = friendly_message(e)
+    assert "--" not in text and ">= 2" in text and "inference_chips_per_replica" not in text
+    flag_only = EstimatorError("bad seed", field="seed", hint="--seed 0")
+    assert friendly_message(flag_only) == "bad seed"
+    assert flag_only.render(lambda n: n) == "bad seed; --seed 0"

@@ -329,7 +329,7 @@ def test_model_that_fits_nowhere_says_what_would_fit():
         plan_serving(L405, H100, RequestMix(1000, 1000))          # 810 GB in bf16 > 8 x 80
     e = err.value
     assert e.field == "weight_precision"
-    assert "16 chips" in e.hint and "weight_precision='fp8' fits on 8 chips" in e.hint
+    assert "16 chips" in e.hint and "with fp8 weights it fits on 8 chips" in e.hint
     with pytest.raises(InputError) as err:
         plan_serving(L70, H100, RequestMix(1000, 1000), chips_per_replica=1)
     assert err.value.field == "chips_per_replica" and err.value.expected == "at least 2"

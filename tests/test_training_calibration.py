@@ -150,3 +150,12 @@ def test_docs_tables_are_current(cal):
     doc = (Path(__file__).resolve().parents[1] / "docs" / "run_model.md").read_text()
     assert C.markdown(cal) in doc, "regenerate with python -m estimator.training.calibration "\
                                    "--markdown and paste into docs/run_model.md"
+
+
+def test_calibration_doc_carries_the_current_training_tables(cal):
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "calibration.md").read_text()
+    begin, end = "<!-- BEGIN TRAINING GENERATED -->\n", "\n<!-- END TRAINING GENERATED -->"
+    assert doc.split(begin, 1)[1].split(end, 1)[0].strip() == C.markdown(cal).strip(), \
+        "regenerate with python -m estimator.training.calibration --markdown"

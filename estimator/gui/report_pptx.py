@@ -365,7 +365,8 @@ def chart_caption(kind: str, est: Estimate, catalogue: Catalogue | None = None) 
         price = (f"{tier} price {units.usd_per_hour(est.price_usd_per_hour)}"
                  + (f" ({who + ', ' if who else ''}{pr.date})" if pr is not None else ""))
     util = ("MFU and goodput as given" if s.mfu is not None and s.goodput is not None else
-            "MFU and goodput calibrated on published runs (estimator.calibration)")
+            "MFU and goodput from the run model calibrated on published runs "
+            "(docs/calibration.md)")
     flops = ("compute counted exactly with attention" if s.exact_flops else
              "compute C = 6ND")
     parts = [f"Assumptions: {price}", util, flops]

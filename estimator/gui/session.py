@@ -45,7 +45,7 @@ def friendly_message(exc: BaseException | str) -> str:
     """An error as the window words it: every field it refers to named by its label (the CLI
     names the same fields by their flags)."""
     if isinstance(exc, EstimatorError):
-        return exc.render(label_of)
+        return exc.render(label_of, flag_hints=False)
     return str(exc)
 
 

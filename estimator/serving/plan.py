@@ -207,7 +207,7 @@ def _no_fit_error(shape: ModelShape, acc: ServingAccelerator, k: ServingConstant
         ok = kv_capacity_batch(counts, acc, k, lower, mix, wide) >= 1
         fitting = wide[ok & (wide <= domain)]
         if fitting.size:
-            fixes.append(f"weight_precision='{p}' fits on {int(fitting[0])} chips")
+            fixes.append(f"with {p} weights it fits on {int(fitting[0])} chips")
             break
     need_txt = (f"it needs about {chips_needed} chips" if chips_needed else
                 "it does not fit on any number of chips")

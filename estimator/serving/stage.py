@@ -12,6 +12,7 @@ a recompute that does not change the serving inputs reuses it).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -192,6 +193,25 @@ def _pinned(s: Scenario) -> bool:
             or s.inference_chips_per_replica is not None)
 
 
+#: The serving model's argument names -> the scenario fields they come from, so an error
+#: raised by :func:`plan_serving` names the field the user typed (and the CLI its flag).
+_SCENARIO_FIELDS = {"chips_per_replica": "inference_chips_per_replica",
+                    "weight_precision": "inference_precision", "batch": "inference_batch",
+                    "tpot_s": "tpot_ms", "ttft_s": "ttft_ms", "accelerator": "inference_hardware"}
+
+
+def _as_scenario_error(exc: InputError) -> InputError:
+    """The same error, its field and the names in its hint those of the scenario."""
+    def named(text: str | None) -> str | None:  # the argument names the text spells out
+        for arg in ("chips_per_replica", "weight_precision"):
+            name = _SCENARIO_FIELDS[arg]
+            text = text and re.sub(rf"(?<![{{:\w]){arg}\b", "{f:" + name + "}", text)
+        return text
+
+    return InputError(named(exc.template), field=_SCENARIO_FIELDS.get(exc.field, exc.field),
+                      value=exc.value, expected=exc.expected, hint=named(exc.hint))
+
+
 def serving_stage(s: Scenario, plan: PlanResult, r: ServingRates) -> ServingResult:
     """Stage 3: the serving plan of the model for the request mix and targets. An impossible
     target or a pinned replica that cannot hold the model is the user's error (raised, naming
@@ -205,13 +225,14 @@ def serving_stage(s: Scenario, plan: PlanResult, r: ServingRates) -> ServingResu
                           train_tokens_per_param=plan.allocation.tokens_per_param)
     except InputError as exc:
         if _pinned(s):
-            raise
+            raise _as_scenario_error(exc) from None
+        hint = f" ({exc.hint})" if exc.hint else ""
         return ServingResult(
             inference_hardware=r.profile.id, available=False, plan=None, fleet=None,
             price_usd_per_hour=r.price_usd_per_hour, cost_per_million_input_tokens_usd=None,
             cost_per_million_output_tokens_usd=None, cost_per_million_tokens_usd=None,
-            warnings=(f"serving on {r.profile.display_name}: {exc}; serving and lifetime "
-                      "costs are left out",))
+            warnings=(f"serving on {r.profile.display_name}: {exc}{hint}; serving and "
+                      "lifetime costs are left out",))
     usd_per_chip_s = r.price_usd_per_hour / SECONDS_PER_HOUR
     per_request = (mix.input_tokens * sp.chip_s_per_input_token
                    + mix.output_tokens * sp.chip_s_per_output_token)

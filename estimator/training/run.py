@@ -490,7 +490,7 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
                 f"{batch_tokens / 1e6:.3g}M tokens, above the useful batch "
                 f"{b_opt / 1e6:.3g}M (DeepSeek LLM B_opt); reaching the same loss needs "
                 f"{ch.mult:.2f}x the tokens (McCandlish et al. 2018): past about {useful} "
-                f"GPUs more GPUs do not shorten the run")
+                f"GPUs more GPUs raise the cost and barely shorten the run")
         else:
             warnings.append(
                 f"the pinned batch of {batch_tokens / 1e6:.3g}M tokens is above the useful "
