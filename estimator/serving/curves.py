@@ -13,6 +13,7 @@ checks it).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from estimator.serving.inputs import (
     ServingAccelerator,
     ServingConstants,
 )
-from estimator.serving.plan import SECONDS_PER_HOUR
+from estimator.serving.plan import MAX_DOMAINS, SECONDS_PER_HOUR
 from estimator.serving.precision import resolve_precision
 from estimator.serving.roofline import ModelCounts, at_batch, replica_terms
 from estimator.shape import (
@@ -126,13 +127,22 @@ def output_cost_curve(
     prec = resolve_precision(accelerator, weight_precision, kv_precision)
     counts = smooth_counts(n[:, None], n_experts=n_experts, experts_per_token=experts_per_token,
                            shared_experts=shared_experts, vocab=vocab)
-    tps = np.array([2.0**i for i in range(12) if 2**i <= accelerator.scale_up_domain_chips])
-    rep = replica_terms(counts, accelerator, k, prec, mix, tps[None, :])
+    domain = accelerator.scale_up_domain_chips
+    tps = np.array([2.0**i for i in range(12) if 2**i <= domain])
+    groups = np.ones_like(tps)
+    if n_experts > 1 and accelerator.scale_out_bytes_per_s > 0:
+        # as plan_serving: an MoE replica may span 2 to MAX_DOMAINS whole domains
+        sizes = [domain * 2.0**i for i in range(1, int(math.log2(MAX_DOMAINS)) + 1)]
+        inner = tps.copy()
+        tps = np.concatenate([tps, [t for size in sizes for t in inner]])
+        groups = np.concatenate([groups, [size / t for size in sizes for t in inner]])
+    rep = replica_terms(counts, accelerator, k, prec, mix, tps[None, :], groups[None, :])
     kv_cap = np.broadcast_to(rep.kv_capacity_batch, (n.size, tps.size))
     valid = kv_cap >= 1
-    cap = np.maximum(np.minimum(kv_cap, float(k.max_batch)), 1.0)
+    top = float(k.max_batch) * groups[None, :]
+    cap = np.maximum(np.minimum(kv_cap, top), 1.0)
     if targets is not None and targets.any:
-        b, meets = _batch_under_targets(rep, cap, targets, k.max_batch)
+        b, meets = _batch_under_targets(rep, cap, targets, int(k.max_batch * groups.max()))
         valid &= meets
     else:
         b = cap
@@ -145,7 +155,7 @@ def output_cost_curve(
     cout = np.broadcast_to(ev.chip_s_per_output_token, out.shape)[rows, j]
     return CostCurve(
         params=n, active_params=_active_params(counts)[:, 0],
-        chips_per_replica=np.where(fits, tps[j], 0).astype(int),
+        chips_per_replica=np.where(fits, (tps * groups)[j], 0).astype(int),
         batch=np.where(fits, np.broadcast_to(b, out.shape)[rows, j], 0.0),
         output_tokens_per_s_per_chip=np.where(fits, out[rows, j], 0.0),
         chip_s_per_input_token=np.where(fits, cin, np.inf),

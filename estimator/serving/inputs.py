@@ -72,6 +72,8 @@ class ServingAccelerator:
     * ``memory_bandwidth_bytes_per_s``: HBM bandwidth, bytes/s (decimal TB/s * 1e12).
     * ``scale_up_domain_chips``: chips one tensor-parallel replica may span (NVLink domain,
       TPU slice); ``scale_up_bytes_per_s``: link bandwidth per chip per direction, bytes/s.
+    * ``scale_out_bytes_per_s``: network bandwidth per chip per direction between domains,
+      bytes/s; 0 (unknown) keeps every replica inside one domain.
     """
 
     id: str
@@ -81,6 +83,7 @@ class ServingAccelerator:
     memory_bandwidth_bytes_per_s: float
     scale_up_domain_chips: int
     scale_up_bytes_per_s: float
+    scale_out_bytes_per_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -104,6 +107,13 @@ class ServingAccelerator:
         _positive(self.scale_up_domain_chips, "scale_up_domain_chips", integer=True)
         _positive(self.scale_up_bytes_per_s, "scale_up_bytes_per_s")
         object.__setattr__(self, "scale_up_domain_chips", int(self.scale_up_domain_chips))
+        if isinstance(self.scale_out_bytes_per_s, bool) or not isinstance(
+                self.scale_out_bytes_per_s, (int, float)) or not math.isfinite(
+                self.scale_out_bytes_per_s) or self.scale_out_bytes_per_s < 0:
+            raise InputError(f"accelerator {self.id!r}: scale_out_bytes_per_s must be a number "
+                             f">= 0, got {self.scale_out_bytes_per_s!r}",
+                             field="scale_out_bytes_per_s", value=self.scale_out_bytes_per_s,
+                             expected="a number >= 0 (bytes/s per chip)")
 
     def peak(self, precision: str) -> float:
         """Dense peak FLOP/s for ``precision`` (fp16 falls back to bf16)."""

@@ -56,6 +56,9 @@ BINDING_GAIN = 0.05
 #: Default peak-to-mean ratio of request traffic for sizing a fleet: a judgement (interactive
 #: traffic follows the working day; 2x the daily mean at peak is a common planning figure).
 DEFAULT_PEAK_TO_MEAN = 2.0
+#: Most scale-up domains one expert-parallel replica of a mixture of experts spans (64 x 8
+#: chips = 512: DeepSeek-V3's decode deployment used 40 nodes of 8 H800, Sec. 3.4).
+MAX_DOMAINS = 64
 #: Points of the geometric batch grid searched under latency targets (refined to the integer).
 GRID_POINTS = 40
 #: Replica sizes whose grid throughput is below this share of the best are not refined (one
@@ -117,6 +120,10 @@ class ServingPlan:
     constants_provenance: str
     band: tuple[float, float]
     warnings: tuple[str, ...]
+    #: Tensor-parallel chips per attention group, and groups per replica (above 1: a mixture
+    #: of experts spread over several domains); chips_per_replica is their product.
+    tensor_parallel: int = 0
+    attention_groups: int = 1
 
     @property
     def bound_label(self) -> str:
@@ -157,8 +164,40 @@ def _grid(max_batch: int) -> np.ndarray:
     return g.astype(float)
 
 
+def _multi_domain(shape: ModelShape, acc: ServingAccelerator) -> bool:
+    """Whether replicas may span several scale-up domains: a mixture of experts on a chip
+    with a known scale-out network."""
+    return shape.is_moe and acc.scale_out_bytes_per_s > 0
+
+
+def _candidates(shape: ModelShape, acc: ServingAccelerator,
+                chips_per_replica: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate replicas as (tensor-parallel chips per attention group, groups): one group of
+    every power-of-two size within a domain that divides the heads; for a mixture of experts
+    on a chip with a scale-out network, also replicas of 2 to :data:`MAX_DOMAINS` whole
+    domains, their attention in groups of each of those sizes and the experts spread over
+    every chip (a pinned ``chips_per_replica`` above one domain keeps its size)."""
+    domain = acc.scale_up_domain_chips
+    tps = _candidate_tps(shape, acc, chips_per_replica)
+    if tps.size:
+        groups = np.ones_like(tps)
+        if chips_per_replica is not None or not _multi_domain(shape, acc):
+            return tps, groups
+        sizes = [domain * 2**i for i in range(1, int(math.log2(MAX_DOMAINS)) + 1)]
+    else:
+        sizes = [int(chips_per_replica)]
+    inner = _candidate_tps(shape, acc, None)
+    t_all = np.array([t for n in sizes for t in inner], dtype=float)
+    g_all = np.array([n / t for n in sizes for t in inner], dtype=float)
+    if not tps.size:
+        return t_all, g_all
+    return np.concatenate([tps, t_all]), np.concatenate([groups, g_all])
+
+
 def _candidate_tps(shape: ModelShape, acc: ServingAccelerator,
                    chips_per_replica: int | None) -> np.ndarray:
+    """Tensor-parallel replica sizes inside one domain (empty: a pinned multi-domain replica
+    of a mixture of experts, see :func:`_candidates`)."""
     domain = acc.scale_up_domain_chips
     if chips_per_replica is not None:
         t = chips_per_replica
@@ -166,9 +205,15 @@ def _candidate_tps(shape: ModelShape, acc: ServingAccelerator,
             raise InputError(f"chips_per_replica must be a whole number >= 1, got {t!r}",
                              field="chips_per_replica", value=t, expected="a whole number >= 1")
         if t > domain:
+            if _multi_domain(shape, acc) and t % domain == 0 and t // domain <= MAX_DOMAINS:
+                return np.array([], dtype=float)
+            why = ("tensor parallelism across domains is not modelled" if not shape.is_moe
+                   else f"a mixture of experts spans whole domains (a multiple of {domain}, "
+                   f"at most {MAX_DOMAINS * domain} chips)" if acc.scale_out_bytes_per_s > 0
+                   else "the chip's scale-out network is unknown")
             raise InputError(
                 f"chips_per_replica = {t} exceeds the scale-up domain of {acc.id} ({domain} "
-                "chips): tensor parallelism across domains is not modelled",
+                f"chips): {why}",
                 field="chips_per_replica", value=t, expected=f"at most {domain}")
         if shape.n_heads % t:
             ok = [x for x in range(1, domain + 1) if shape.n_heads % x == 0]
@@ -213,6 +258,9 @@ def _no_fit_error(shape: ModelShape, acc: ServingAccelerator, k: ServingConstant
                 "it does not fit on any number of chips")
     hint = (f"{need_txt}, more than the {domain}-chip scale-up domain of {acc.id} (pipeline "
             "parallelism across domains is not modelled)")
+    if _multi_domain(shape, acc):
+        hint = (f"it does not fit even on {MAX_DOMAINS} scale-up domains of {domain} {acc.id} "
+                "chips with the experts spread over them")
     if fixes:
         hint += "; " + "; ".join(fixes)
     hint += "; or choose a chip with more memory"
@@ -235,7 +283,7 @@ def _unreachable_error(ev: Roofline, targets: LatencyTargets, acc: ServingAccele
         return InputError(
             f"no batch meets the TPOT target of {targets.tpot_s:.3g} s: the fastest this model "
             f"decodes on {acc.id} is {best:.3g} s per token ({1 / best:,.0f} tokens/s per user),"
-            f" at batch 1 on {int(ev.tp[i])} chips per replica", field="tpot_s",
+            f" at batch 1 on {_chips(ev, i)} chips per replica", field="tpot_s",
             value=targets.tpot_s, expected=f"at least {best:.3g} s",
             hint="raise the TPOT target, use fewer bytes per weight (fp8, fp4) or a chip with "
                  "more memory bandwidth")
@@ -246,10 +294,15 @@ def _unreachable_error(ev: Roofline, targets: LatencyTargets, acc: ServingAccele
         return InputError(
             f"no batch meets the TTFT target of {targets.ttft_s:.3g} s: the shortest time to "
             f"first token for this prompt on {acc.id} is {best:.3g} s, at batch 1 on "
-            f"{int(ev.tp[i])} chips per replica", field="ttft_s", value=targets.ttft_s,
+            f"{_chips(ev, i)} chips per replica", field="ttft_s", value=targets.ttft_s,
             expected=f"at least {best:.3g} s",
             hint="raise the TTFT target, shorten the prompt, or use a faster chip")
     raise AssertionError("targets reachable")  # pragma: no cover
+
+
+def _chips(ev: Roofline, i: int) -> int:
+    """Chips of replica ``i`` of a 1-D evaluation."""
+    return int(np.broadcast_to(ev.chips, np.shape(ev.tp))[i])
 
 
 def _at(x, j: int) -> float:
@@ -340,14 +393,15 @@ def plan_serving(
     if not isinstance(targets, LatencyTargets):
         raise InputError("targets must be a LatencyTargets", field="targets", value=targets)
     counts = _counts(shape)
-    tps = _candidate_tps(shape, accelerator, chips_per_replica)
-    rep = replica_terms(counts, accelerator, k, prec, mix, tps)
+    tps, groups = _candidates(shape, accelerator, chips_per_replica)
+    rep = replica_terms(counts, accelerator, k, prec, mix, tps, groups)
     kv_cap = rep.kv_capacity_batch
     valid = kv_cap >= 1
     if not valid.any():
         raise _no_fit_error(shape, accelerator, k, prec, mix, counts, chips_per_replica)
-    cap = np.maximum(np.minimum(kv_cap, float(k.max_batch)), 1.0)
-    limits = np.where(kv_cap < k.max_batch, "kv_capacity", "max_batch").astype(object)
+    top = float(k.max_batch) * groups              # the engine's maximum batch, per group
+    cap = np.maximum(np.minimum(kv_cap, top), 1.0)
+    limits = np.where(kv_cap < top, "kv_capacity", "max_batch").astype(object)
     col = rep.column()
 
     if batch is not None:
@@ -375,7 +429,8 @@ def plan_serving(
     cols = np.stack([chosen, chosen + 1.0, 2.0 * chosen], axis=1)
     ev = at_batch(col, cols)
     j = int(np.argmax(np.where(valid, ev.output_tokens_per_s_per_chip[:, 0], -np.inf)))
-    t, b = float(rep.tp[j]), float(chosen[j])
+    t, b = float(rep.chips[j]), float(chosen[j])
+    tp_j, g_j = float(rep.tp[j]), float(groups[j])
     limit = limits[j]
     if limit is None and batch is None:
         limit = ("tpot_target" if targets.tpot_s is not None
@@ -396,11 +451,18 @@ def plan_serving(
                         "batch, and so the throughput, is very sensitive to the runtime's "
                         "memory reserve; more chips per replica or fewer bytes per weight are "
                         "safer")
-    if not counts.mla and t > counts.n_kv_heads:
-        warnings.append(f"{int(t)} chips per replica exceed the {int(counts.n_kv_heads)} KV "
+    if g_j > 1:
+        warnings.append(
+            f"each replica spans {int(t) // accelerator.scale_up_domain_chips} scale-up "
+            f"domains ({int(t)} {accelerator.id} chips): attention and dense layers in "
+            f"{int(g_j)} data-parallel groups of {int(tp_j)} tensor-parallel chips, the routed "
+            "experts spread over every chip with dispatch and combine all-to-alls over the "
+            "scale-out network (as DeepSeek-V3 serves, Sec. 3.4); balanced routing assumed")
+    if not counts.mla and tp_j > counts.n_kv_heads:
+        warnings.append(f"{int(tp_j)} chips per replica exceed the {int(counts.n_kv_heads)} KV "
                         "heads: each KV head is stored on several chips (the cache per token "
                         "grows with the replica)")
-    if counts.mla and t > 1:
+    if counts.mla and tp_j > 1:
         warnings.append("multi-head latent attention under tensor parallelism keeps the "
                         "latent KV cache on every chip of the replica (data-parallel attention "
                         "would avoid it; not modelled)")
@@ -431,7 +493,8 @@ def plan_serving(
         weight_precision=prec.weight_precision, kv_precision=prec.kv_precision,
         matmul_precision=prec.matmul_peak_key, input_tokens=float(mix.input_tokens),
         output_tokens=float(mix.generated_tokens), constants_provenance=k.provenance,
-        band=k.band, warnings=tuple(warnings))
+        band=k.band, warnings=tuple(warnings), tensor_parallel=int(tp_j),
+        attention_groups=int(g_j))
 
 
 def fleet(plan: ServingPlan, requests_per_day: float | None = None, *,
@@ -500,27 +563,29 @@ def sweep_batch(
     is ``chips_per_replica`` or the offline plan's; ``batches`` defaults to a geometric grid up
     to the KV capacity (or the engine's maximum batch)."""
     k = constants if constants is not None else constants_for(accelerator.family)
-    if chips_per_replica is None:
-        chips_per_replica = plan_serving(
-            shape, accelerator, mix, weight_precision=weight_precision,
-            kv_precision=kv_precision, constants=k).chips_per_replica
     prec = resolve_precision(accelerator, weight_precision, kv_precision)
     counts = _counts(shape)
-    t = float(_candidate_tps(shape, accelerator, chips_per_replica)[0])
-    cap = int(kv_capacity_batch(counts, accelerator, k, prec, mix, t))
+    if chips_per_replica is None or chips_per_replica > accelerator.scale_up_domain_chips:
+        best = plan_serving(shape, accelerator, mix, weight_precision=weight_precision,
+                            kv_precision=kv_precision, constants=k,
+                            chips_per_replica=chips_per_replica)
+        t, g = float(best.tensor_parallel), float(best.attention_groups)
+    else:
+        t, g = float(_candidate_tps(shape, accelerator, chips_per_replica)[0]), 1.0
+    cap = int(kv_capacity_batch(counts, accelerator, k, prec, mix, t, g))
     if cap < 1:
         raise _no_fit_error(shape, accelerator, k, prec, mix, counts, chips_per_replica)
     if batches is None:
-        top = float(min(cap, k.max_batch))
+        top = float(min(cap, k.max_batch * g))
         b = np.unique(np.round(np.geomspace(1.0, top, 40))) if top > 1 else np.array([1.0])
     else:
         b = np.asarray(batches, dtype=float)
         if b.ndim != 1 or b.size == 0 or not np.all(np.isfinite(b)) or np.any(b < 1):
             raise InputError("batches must be a non-empty 1-D array of numbers >= 1",
                              field="batches", value=batches, expected="numbers >= 1")
-    ev = evaluate(counts, accelerator, k, prec, mix, t, b, with_shares=False)
+    ev = evaluate(counts, accelerator, k, prec, mix, t, b, with_shares=False, groups=g)
     tpot = np.asarray(ev.tpot_s, dtype=float)
     speed = np.divide(1.0, tpot, out=np.zeros_like(tpot), where=tpot > 0)
-    return BatchSweep(int(t), cap, b, ev.output_tokens_per_s_per_chip, speed, ev.ttft_s,
+    return BatchSweep(int(t * g), cap, b, ev.output_tokens_per_s_per_chip, speed, ev.ttft_s,
                       tpot, ev.chip_s_per_input_token * np.ones_like(b),
                       ev.chip_s_per_output_token, b <= cap)

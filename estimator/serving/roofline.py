@@ -27,6 +27,18 @@ once, shared by their tokens; only the last prompt token is unembedded):
          + max(2·M_e·I / P, (I/C)·W_e·touched(C) / BW) + I·kv / BW + 2·I²·q·L / P_att
          + [T>1]·2L·((I/C)·alpha + 2(T-1)/T · I·d·2 / link) + (I/C)·tau
 
+A mixture of experts too large for one scale-up domain is served by a replica spanning
+several domains (DeepSeek-V3 Sec. 3.4; SGLang's data-parallel attention): ``G`` attention
+groups of ``T`` tensor-parallel chips (``groups``), ``N = G·T`` chips. Each group holds its own
+copy of attention and the dense layers and its own ``b/G`` sequences; the routed experts are
+spread over all ``N`` chips (expert parallelism), so their bytes, reads and FLOPs divide by
+``N``; every layer adds a dispatch and a combine all-to-all (``d`` values of 16 bits each way
+per send), not overlapped with compute: a token is sent once to each other domain that holds
+one of its ``K`` experts, ``(n-1)·(1 - (1 - 1/n)^K)`` of the ``n = N/D`` domains on average
+under uniform routing (``D`` chips per domain; forwarded inside the domain, as DeepEP does),
+over the scale-out network, and ``K·(D - T)/N`` times to other groups of its own domain over
+the scale-up link. With ``G = 1`` every formula above is unchanged.
+
 Continuous batching (Orca, Yu et al. 2022; Sarathi-Serve, Agrawal et al. 2024, arXiv
 2403.02310): in steady state a replica with ``b`` sequences in flight completes ``b`` requests
 every ``b·t_pf + (O-1)·t_dec`` seconds: every prefill of a new request delays the decode steps
@@ -50,6 +62,9 @@ from estimator.shape import ModelShape
 ACTIVATION_BYTES = 2.0
 #: Logit bytes per sequence-vocabulary entry (fp32 logits).
 LOGIT_BYTES = 4.0
+#: Bytes per value of an expert-parallel all-to-all, dispatch plus combine: 16 bits each way
+#: (DeepSeek-V3 dispatches in fp8, Sec. 3.4: 1 + 2 bytes; 2 + 2 is the general case).
+ALL_TO_ALL_BYTES = 4.0
 
 
 #: Names of the time components (what a share of the serving time is spent on).
@@ -147,6 +162,8 @@ class Roofline:
     chip_s_per_output_token: Any
     shares: dict[str, Any]
     distinct_experts: Any
+    groups: Any = 1.0
+    chips: Any = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +179,8 @@ class ReplicaTerms:
     kv_room_fraction: Any
     weights_bytes_per_chip: Any
     kv_bytes_per_token: Any
+    groups: Any
+    chips: Any
     w_dense: Any
     c_dense: Any
     w_experts: Any
@@ -198,10 +217,15 @@ class ReplicaTerms:
 
 
 def replica_terms(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
-                  prec: ResolvedPrecision, mix: RequestMix, tp: Any) -> ReplicaTerms:
-    """Memory, prefill and decode coefficients of replicas of ``tp`` chips (see the module
-    docstring for the formulas)."""
+                  prec: ResolvedPrecision, mix: RequestMix, tp: Any,
+                  groups: Any = 1.0) -> ReplicaTerms:
+    """Memory, prefill and decode coefficients of replicas of ``groups`` attention groups of
+    ``tp`` tensor-parallel chips each (see the module docstring for the formulas; ``groups``
+    above 1 for a mixture of experts spread over several domains). ``kv_bytes_per_token`` is
+    per group."""
     T = np.asarray(tp, dtype=float)
+    G = np.asarray(groups, dtype=float)
+    N = T * G                               # chips per replica
     L, d = counts.n_layers, counts.d_model
     I = float(mix.input_tokens)
     O = float(mix.generated_tokens)
@@ -218,64 +242,92 @@ def replica_terms(counts: ModelCounts, acc: ServingAccelerator, k: ServingConsta
     n_ar = 2.0 * L * (T > 1.0)
     ring = 2.0 * (T - 1.0) / T * d * ACTIVATION_BYTES / link      # seconds per token
     moe = bool(np.any(np.asarray(counts.routed_params) > 0))
+    # expert-parallel all-to-all between groups (dispatch + combine per layer; every layer is
+    # counted as an MoE layer): bytes per token to other domains and inside the group's own
+    multi = G > 1.0
+    D = float(acc.scale_up_domain_chips)
+    n_dom = np.maximum(N / D, 1.0)
+    K = counts.experts_per_token
+    # a token crosses the network once per other domain holding one of its K experts (the
+    # runtime forwards it inside the domain over the scale-up link: DeepEP's normal kernels;
+    # expected distinct other domains under uniform routing), and once per expert on another
+    # group of its own domain
+    off_sends = (n_dom - 1.0) * (1.0 - np.power(1.0 - 1.0 / n_dom, K)) * multi
+    in_sends = K * np.maximum(np.minimum(D, N) - T, 0.0) / N * multi
+    out_link = max(acc.scale_out_bytes_per_s, 1.0) * k.link_efficiency
+    a2a_s_per_chip = (L * d * ALL_TO_ALL_BYTES * (off_sends / out_link + in_sends / link)
+                      if moe else 0.0 * G)    # seconds per token through one chip's links
+    n_a2a = 2.0 * L * multi
 
     # -- memory: weights sharded over the replica; what is left holds the KV cache ----------
     lm_bytes = counts.unembedding_params * 2.0          # output projection kept in 16 bits
     dense_bytes = counts.always_params * wb + lm_bytes
     expert_bytes = counts.routed_params * wb
-    resident = dense_bytes + expert_bytes + counts.input_embedding_params * 2.0
-    kv_rep = counts.kv_values_per_token_replica(T) * kvb          # bytes per token, replica
+    # per chip: the domain's copy of the dense part over its T chips, the experts over all N
+    per_chip = (dense_bytes + counts.input_embedding_params * 2.0) / T + expert_bytes / N
+    kv_rep = counts.kv_values_per_token_replica(T) * kvb          # bytes per token, domain
     act = C * (4.0 * d + 2.0 * counts.ffn_width / T) * ACTIVATION_BYTES
     reserve = np.maximum(k.runtime_reserve_bytes + act,
                          k.runtime_reserve_fraction * acc.memory_bytes)
-    free = np.maximum(acc.memory_bytes - resident / T - reserve, 0.0)
+    free = np.maximum(acc.memory_bytes - per_chip - reserve, 0.0)
     # TensorRT-LLM's default scheduler (GUARANTEED_NO_EVICT) reserves a request's whole
-    # sequence, prompt plus generated tokens, when it admits it.
-    kv_cap = np.floor(free * k.kv_memory_fraction * T / kv_rep / (I + O))
+    # sequence, prompt plus generated tokens, when it admits it. Each domain holds its own.
+    kv_cap = G * np.floor(free * k.kv_memory_fraction * T / kv_rep / (I + O))
 
     # -- decode coefficients ------------------------------------------------------------------
+    # per sequence of the replica's batch: each domain runs b/G of them in parallel
     routed_active = counts.routed_params * counts.experts_per_token / counts.n_experts
-    c_dense = 2.0 * (counts.matmul_params - routed_active) / p_mm
-    c_experts = 2.0 * routed_active / p_mm
-    kv_read = ctx * kv_rep / bw
-    attn = 4.0 * ctx * counts.q_dim * L / p_att
+    c_dense = 2.0 * (counts.matmul_params - routed_active) / (p_mm * G)
+    c_experts = 2.0 * routed_active / (p_mm * G)
+    kv_read = ctx * kv_rep / (bw * G)
+    attn = 4.0 * ctx * counts.q_dim * L / (p_att * G)
+    a2a_token = a2a_s_per_chip / N                  # replica seconds per token, all chips
 
     # -- prefill, throughput accounting: chunks of C tokens share one read of the weights ----
-    touched_c = _touched(counts, C) if moe else 0.0
+    # an iteration runs one chunk per domain: G chunks share one read of the experts
+    touched_c = _touched(counts, G * C) if moe else 0.0
     # only the last prompt token goes through the output projection
     f_d = 2.0 * ((counts.matmul_params - routed_active - counts.unembedding_params) * I
                  + counts.unembedding_params)
     f_e = 2.0 * routed_active * I
     share = I / C
     pf = {
-        "dense_read": share * dense_bytes / bw, "dense_compute": f_d / p_mm,
-        "experts_read": share * expert_bytes * touched_c / bw, "experts_compute": f_e / p_mm,
-        "kv_write": I * kv_rep / bw,                       # writing the prompt's KV cache
-        "attention": 2.0 * I * I * counts.q_dim * L / p_att,  # causal half of 4·I²·q·L
-        "comm": n_ar * (share * alpha + I * ring), "overhead": share * tau + 0.0 * T,
+        "dense_read": share * dense_bytes / (bw * G), "dense_compute": f_d / (p_mm * G),
+        "experts_read": share * expert_bytes * touched_c / (bw * G * G),
+        "experts_compute": f_e / (p_mm * G),
+        "kv_write": I * kv_rep / (bw * G),                 # writing the prompt's KV cache
+        "attention": 2.0 * I * I * counts.q_dim * L / (p_att * G),  # causal half of 4·I²·q·L
+        "comm": (n_ar * (share * alpha + I * ring) + n_a2a * share * alpha) / G
+                + I * a2a_token,
+        "overhead": share * tau / G + 0.0 * T,
     }
     t_pf = (np.maximum(pf["dense_read"], pf["dense_compute"])
             + np.maximum(pf["experts_read"], pf["experts_compute"])
             + pf["kv_write"] + pf["attention"] + pf["comm"] + pf["overhead"])
 
     # -- prefill alone (TTFT): the prompt in ceil(I/C) iterations of its own ------------------
+    # alone, the prompt runs in one domain; its experts are spread over all N chips, its
+    # all-to-all leaves through that domain's T chips
     n_ch = float(math.ceil(I / C))
     touched_1 = _touched(counts, min(I, C)) if moe else 0.0
     t_pf1 = (np.maximum(f_d / p_mm, n_ch * dense_bytes / bw)
-             + np.maximum(f_e / p_mm, n_ch * expert_bytes * touched_1 / bw)
-             + pf["kv_write"] + pf["attention"] + n_ar * (n_ch * alpha + I * ring) + n_ch * tau)
+             + np.maximum(f_e / (p_mm * G), n_ch * expert_bytes * touched_1 / (bw * G))
+             + I * kv_rep / bw + 2.0 * I * I * counts.q_dim * L / p_att
+             + n_ar * (n_ch * alpha + I * ring)
+             + n_a2a * n_ch * alpha + I * a2a_s_per_chip / T + n_ch * tau)
     return ReplicaTerms(
-        T, kv_cap, free / acc.memory_bytes, resident / T, kv_rep, dense_bytes / bw, c_dense,
-        expert_bytes / bw, c_experts, kv_read, attn, n_ar * alpha, n_ar * ring, tau, t_pf,
-        t_pf1, pf, moe, float(np.max(counts.n_experts)), float(np.max(counts.experts_per_token)),
-        I, O)
+        T, kv_cap, free / acc.memory_bytes, per_chip, kv_rep, G, N, dense_bytes / bw, c_dense,
+        expert_bytes / (bw * G), c_experts, kv_read, attn, n_ar * alpha + n_a2a * alpha,
+        n_ar * ring / G + a2a_token, tau, t_pf, t_pf1, pf, moe, float(np.max(counts.n_experts)),
+        float(np.max(counts.experts_per_token)), I, O)
 
 
 def kv_capacity_batch(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
-                      prec: ResolvedPrecision, mix: RequestMix, tp: Any) -> Any:
-    """Largest batch whose KV cache a replica of ``tp`` chips holds (0: the model does not
-    fit)."""
-    return replica_terms(counts, acc, k, prec, mix, tp).kv_capacity_batch
+                      prec: ResolvedPrecision, mix: RequestMix, tp: Any,
+                      groups: Any = 1.0) -> Any:
+    """Largest batch whose KV cache a replica of ``groups`` x ``tp`` chips holds (0: the
+    model does not fit)."""
+    return replica_terms(counts, acc, k, prec, mix, tp, groups).kv_capacity_batch
 
 
 def at_batch(r: ReplicaTerms, batch: Any, with_shares: bool = True) -> Roofline:
@@ -292,7 +344,7 @@ def at_batch(r: ReplicaTerms, batch: Any, with_shares: bool = True) -> Roofline:
     # -- continuous batching steady state -----------------------------------------------------
     steps = max(O - 1.0, 0.0)
     turn = b * r.prefill_s + steps * t_dec
-    out_chip = b * O / (turn * r.tp)
+    out_chip = b * O / (turn * r.chips)
     tpot = turn / steps if steps > 0 else np.zeros_like(turn)
     # share of time the replica spends on prefills, seen by a new request (none at batch 1)
     rho = np.maximum(b - 1.0, 0.0) * r.prefill_s / turn
@@ -304,9 +356,9 @@ def at_batch(r: ReplicaTerms, batch: Any, with_shares: bool = True) -> Roofline:
         shares = _shares(r, b, steps, touched)
     return Roofline(r.tp, b, r.kv_capacity_batch, r.kv_room_fraction,
                     r.weights_bytes_per_chip, r.kv_bytes_per_token, t_dec, r.prefill_s,
-                    r.prefill_alone_s, turn, out_chip, b * I / (turn * r.tp), b / turn, ttft,
-                    tpot, r.tp * r.prefill_s / I, r.tp * steps * t_dec / (b * O), shares,
-                    distinct)
+                    r.prefill_alone_s, turn, out_chip, b * I / (turn * r.chips), b / turn, ttft,
+                    tpot, r.chips * r.prefill_s / I, r.chips * steps * t_dec / (b * O), shares,
+                    distinct, r.groups, r.chips)
 
 
 def _shares(r: ReplicaTerms, b: Any, steps: float, touched: Any) -> dict[str, Any]:
@@ -336,10 +388,11 @@ def _shares(r: ReplicaTerms, b: Any, steps: float, touched: Any) -> dict[str, An
 
 def evaluate(counts: ModelCounts, acc: ServingAccelerator, k: ServingConstants,
              prec: ResolvedPrecision, mix: RequestMix, tp: Any, batch: Any,
-             with_shares: bool = True) -> Roofline:
-    """The roofline of a replica of ``tp`` chips at batch ``batch`` (broadcastable arrays);
-    ``with_shares=False`` skips the breakdown of the time (``shares`` is then empty)."""
-    return at_batch(replica_terms(counts, acc, k, prec, mix, tp), batch, with_shares)
+             with_shares: bool = True, groups: Any = 1.0) -> Roofline:
+    """The roofline of a replica of ``groups`` x ``tp`` chips at batch ``batch``
+    (broadcastable arrays); ``with_shares=False`` skips the breakdown of the time (``shares``
+    is then empty)."""
+    return at_batch(replica_terms(counts, acc, k, prec, mix, tp, groups), batch, with_shares)
 
 
 def _touched(counts: ModelCounts, tokens: Any) -> Any:

@@ -53,6 +53,7 @@ def serving_accelerator(profile: HardwareProfile) -> ServingAccelerator:
         memory_bandwidth_bytes_per_s=profile.memory_bandwidth_tb_per_s * 1e12,
         scale_up_domain_chips=int(profile.scale_up_domain_chips),
         scale_up_bytes_per_s=profile.scale_up_gb_per_s * 1e9,
+        scale_out_bytes_per_s=profile.scale_out_gb_per_s * 1e9,
     )
 
 
@@ -93,7 +94,7 @@ def _cost_table(acc: ServingAccelerator, mix: RequestMix, weight_precision: str,
     context (the accelerator's figures, the mix, precisions, targets, vocabulary)."""
     key = (acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())), acc.memory_bytes,
            acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips, acc.scale_up_bytes_per_s,
-           mix, weight_precision, kv_precision, targets, vocab, moe)
+           acc.scale_out_bytes_per_s, mix, weight_precision, kv_precision, targets, vocab, moe)
     hit = _TABLES.get(key)
     if hit is None:
         if len(_TABLES) >= _TABLES_MAX:
