@@ -260,7 +260,7 @@ def format_estimate(est) -> str:
         if s.optimize == "lifetime":
             lines.append("Compared with the compute-optimal plan at the same loss")
         else:
-            lines.append("Inference-aware optimum at the same loss "
+            lines.append("Inference-aware alternative at the same loss "
                          "(Sardana et al. 2023; --optimize lifetime)")
         lines.append(f"  {'Parameters / tokens':<36} {units.si(other['params'])} / "
                      f"{units.si(other['tokens'])}"
@@ -271,7 +271,11 @@ def format_estimate(est) -> str:
         else:
             lines.append(f"  {'Training + lifetime inference':<36} "
                          f"{units.usd(other['lifetime_total_cost_usd'])}")
-            lines.append(f"  {'Saving of the lifetime plan':<36} {units.usd(saving)}")
+            if saving >= 0:
+                lines.append(f"  {'Saving of the lifetime plan':<36} {units.usd(saving)}")
+            else:  # the optimiser's rates put it there; priced exactly, it costs more
+                lines.append(f"  {'Extra cost of the alternative':<36} "
+                             f"{units.usd(-saving)} (this plan is cheaper over its life)")
     if est.uncertainty_source:
         lines.append("")
         lines.append(f"Bands: P10–P90 from {est.uncertainty_source}.")
