@@ -20,6 +20,7 @@ from typing import Any
 
 from estimator import units
 from estimator.errors import InputError
+from estimator.hardware import PRICE_TIERS
 
 
 def _num(text: str) -> float:
@@ -76,7 +77,7 @@ def add_ladder_parser(sub) -> argparse.ArgumentParser:
     h.add_argument("--gpus", type=_int, default=1024, metavar="K",
                    help="most GPUs any run may use (the big run uses all of them)")
     h.add_argument("--precision", choices=["bf16", "fp8", "fp4"], default="bf16")
-    h.add_argument("--price-tier", choices=["on_demand", "reserved", "spot"], default="on_demand")
+    h.add_argument("--price-tier", choices=list(PRICE_TIERS), default="on_demand")
     h.add_argument("--price-per-hour", type=_num, metavar="USD", help="override $ per GPU-hour")
     r = p.add_argument_group("after the runs")
     r.add_argument("--results", metavar="RUNS.csv",
