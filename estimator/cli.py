@@ -350,7 +350,8 @@ def cmd_compare(args) -> int:
         estimate(scenario)  # the plan's own error, when it has one
         raise EstimatorError("no hardware profile can run this scenario (check --precision)")
     cols = columns()
-    widths = [max(len(q.column), 11) + 2 for q in cols]
+    widths = [max(len(q.column), 11, *(len(q.short_text(getattr(e, q.key))) for e in rows)) + 2
+              for q in cols]
     first = rows[0]
     _out(f"{units.si(first.params)} params, {units.si(first.tokens)} tokens, "
          f"{units.flops(first.train_flops)}; {scenario.gpus:,} chips each; sorted by {args.sort}")
@@ -418,20 +419,35 @@ def cmd_profiles(args) -> int:
         )
         return 0
     from estimator.hardware import FOLDER_FIELD, builtin_profiles
+    from estimator.training.constants import BORROWED, PARTIAL_BORROW, family_for
 
     builtins = builtin_profiles()
-    _out(f"{'id':<12}{'name':<30}{'bf16 TFLOP/s':>13}{'memory':>9}{'$/h':>9}  origin")
+    _out(f"{'id':<12}{'name':<36}{'bf16 TFLOP/s':>13}{'memory':>9}{'$/h':>9}  "
+         f"{'price date':<18}{'run model':<33}origin")
+    stale = 0
     for p in ps.profiles.values():
-        price = p.prices.get("on_demand") or next(iter(p.prices.values()), None)
+        tier = "on_demand" if "on_demand" in p.prices else next(iter(p.prices), None)
+        price = p.prices.get(tier) if tier else None
         origin = p.origin
         if origin != "built-in" and p.id in builtins:
             origin += " (overrides the built-in)"
+        date = ""
+        if price is not None:
+            flagged = price.freshness().flagged
+            stale += flagged
+            date = one_line(price.date)[:12] + (" *" if flagged else "")
+        fam = family_for(p.family, p.generation)
+        constants = (f"borrowed ({BORROWED[fam][0]})" if fam in BORROWED
+                     else f"partly fitted ({fam})" if fam in PARTIAL_BORROW else f"fitted ({fam})")
         _out(
-            f"{p.id:<12}{one_line(p.display_name)[:29]:<30}"
+            f"{p.id:<12}{one_line(p.display_name)[:35]:<36}"
             f"{p.peak_tflops.get('bf16', float('nan')):>13g}"
             f"{p.memory_gb:>7g}GB{units.usd_per_hour(price.usd_per_hour if price else None):>9}"
-            f"  {one_line(origin)}"
+            f"  {date:<18}{constants[:32]:<33}{one_line(origin)}"
         )
+    if stale:
+        _out(f"\n* {stale} price(s) older than 12 months or of unknown age: check a current "
+             "quote, or give --price-per-hour")
     _out(f"\nuser profiles: {user_profile_dir()} (set ESTIMATOR_PROFILE_DIR to change)")
     for e in ps.errors:
         _warn(str(e) + ("" if e.field == FOLDER_FIELD else " (skipped)"))

@@ -134,6 +134,30 @@ class Estimate:
     def tokens_per_param(self) -> float:
         return self.tokens / self.params
 
+    @property
+    def training_constants(self) -> str | None:
+        """'fitted (family)' or 'borrowed from family' for the run model's chip family."""
+        run = self.training.run if self.training is not None else None
+        if run is None:
+            return None
+        from estimator.training.constants import PARTIAL_BORROW
+
+        if run.constants_borrowed_from:
+            return f"borrowed from {run.constants_borrowed_from}"
+        if run.constants_family in PARTIAL_BORROW:
+            return (f"partly fitted ({run.constants_family}; the rest "
+                    f"{PARTIAL_BORROW[run.constants_family]}'s)")
+        return f"fitted ({run.constants_family})"
+
+    @property
+    def price_date(self) -> str | None:
+        """The training price quote's date, '(stale)' appended when it is flagged (None: the
+        user gave the price)."""
+        t = self.training
+        if t is None or t.price_date is None:
+            return None
+        return t.price_date + (" (stale)" if t.price_stale else "")
+
     def value(self, key: str) -> Any:
         return getattr(self, key)
 

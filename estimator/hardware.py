@@ -72,6 +72,31 @@ KNOWN_FAMILIES = ("nvidia-ampere", "nvidia-hopper", "nvidia-blackwell", "google-
                   "amd-cdna", "aws-trainium")
 #: ``calibration.status`` values.
 CALIBRATION_STATUSES = ("calibrated", "borrowed", "measured")
+def current_date() -> datetime.date:
+    """The date prices are aged against: ``ESTIMATOR_TODAY`` (ISO, e.g. 2026-11-30) when set,
+    for reproducible reports and tests, else the system date."""
+    pinned = os.environ.get("ESTIMATOR_TODAY", "").strip()
+    if pinned:
+        try:
+            return datetime.date.fromisoformat(pinned)
+        except ValueError:
+            pass  # a malformed pin falls back to the system date
+    return datetime.date.today()
+
+
+def price_warning(profile: HardwareProfile, tier: str, what: str = "training") -> str | None:
+    """One warning line when the profile's ``tier`` price is stale or of unknown age (None
+    when fresh or absent)."""
+    pr = profile.prices.get(tier)
+    if pr is None:
+        return None
+    f = pr.freshness()
+    if not f.flagged:
+        return None
+    return (f"{what} price of {profile.display_name} ({tier.replace('_', '-')}, "
+            f"${pr.usd_per_hour:.2f}/h): {f.message} (or give your own price per hour)")
+
+
 #: A price whose date is more than this many months before today is stale.
 STALE_AFTER_MONTHS = 12
 
@@ -253,8 +278,8 @@ class Price:
 
     def freshness(self, today: datetime.date | None = None) -> PriceFreshness:
         """Whether the quote is older than :data:`STALE_AFTER_MONTHS` months before ``today``
-        (default ``datetime.date.today()``)."""
-        today = today or datetime.date.today()
+        (default :func:`current_date`)."""
+        today = today or current_date()
         as_of = self.as_of
         if as_of is None:
             return PriceFreshness("unknown", None, None, today,
@@ -421,8 +446,8 @@ class HardwareProfile:
 
     def price_freshness(self, today: datetime.date | None = None) -> dict[str, PriceFreshness]:
         """Per price tier, whether its quote is fresh, stale or of unknown age on ``today``
-        (default ``datetime.date.today()``)."""
-        today = today or datetime.date.today()
+        (default :func:`current_date`)."""
+        today = today or current_date()
         return {t: self.prices[t].freshness(today) for t in self.price_tiers()}
 
     def stale_price_tiers(self, today: datetime.date | None = None) -> list[str]:

@@ -125,6 +125,16 @@ QUANTITIES: tuple[Quantity, ...] = (
              "and a micro-batch's activations", "the run model's layout search "
              "(docs/run_model.md)", "training", fmt=_int, card="MIN GPUS (MEMORY)",
              column="Min GPUs (memory)"),
+    Quantity("training_constants", "Run-model constants", "",
+             "Whether the run model's constants for this chip's family are fitted on its own "
+             "published layouts and runs, or borrowed from another family (then the band is "
+             "wider)", "estimator/data/training_constants.yaml (docs/calibration.md)",
+             "training", fmt=lambda v: v, short=lambda v: v.split(" ")[0], column="Constants"),
+    Quantity("price_date", "Price date", "",
+             "Date of the profile's quote for the chosen price tier; '(stale)' when it is more "
+             "than 12 months old or of unknown age: check a current quote",
+             "the hardware profile's prices (docs/hardware.md)", "training",
+             fmt=lambda v: v, column="Price date", when=lambda e: e.price_date is not None),
     Quantity("max_useful_gpus", "Max useful GPUs", "chips",
              "GPUs beyond which the global batch passes the useful batch and more GPUs no "
              "longer shorten the run", "useful-batch law (docs/run_model.md)", "training",

@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden"
 DATE = "2026-11-30"
+os.environ.setdefault("ESTIMATOR_TODAY", DATE)  # stale-price warnings as of that date
 
 CASES: dict[str, dict] = {
     "default": {},

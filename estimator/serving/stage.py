@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from estimator.errors import InputError
-from estimator.hardware import HardwareProfile
+from estimator.hardware import HardwareProfile, price_warning
 from estimator.plan import PlanResult
 from estimator.scenario import Scenario
 from estimator.serving import (
@@ -242,6 +242,11 @@ def serving_stage(s: Scenario, plan: PlanResult, r: ServingRates) -> ServingResu
     if r.accelerator.family != r.profile.family:
         warnings.append(f"{r.profile.display_name}: serving constants of an unknown chip "
                         f"family are borrowed from {FALLBACK_FAMILY}")
+    tier = s.inference_price_tier or s.price_tier
+    if s.inference_price_per_hour is None and (r.profile.id, tier) != (s.hardware, s.price_tier):
+        stale = price_warning(r.profile, tier, "serving")  # training's own is warned there
+        if stale:
+            warnings.append(stale)
     return ServingResult(
         inference_hardware=r.profile.id, available=True, plan=sp, fleet=fl,
         price_usd_per_hour=r.price_usd_per_hour,

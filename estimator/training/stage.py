@@ -23,7 +23,7 @@ import numpy as np
 from estimator.allocation import Allocation
 from estimator.errors import EstimatorError, InputError
 from estimator.fields import ref
-from estimator.hardware import HardwareProfile
+from estimator.hardware import HardwareProfile, price_warning
 from estimator.scenario import Scenario
 from estimator.shape import ModelShape
 from estimator.training import Accelerator, TrainingJob, TrainingRun, plan_training_run
@@ -89,6 +89,10 @@ class TrainingResult:
     max_useful_gpus: int
     band: tuple[float, float]
     warnings: tuple[str, ...] = ()
+    #: the date of the profile's quote for the price tier (None: a price given by the user),
+    #: and whether it is stale or of unknown age (hardware.PriceFreshness.flagged)
+    price_date: str | None = None
+    price_stale: bool | None = None
 
     @property
     def mfu(self) -> float:
@@ -161,6 +165,9 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
     rates = ClusterRates(peak, run.predicted_mfu, run.goodput, price,
                          usd_per_flop=price * gpu_hours / allocation.train_flops)
     warnings = list(run.warnings)
+    quote = profile.prices.get(s.price_tier) if s.price_per_hour is None else None
+    if quote is not None and (stale := price_warning(profile, s.price_tier)):
+        warnings.append(stale)
     if acc.family not in (profile.family, family_for(profile.family, profile.generation)):
         warnings.append(f"{profile.display_name}: the run model has no constants for family "
                         f"'{profile.family}'; it borrows {FALLBACK_FAMILY}'s")
@@ -169,7 +176,9 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
         precision=s.precision, run=run, rates=rates, gpu_hours=gpu_hours,
         wall_clock_days=days, min_gpus_for_memory=run.min_gpus_for_memory,
         max_useful_gpus=run.max_useful_gpus,
-        band=(run.gpu_hours_p10_factor, run.gpu_hours_p90_factor), warnings=tuple(warnings))
+        band=(run.gpu_hours_p10_factor, run.gpu_hours_p90_factor), warnings=tuple(warnings),
+        price_date=None if quote is None else quote.date,
+        price_stale=None if quote is None else quote.freshness().flagged)
 
 
 #: Model sizes, relative to the plan's, at which the training rate curve is measured.
