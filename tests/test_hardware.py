@@ -953,9 +953,15 @@ def test_price_freshness_with_an_injected_today(date, status, age):
         assert "cannot be read" in f.message and "2026-04" in f.message
 
 
-def test_freshness_defaults_to_the_real_today():
+def test_freshness_defaults_to_the_real_today(monkeypatch):
+    monkeypatch.delenv("ESTIMATOR_TODAY", raising=False)
     far = Price(1.0, "2000-01", "old", provider="p").freshness()
     assert far.status == "stale" and far.today == datetime.date.today()
+    monkeypatch.setenv("ESTIMATOR_TODAY", "2001-02-03")  # a pinned date (reproducible reports)
+    assert Price(1.0, "2000-01", "old", provider="p").freshness().today == \
+        datetime.date(2001, 2, 3)
+    monkeypatch.setenv("ESTIMATOR_TODAY", "not a date")  # a malformed pin: the system date
+    assert Price(1.0, "2000-01", "old", provider="p").freshness().today == datetime.date.today()
 
 
 def test_stale_price_tiers_of_the_catalogue_on_2026_12_01():
