@@ -43,6 +43,7 @@ from estimator.report import (
 )
 from estimator.scenario import Scenario
 from estimator.sensitivity import Sensitivity
+from estimator.textsafe import xml_text
 
 __all__ = ["CHART_PX", "DECK_CHART_ORDER", "DECK_THEME", "deck_bytes", "save_report_pptx",
            "shape_text"]
@@ -65,15 +66,12 @@ HEAD_FILL = RGBColor(0xE8, 0xEC, 0xF2)
 ZEBRA_FILL = RGBColor(0xF6, 0xF7, 0xF9)
 WHITE = RGBColor(0xFF, 0xFF, 0xFF)
 
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
 def shape_text(text: object) -> str:
     """Every piece of text this module puts on a slide or in its notes goes through here:
     characters XML cannot hold (python-pptx rejects them) and other control characters are
-    dropped, a carriage return becomes a new line. The robustness helper's
-    ``estimator.textsafe.xml_text`` does the same; point this at it when it lands."""
-    s = _XML_ILLEGAL.sub("", str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    dropped (:func:`estimator.textsafe.xml_text`, the one XML filter), a carriage return
+    becomes a new line."""
+    s = xml_text(text).replace("\r\n", "\n").replace("\r", "\n")
     return "".join(ch for ch in s if ch in "\n\t" or ch.isprintable())
 
 
