@@ -137,3 +137,67 @@ def test_a_given_comparison_is_used_as_is(cat):
     assert [r["id"] for r in c.hardware_rows] == [r["id"] for r in comparison_rows(comp,
                                                                                    e.hardware)]
     assert set(c.cost_by_hardware) == {x.hardware for x in comp}
+
+
+def test_the_finite_check_reads_the_json_numbers_in_order(cat):
+    for s in (Scenario(), Scenario(optimize="lifetime"), Scenario(inference_tokens_per_day=0.0)):
+        e = estimate(s, catalogue=cat)
+        want = [k for k, v in e.to_dict().items() if isinstance(v, float)]
+        band_keys = {f"{n}_{p}" for n in e.bands for p in ("p10", "p50", "p90")}
+        got = [k for k in engine._CHECKED if isinstance(getattr(e, k), float)]
+        assert got == [k for k in want if k not in band_keys]
+        assert [k for k in want if k in band_keys] == [
+            f"{n}_{p}" for n in e.bands for p in ("p10", "p50", "p90")]
+        # the first non-finite number is the one named, as the JSON object lists them
+        for key in ("cost_usd", "tokens_per_s_per_gpu", "lifetime_total_cost_usd"):
+            if getattr(e, key) is None:
+                continue
+            bad = replace(e, **{key: float("nan")})
+            with pytest.raises(EstimatorError, match=f"estimate's {key} is not a finite"):
+                engine._check_finite(bad)
+        name = next(iter(e.bands))
+        bad = replace(e, bands={**e.bands, name: replace(e.bands[name], p50=float("inf"))})
+        with pytest.raises(EstimatorError, match=f"estimate's {name}_p50 is not"):
+            engine._check_finite(bad)
+
+
+def test_band_quantiles_are_numpys_bit_for_bit():
+    from estimator.uncertainty import quantiles_10_50_90
+
+    rng = np.random.default_rng(7)
+    for n in [*range(1, 30), 101, 1000, 2211]:
+        for _ in range(5):
+            a = rng.lognormal(size=n) * 10 ** rng.uniform(-5, 20)
+            if rng.random() < 0.4:
+                a = np.round(a, 1)  # ties
+            assert np.array_equal(quantiles_10_50_90(a), np.percentile(a, [10, 50, 90]))
+            b = rng.lognormal(size=(3, n))
+            b[1, rng.integers(n)] = np.nan
+            assert np.array_equal(quantiles_10_50_90(b).T,
+                                  np.percentile(b, [10, 50, 90], axis=1), equal_nan=True)
+
+
+def test_kept_runs_and_serving_plans_answer_as_a_cold_start(cat):
+    """The kept training runs and serving plans are keyed by everything they read: after
+    neighbouring scenarios filled them (same shape on other GPU counts, prices, precisions and
+    request mixes), every number is the one a cold start gives."""
+    from estimator.serving.stage import clear_caches as clear_serving
+    from estimator.training.stage import clear_caches as clear_training
+
+    base = Scenario(mode="compute", compute_flops=2e23, hardware="h100-sxm")
+    variants = [base, replace(base, gpus=512), replace(base, precision="fp8"),
+                replace(base, price_per_hour=3.0),
+                replace(base, input_tokens_per_request=4000.0),
+                replace(base, inference_precision="fp8"), replace(base, seq_len=8192),
+                replace(base, tpot_ms=30.0)]
+    warm = [estimate(s, catalogue=cat).to_dict() for s in variants]
+    warm_cmp = [e.to_dict() for e in engine.compare(variants[1], catalogue=cat)]
+    cold = []
+    for s in variants:
+        clear_training()
+        clear_serving()
+        cold.append(estimate(s, catalogue=cat).to_dict())
+    clear_training()
+    clear_serving()
+    assert warm == cold
+    assert warm_cmp == [e.to_dict() for e in engine.compare(variants[1], catalogue=cat)]
