@@ -17,6 +17,7 @@ hardware-independent stages run once and are shared by every profile.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -434,10 +435,50 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
     optimises lifetime cost, where it is the plan.
 
     The plan and the law samples do not depend on the hardware unless the scenario optimises
-    lifetime cost, so they are computed once and shared."""
+    lifetime cost, so they are computed once and shared. The last few comparisons are kept per
+    (scenario, catalogue): the window's hardware chart, cost chart and table ask for the same
+    one."""
     cat = resolve(catalogue, profiles)
+    s = scenario.validated()
+    key = _compared_key(s, cat, with_uncertainty)
+    hit = _COMPARED.get(key) if key is not None else None
+    if hit is not None and hit[0]() is cat:
+        return list(hit[1])
+    out = _compare(s, cat, with_uncertainty)
+    if key is not None:
+        if len(_COMPARED) >= _COMPARED_MAX:
+            _COMPARED.pop(next(iter(_COMPARED)))
+        _COMPARED[key] = (weakref.ref(cat), tuple(out))
+    return out
+
+
+_COMPARED: dict[tuple, tuple] = {}
+_COMPARED_MAX = 4
+
+
+def _compared_key(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> tuple | None:
+    """The key of a kept comparison; None (not kept) when a law or profile is named by a file
+    path, which the catalogue re-reads when the file changes."""
+    from estimator.fileio import is_path_ref
+
+    if any(is_path_ref(str(r)) for r in (s.law, s.hardware, s.inference_hardware) if r):
+        return None
+    return (id(cat), s, with_uncertainty)
+
+
+def clear_caches() -> None:
+    """Forget the kept comparisons, training runs and serving plans (benchmarks time a cold
+    start with it; the results never depend on them)."""
+    from estimator.serving.stage import clear_caches as clear_serving
+    from estimator.training.stage import clear_caches as clear_training
+
+    _COMPARED.clear()
+    clear_training()
+    clear_serving()
+
+
+def _compare(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> list[Estimate]:
     with np.errstate(all="ignore"):
-        s = scenario.validated()
         allocation = samples = None
         if s.optimize == "compute":
             try:

@@ -201,3 +201,16 @@ def test_kept_runs_and_serving_plans_answer_as_a_cold_start(cat):
     clear_serving()
     assert warm == cold
     assert warm_cmp == [e.to_dict() for e in engine.compare(variants[1], catalogue=cat)]
+
+
+def test_kept_comparisons_follow_the_catalogue(cat):
+    s = Scenario(mode="compute", compute_flops=1e23, gpus=768)
+    full = engine.compare(s, catalogue=cat)
+    again = engine.compare(s, catalogue=cat)
+    assert again is not full and [e.to_dict() for e in again] == [e.to_dict() for e in full]
+    again.clear()  # the caller's list is its own
+    assert len(engine.compare(s, catalogue=cat)) == len(full)
+    few = catalogue_with_profiles(dict(list(cat.profiles.profiles.items())[:3]))
+    want = [e.hardware for e in full if e.hardware in few.profiles.profiles]
+    assert [e.hardware for e in engine.compare(s, catalogue=few)] == want
+    assert len(want) < len(full)
