@@ -16,7 +16,8 @@ drawn as NaN.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import InitVar, dataclass, field, replace
 
 import numpy as np
 
@@ -53,6 +54,12 @@ class Curves:
     (params, tokens) polyline of ``iso_levels[k]`` clipped to the grid box.
     ``cost_by_hardware[id]`` is the training cost (USD) of reaching each of ``cost_losses`` on
     that profile (same GPUs, precision, MFU policy and price tier as the scenario).
+
+    The hardware part (:data:`HARDWARE_FIELDS`: the cost-vs-loss curves and the hardware rows,
+    which need the scenario on every profile) is computed on first access and kept, so a view
+    that draws only the frontier or the lifetime chart never pays for the comparison. It is
+    the same data either way (``tests/test_speed_paths.py``); ``dataclasses.fields``, equality,
+    ``replace`` and pickling see it as ordinary fields (they compute it).
     """
 
     frontier_compute_flops: np.ndarray
@@ -69,8 +76,9 @@ class Curves:
     optimal_tokens: np.ndarray
     plan_params: float
     plan_tokens: float
-    cost_losses: np.ndarray
-    cost_by_hardware: dict[str, np.ndarray]
+    cost_losses: np.ndarray = field(default_factory=lambda: _PENDING, kw_only=True)
+    cost_by_hardware: dict[str, np.ndarray] = field(default_factory=lambda: _PENDING,
+                                                    kw_only=True)
     lifetime_params: np.ndarray
     lifetime_total_usd: np.ndarray
     lifetime_train_usd: np.ndarray
@@ -78,10 +86,10 @@ class Curves:
     lifetime_optimum_params: float
     lifetime_optimum_usd: float
     plan_lifetime_usd: float
-    hardware_rows: list[dict]
+    hardware_rows: list[dict] = field(default_factory=lambda: _PENDING, kw_only=True)
     # -- beyond the contract: context the charts label with --------------------------------
     iso_contours: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
-    hardware_names: dict[str, str] = field(default_factory=dict)
+    hardware_names: dict[str, str] = field(default_factory=lambda: _PENDING, kw_only=True)
     plan_hardware: str = ""
     plan_cost_usd: float = float("nan")
     lifetime_compute_optimal_params: float = float("nan")
@@ -90,9 +98,53 @@ class Curves:
     irreducible_loss: float = 0.0
     fitted_params_range: tuple[float, float] = (0.0, 0.0)
     fitted_tokens_range: tuple[float, float] = (0.0, 0.0)
-    cost_constraint: str = "compute-optimal"
+    cost_constraint: str = field(default_factory=lambda: _PENDING, kw_only=True)
     #: False when the plan's model fits on no serving replica (no lifetime curve)
     lifetime_available: bool = True
+    #: computes the hardware part (a mapping of :data:`HARDWARE_FIELDS`) on first access
+    hardware_part: InitVar[Callable[[], dict] | None] = field(default=None, kw_only=True)
+
+    def __post_init__(self, hardware_part) -> None:
+        pending = [k for k in HARDWARE_FIELDS if self.__dict__.get(k) is _PENDING]
+        for k in pending:  # absent: __getattr__ computes them on first access
+            object.__delattr__(self, k)
+        if pending:
+            object.__setattr__(self, "_hardware_part", hardware_part or _empty_hardware)
+
+    def __getattr__(self, name: str):
+        # only called for attributes not set: the pending hardware part
+        if name in HARDWARE_FIELDS:
+            fill = self.__dict__.get("_hardware_part")
+            if fill is not None:
+                values = fill()
+                for k in HARDWARE_FIELDS:
+                    if k not in self.__dict__:
+                        object.__setattr__(self, k, values[k])
+                object.__delattr__(self, "_hardware_part")
+                return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def hardware_pending(self) -> bool:
+        """True until the hardware part has been computed (tests and benchmarks use it)."""
+        return "_hardware_part" in self.__dict__
+
+    def __getstate__(self):
+        for k in HARDWARE_FIELDS:  # a copy or pickle carries the data, not the closure
+            getattr(self, k)
+        return dict(self.__dict__)
+
+
+#: The Curves fields computed on first access (they need the scenario on every profile).
+HARDWARE_FIELDS = ("cost_losses", "cost_by_hardware", "hardware_rows", "hardware_names",
+                   "cost_constraint")
+_PENDING = object()
+
+
+def _empty_hardware() -> dict:
+    """The hardware part of Curves built without one (no profile could run the plan)."""
+    return {"cost_losses": np.array([]), "cost_by_hardware": {}, "hardware_rows": [],
+            "hardware_names": {}, "cost_constraint": "compute-optimal"}
 
 
 # --------------------------------------------------------------------------------------
@@ -402,22 +454,25 @@ def compute_curves(scenario: Scenario, estimate: Estimate, *, catalogue: Catalog
             return al.optimal_loss(law, c)
 
     iso_n, iso_d, grid, levels, contours, on, od = _iso(law, est, frontier_loss_fn)
-    if comparison is None:
-        comparison = compare(s, catalogue=cat)
-    cost_l, cost_hw, names, what = _cost_curves(s, est, law, cat, fc, fl, comparison)
     life = _lifetime(s, est, law, cat, n_points, (fc, fl))
-    rows = comparison_rows(comparison, est.hardware)
+
+    def hardware_part() -> dict:
+        comp = comparison if comparison is not None else compare(s, catalogue=cat)
+        cost_l, cost_hw, names, what = _cost_curves(s, est, law, cat, fc, fl, comp)
+        return {"cost_losses": cost_l, "cost_by_hardware": cost_hw,
+                "hardware_rows": comparison_rows(comp, est.hardware), "hardware_names": names,
+                "cost_constraint": what}
+
     fr = law.fitted_range
     return Curves(
         frontier_compute_flops=fc, frontier_loss=fl, frontier_loss_p10=f10, frontier_loss_p90=f90,
         target_compute_flops=float(est.train_flops_6nd), target_loss=float(est.loss),
         iso_params=iso_n, iso_tokens=iso_d, iso_loss=grid, iso_levels=levels,
         optimal_params=on, optimal_tokens=od, plan_params=float(est.params),
-        plan_tokens=float(est.tokens), cost_losses=cost_l, cost_by_hardware=cost_hw,
-        hardware_rows=rows, iso_contours=contours, hardware_names=names,
+        plan_tokens=float(est.tokens), iso_contours=contours,
         plan_hardware=est.hardware, plan_cost_usd=float(est.cost_usd),
         irreducible_loss=float(law.irreducible_loss),
         fitted_params_range=(fr.params_min, fr.params_max),
-        fitted_tokens_range=(fr.tokens_min, fr.tokens_max), cost_constraint=what,
+        fitted_tokens_range=(fr.tokens_min, fr.tokens_max), hardware_part=hardware_part,
         **life,
     )

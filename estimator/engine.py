@@ -17,6 +17,7 @@ hardware-independent stages run once and are shared by every profile.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -226,14 +227,16 @@ def estimate(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles
 
 
 def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None,
-         samples: LawSamples | None = None, alternatives: bool = True) -> Estimate:
-    law = law_for(s, cat.law(s.law))
+         samples: LawSamples | None = None, alternatives: bool = True,
+         shared: dict | None = None) -> Estimate:
+    # ``shared`` (compare): what the profiles of one comparison have in common, computed once
+    law = _once(shared, "law", lambda: law_for(s, cat.law(s.law)))
     profile = cat.profile(s.hardware)
     inf_profile = cat.profile(s.inference_hardware) if s.inference_hardware else profile
     price_of(s, profile)  # a price tier the profile lacks: a clear error before any work
     srates = serving_rates(s, inf_profile)
     alloc0 = allocation if allocation is not None else target_allocation(s, law)
-    shape0 = model_shape_of(s, alloc0.params)
+    shape0 = _once(shared, "shape", lambda: model_shape_of(s, alloc0.params))
     inf_usd = usd_per_token(s, srates, total_per_active=shape0.total_params / shape0.active_params)
     # Stage 2 first at the target's allocation: the lifetime trade-off of stage 1 needs the
     # cluster's dollars per FLOP for this model; rerun when the plan moves.
@@ -241,8 +244,13 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     train = training_stage(s, alloc0, shape0, profile)
     trades_off = s.optimize == "lifetime" or (alternatives and s.lifetime_output_tokens > 0)
     rate_fn = train_rate_curve(s, profile, train, alloc0, law) if trades_off else None
-    plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
-                      allocation=alloc0, alternatives=alternatives)
+    if trades_off:  # the plan depends on this chip's rates
+        plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
+                          allocation=alloc0, alternatives=alternatives)
+    else:  # the rates are not read: the same plan on every chip
+        plan = _once(shared, "plan", lambda: plan_stage(
+            s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn), allocation=alloc0,
+            alternatives=alternatives))
     if plan.allocation is not alloc0:
         sanity.check_plan(s, plan)
         train = training_stage(s, plan.allocation, plan.model_shape, profile)
@@ -307,6 +315,15 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     )
     _check_finite(est)
     return replace(est, warnings=est.warnings + sanity.estimate_warnings(est, cat))
+
+
+def _once(shared: dict | None, key: str, make):
+    """``make()``, or the value the comparison's earlier profiles computed for ``key``."""
+    if shared is None:
+        return make()
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
 
 
 def _exact_alternatives(plan: PlanResult, serve: ServingResult, s: Scenario,
@@ -388,14 +405,45 @@ def layout_text(layout: dict[str, Any]) -> str:
             f"{layout['micro_batch']}, {rec}")
 
 
+def _checked_keys() -> tuple[str, ...]:
+    """The top-level keys of :meth:`Estimate.to_dict` that hold result numbers, in its order
+    (bands follow them): what :func:`_check_finite` reads, without building the JSON object."""
+    keys: dict[str, None] = {}
+    for group, extra in (("plan", ("hardware", "gpus", "precision", "mfu", "goodput",
+                                   "price_usd_per_hour")),
+                         ("training", ("inference_hardware", "serving_bound")),
+                         ("serving", ("lifetime_inference_tokens",)), ("lifetime", ())):
+        keys.update((q.key, None) for q in QUANTITIES if _group(q.key) == group)
+        keys.update((k, None) for k in extra)
+    return tuple(keys)
+
+
+_CHECKED = _checked_keys()
+
+
 def _check_finite(est: Estimate) -> None:
-    """No NaN or infinity ever reaches a screen: fail with a message instead."""
-    for k, v in est.to_dict().items():
+    """No NaN or infinity ever reaches a screen: fail with a message instead. Reads the
+    floats of :meth:`Estimate.to_dict` (the result quantities, then the bands) in its order."""
+    bad = None
+    for k in _CHECKED:
+        v = getattr(est, k)
         if isinstance(v, float) and not math.isfinite(v):
-            raise InputError(
-                f"the estimate's {k} is not a finite number for these inputs; "
-                "the inputs are outside what the law and cost model can represent"
-            )
+            bad = k
+            break
+    if bad is None:
+        for name, band in est.bands.items():
+            for suffix in ("p10", "p50", "p90"):
+                v = getattr(band, suffix)
+                if isinstance(v, float) and not math.isfinite(v):
+                    bad = f"{name}_{suffix}"
+                    break
+            if bad is not None:
+                break
+    if bad is not None:
+        raise InputError(
+            f"the estimate's {bad} is not a finite number for these inputs; "
+            "the inputs are outside what the law and cost model can represent"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -411,10 +459,50 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
     optimises lifetime cost, where it is the plan.
 
     The plan and the law samples do not depend on the hardware unless the scenario optimises
-    lifetime cost, so they are computed once and shared."""
+    lifetime cost, so they are computed once and shared. The last few comparisons are kept per
+    (scenario, catalogue): the window's hardware chart, cost chart and table ask for the same
+    one."""
     cat = resolve(catalogue, profiles)
+    s = scenario.validated()
+    key = _compared_key(s, cat, with_uncertainty)
+    hit = _COMPARED.get(key) if key is not None else None
+    if hit is not None and hit[0]() is cat:
+        return list(hit[1])
+    out = _compare(s, cat, with_uncertainty)
+    if key is not None:
+        if len(_COMPARED) >= _COMPARED_MAX:
+            _COMPARED.pop(next(iter(_COMPARED)))
+        _COMPARED[key] = (weakref.ref(cat), tuple(out))
+    return out
+
+
+_COMPARED: dict[tuple, tuple] = {}
+_COMPARED_MAX = 4
+
+
+def _compared_key(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> tuple | None:
+    """The key of a kept comparison; None (not kept) when a law or profile is named by a file
+    path, which the catalogue re-reads when the file changes."""
+    from estimator.fileio import is_path_ref
+
+    if any(is_path_ref(str(r)) for r in (s.law, s.hardware, s.inference_hardware) if r):
+        return None
+    return (id(cat), s, with_uncertainty)
+
+
+def clear_caches() -> None:
+    """Forget the kept comparisons, training runs and serving plans (benchmarks time a cold
+    start with it; the results never depend on them)."""
+    from estimator.serving.stage import clear_caches as clear_serving
+    from estimator.training.stage import clear_caches as clear_training
+
+    _COMPARED.clear()
+    clear_training()
+    clear_serving()
+
+
+def _compare(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> list[Estimate]:
     with np.errstate(all="ignore"):
-        s = scenario.validated()
         allocation = samples = None
         if s.optimize == "compute":
             try:
@@ -425,10 +513,14 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
             except InputError:
                 return []
         out = []
+        # the law, the model's shape and (unless the plan trades off this chip's rates) the
+        # plan are the same on every profile: computed once
+        shared: dict = {} if allocation is not None else None
         for pid in cat.profiles.profiles:
             try:
                 out.append(_run(replace(s, hardware=pid).validated(), cat, with_uncertainty,
-                                allocation=allocation, samples=samples, alternatives=False))
+                                allocation=allocation, samples=samples, alternatives=False,
+                                shared=shared))
             except InputError:
                 continue
             except EstimatorError:

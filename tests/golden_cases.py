@@ -9,6 +9,7 @@ every chart curve, and the window's cards and hardware table.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -88,7 +89,8 @@ def _digest(arr) -> dict:
 
 def curves_digest(c) -> dict:
     out = {}
-    for name, value in vars(c).items():
+    # every field, the lazily computed hardware part included (Curves computes it on access)
+    for name, value in ((f.name, getattr(c, f.name)) for f in dataclasses.fields(c)):
         if isinstance(value, np.ndarray):
             out[name] = _digest(value)
         elif isinstance(value, dict) and value and all(

@@ -178,7 +178,7 @@ def serving_cost_per_million(s: Scenario, shape, r: ServingRates,
     (None when it fits on no replica)."""
     mix = request_mix(s)
     try:
-        sp = plan_serving(shape, r.accelerator, mix, weight_precision=s.inference_precision,
+        sp = serving_plan(shape, r.accelerator, mix, weight_precision=s.inference_precision,
                           kv_precision=s.kv_precision, targets=targets_of(s),
                           batch=s.inference_batch, chips_per_replica=s.inference_chips_per_replica,
                           train_tokens_per_param=tokens_per_param)
@@ -187,6 +187,49 @@ def serving_cost_per_million(s: Scenario, shape, r: ServingRates,
     per_request = (mix.input_tokens * sp.chip_s_per_input_token
                    + mix.output_tokens * sp.chip_s_per_output_token)
     return per_request / mix.output_tokens * r.price_usd_per_hour / SECONDS_PER_HOUR * 1e6
+
+
+def _accelerator_key(acc: ServingAccelerator) -> tuple:
+    """What the serving model reads of an accelerator (its objects compare by identity)."""
+    return (acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())), acc.memory_bytes,
+            acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips, acc.scale_up_bytes_per_s)
+
+
+_PLANS: dict[tuple, ServingPlan | InputError] = {}
+_PLANS_MAX = 1024
+
+
+def serving_plan(shape, acc: ServingAccelerator, mix: RequestMix, *, weight_precision: str,
+                 kv_precision: str, targets: LatencyTargets, batch: int | None,
+                 chips_per_replica: int | None,
+                 train_tokens_per_param: float | None) -> ServingPlan:
+    """:func:`estimator.serving.plan_serving` with the shipped constants, kept per (shape,
+    chip, precisions, request mix, targets, pins): a comparison serves the same model on every
+    chip, and a recompute that changes no serving input (the GPUs, the price) serves the same
+    model again. The plan (or the error) is the function's own; a frozen result is shared."""
+    key = (shape, _accelerator_key(acc), mix, weight_precision, kv_precision, targets, batch,
+           chips_per_replica, train_tokens_per_param)
+    hit = _PLANS.get(key)
+    if hit is None:
+        try:
+            hit = plan_serving(shape, acc, mix, weight_precision=weight_precision,
+                               kv_precision=kv_precision, targets=targets, batch=batch,
+                               chips_per_replica=chips_per_replica,
+                               train_tokens_per_param=train_tokens_per_param)
+        except InputError as exc:
+            hit = exc
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[key] = hit
+    if isinstance(hit, InputError):
+        raise hit.with_traceback(None)
+    return hit
+
+
+def clear_caches() -> None:
+    """Forget the kept serving plans and cost tables (benchmarks time a cold start with it)."""
+    _PLANS.clear()
+    _TABLES.clear()
 
 
 def _pinned(s: Scenario) -> bool:
@@ -219,7 +262,7 @@ def serving_stage(s: Scenario, plan: PlanResult, r: ServingRates) -> ServingResu
     what is reachable); a model that merely does not fit the default replicas gives a warning."""
     mix = request_mix(s)
     try:
-        sp = plan_serving(plan.model_shape, r.accelerator, mix,
+        sp = serving_plan(plan.model_shape, r.accelerator, mix,
                           weight_precision=s.inference_precision, kv_precision=s.kv_precision,
                           targets=targets_of(s), batch=s.inference_batch,
                           chips_per_replica=s.inference_chips_per_replica,

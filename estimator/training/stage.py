@@ -123,6 +123,41 @@ def job_of(s: Scenario, allocation: Allocation, shape: ModelShape,
         goodput=goodput, checkpoint_storage_bytes_per_s=storage)
 
 
+_RUNS: dict[tuple, TrainingRun | InputError] = {}
+_RUNS_MAX = 2048
+
+
+def _planned_run(job: TrainingJob, acc: Accelerator) -> TrainingRun:
+    """:func:`plan_training_run` with the shipped constants, kept per (job, chip): the plan's
+    chip is planned again by the comparison, the cost curve's anchors and the rate curve meet
+    the same jobs again as the window redraws. The run (or the error) is the function's own."""
+    key = (job, acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())),
+           acc.memory_bytes, acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips,
+           acc.scale_up_bytes_per_s, acc.scale_out_bytes_per_s, acc.power_w)
+    hit = _RUNS.get(key)
+    if hit is None:
+        try:
+            hit = plan_training_run(job, acc)
+        except InputError as exc:
+            hit = exc
+        if len(_RUNS) >= _RUNS_MAX:
+            _RUNS.clear()
+        _RUNS[key] = hit
+    if isinstance(hit, InputError):
+        raise hit.with_traceback(None)
+    return hit
+
+
+def clear_caches() -> None:
+    """Forget the kept runs and the run model's per-shape tables (benchmarks time a cold
+    start with it)."""
+    from estimator.training import run as run_model
+
+    _RUNS.clear()
+    for fn in (run_model._grid, run_model._fitting, run_model._min_gpus, run_model._floor):
+        fn.cache_clear()
+
+
 _PINS = ("tp", "pp", "cp", "ep", "micro_batch", "recompute", "global_batch_tokens")
 
 
@@ -152,7 +187,7 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
     least GPU count that fits) when the model fits on no layout of the cluster."""
     acc = training_accelerator(profile)
     try:
-        run = plan_training_run(job_of(s, allocation, shape, profile), acc)
+        run = _planned_run(job_of(s, allocation, shape, profile), acc)
     except InputError as exc:
         raise _with_advice(exc, s) from None
     # The run model counts the FLOPs of its shape; a derived shape's rounded widths hold a
