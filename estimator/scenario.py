@@ -301,13 +301,15 @@ class Scenario:
         if self.deadline_days is not None and self.mode == "budget":
             raise InputError(
                 f"a budget plan runs on the scenario's {ref('gpus')}: it cannot also solve "
-                f"the GPUs for {ref('deadline_days')}", field="deadline_days",
+                f"the GPUs for {ref('deadline_days')}; plan for the budget or for the deadline, "
+                "not both", field="deadline_days",
                 value=self.deadline_days, expected="no deadline with a budget",
                 hint="plan for the budget or for the deadline, not both")
         if self.mode == "deadline" and self.optimize == "lifetime":
             raise InputError(
                 f"a deadline plan is the lowest loss that finishes in time; {ref('optimize')} "
-                "= lifetime would trade days for serving cost", field="optimize",
+                "= lifetime would trade days for serving cost: optimise for compute (the "
+                "lifetime alternative is still shown)", field="optimize",
                 value=self.optimize, expected="compute with a deadline",
                 hint="optimise for compute (the lifetime alternative is still shown), or plan "
                      "for a loss with the deadline to get the GPUs needed")

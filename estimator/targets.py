@@ -142,10 +142,9 @@ def smallest_plan(s: Scenario, law: ScalingLaw) -> tuple[float, str]:
     about, :data:`estimator.plan.EXTRAPOLATION_WARN_FACTOR`)."""
     if s.law_params is not None:
         n = float(s.law_params)
-        return 6.0 * n * n, f"one token per parameter of the fixed {units.si(n)}-parameter model"
+        return 6.0 * n * n, "one token per parameter of the fixed model size"
     n_min = law.fitted_range.params_min / EXTRAPOLATION_WARN_FACTOR
-    why = (f"{units.si(n_min)} parameters, a tenth of the smallest model law '{law.id}' was "
-           "fitted on")
+    why = f"a tenth of the smallest model law '{law.id}' was fitted on"
     if s.tokens_per_param is not None:
         return 6.0 * s.tokens_per_param * n_min * n_min, why
     lo, hi = math.log(1e6), math.log(MAX_COMPUTE_FLOPS)
@@ -161,16 +160,18 @@ def _too_small(s: Scenario, meter: _Meter, a: Allocation, need: float, why: str)
     plan = f"{units.si(a.params)} params on {units.si(a.tokens)} tokens ({why})"
     if meter.kind == "cost":
         total = " to train and serve" if s.optimize == "lifetime" else ""
+        hint = "raise the budget, or choose fewer GPUs or a cheaper price"
         return InputError(
             f"{ref('budget_usd')} = {units.usd(s.budget_usd)} is too small{total}: the smallest "
-            f"plan, {plan}, costs {units.usd(need)} on {where}", field="budget_usd",
-            value=s.budget_usd, expected=f"at least {units.usd(need)}",
-            hint="raise the budget, or choose fewer GPUs or a cheaper price")
+            f"plan, {plan}, costs {units.usd(need)} on {where}; expected at least "
+            f"{units.usd(need)}: {hint}", field="budget_usd", value=s.budget_usd,
+            expected=f"at least {units.usd(need)}", hint=hint)
+    hint = "allow more days, or choose more GPUs or faster hardware"
     return InputError(
         f"{ref('deadline_days')} = {s.deadline_days:g} days is too short: even the smallest "
-        f"plan, {plan}, takes {need:.3g} days on {where}", field="deadline_days",
-        value=s.deadline_days, expected=f"at least {need:.3g} days",
-        hint="allow more days, or choose more GPUs or faster hardware")
+        f"plan, {plan}, takes {need:.3g} days on {where}; expected at least {need:.3g} days: "
+        f"{hint}", field="deadline_days", value=s.deadline_days,
+        expected=f"at least {need:.3g} days", hint=hint)
 
 
 # --------------------------------------------------------------------------------------
@@ -308,15 +309,15 @@ def _lifetime_budget(s: Scenario, law: ScalingLaw, profile: HardwareProfile,
     lo_bad = train_only.allocation.loss
     sc_hi, t_hi = at(floor.loss)
     if t_hi > b:
-        need = t_hi if math.isfinite(t_hi) else math.nan
+        cost = units.usd(t_hi) if math.isfinite(t_hi) else "more than any budget"
+        expected = f"at least {cost}" if math.isfinite(t_hi) else "a larger budget"
+        hint = ("raise the budget, lower the serving demand or the days served, or optimise "
+                "for compute")
         raise InputError(
             f"{ref('budget_usd')} = {units.usd(b)} is too small to train and serve: the "
-            f"smallest plan ({units.si(floor.params)} params, {why}) costs "
-            f"{units.usd(need) if math.isfinite(need) else 'more'} in training plus "
-            f"{units.si(s.lifetime_output_tokens)} tokens of serving", field="budget_usd",
-            value=b, expected=f"at least {units.usd(need)}" if math.isfinite(need) else
-            "a larger budget", hint="raise the budget, lower the serving demand or the days "
-                                    "served, or optimise for compute")
+            f"smallest plan ({units.si(floor.params)} params, {why}) costs {cost} to train "
+            f"and to serve {units.si(s.lifetime_output_tokens)} tokens; expected {expected}: "
+            f"{hint}", field="budget_usd", value=b, expected=expected, hint=hint)
     hi_ok = floor.loss
     sc_ok, t_ok = sc_hi, t_hi
     t_bad = math.inf
@@ -373,24 +374,26 @@ def least_gpus(s: Scenario, a: Allocation, profile: HardwareProfile, days: float
         i = int(np.argmin(d))
         if not math.isfinite(d[i]):
             training_stage(replace(s, gpus=int(counts[-1])), a, shape, profile)
+        hint = "allow more days, lower the target, or choose faster hardware"
         raise InputError(
             f"{ref('deadline_days')} = {days:g} days cannot be met: the plan "
             f"({units.si(a.params)} params on {units.si(a.tokens)} tokens) takes at least "
-            f"{d[i]:.3g} days on {profile.display_name}, on {int(counts[i]):,} GPUs (past about "
-            f"{useful:,} GPUs, the useful-batch ceiling, more GPUs do not shorten the run)",
-            field="deadline_days", value=days, expected=f"at least {d[i]:.3g} days",
-            hint="allow more days, lower the target, or choose faster hardware")
+            f"{d[i]:.3g} days on {profile.display_name}, with {int(counts[i]):,} GPUs (more "
+            f"add interruptions and communication; past about {useful:,}, the useful-batch "
+            f"ceiling, they cannot shorten the run); expected at least {d[i]:.3g} days: "
+            f"{hint}", field="deadline_days", value=days, expected=f"at least {d[i]:.3g} days",
+            hint=hint)
+    # the first count that meets the deadline, refined: days fall with the GPU count, but an
+    # awkward count (a prime: few layouts) can be slow, so each refinement starts two cells
+    # below the first count found, and the last covers every count
     i = int(np.argmax(d <= days))
-    hi = int(counts[i])
-    lo = int(counts[i - 1]) if i > 0 else k_min - 1
-    while hi - lo > 1:  # refine: a grid over (lo, hi], then every count of the first cell
-        if hi - lo <= 96:
-            c, dd = sweep(np.arange(lo + 1, hi + 1))
-            return int(c[int(np.argmax(dd <= days))])
-        c, dd = sweep(np.linspace(lo + 1, hi, 64).round())
+    lo, hi = (int(counts[i - 2]) if i >= 2 else k_min), int(counts[i])
+    while hi - lo > 128:
+        c, dd = sweep(np.linspace(lo, hi, 64).round())
         j = int(np.argmax(dd <= days))
-        hi, lo = int(c[j]), (int(c[j - 1]) if j > 0 else lo)
-    return hi
+        lo, hi = (int(c[j - 2]) if j >= 2 else lo), int(c[j])
+    c, dd = sweep(np.arange(lo, hi + 1))
+    return int(c[int(np.argmax(dd <= days))])
 
 
 def _gpus_for_deadline(s: Scenario, law: ScalingLaw, profile: HardwareProfile,
