@@ -328,7 +328,7 @@ def _lifetime_budget(s: Scenario, law: ScalingLaw, profile: HardwareProfile,
             hi_ok, sc_ok, t_ok = mid, sc, t
         else:
             lo_bad, t_bad = mid, t
-        if hi_ok - lo_bad < 1e-10:
+        if hi_ok - lo_bad < 1e-10 or t_ok >= b * (1.0 - 1e-6):
             break
     warnings = []
     if t_ok < b * (1.0 - SPEND_TOLERANCE):
@@ -368,12 +368,24 @@ def least_gpus(s: Scenario, a: Allocation, profile: HardwareProfile, days: float
         d = np.where(sw.fits, sw.wall_clock_days * scale, np.inf)
         return counts, d
 
-    counts, d = sweep(np.concatenate([np.geomspace(k_min, max(4 * useful, k_min + 1), 64)
-                                      .round(), [k_min, useful]]))
+    # clusters come in whole scale-up domains (nodes): every count up to one domain, then
+    # whole domains on a log grid to four times the useful-batch ceiling
+    dom = max(1, acc.scale_up_domain_chips)
+    top = max(4 * useful, k_min + 1)
+    grid = [np.arange(k_min, dom + 1)] if k_min <= dom else []
+    grid.append(dom * np.geomspace(max(1, math.ceil(k_min / dom)), max(top / dom, 2), 128)
+                .round())
+    counts, d = sweep(np.concatenate(grid + [[k_min, useful]]))
     if not (d <= days).any():
         i = int(np.argmin(d))
         if not math.isfinite(d[i]):
             training_stage(replace(s, gpus=int(counts[-1])), a, shape, profile)
+        lo_c, hi_c = int(counts[max(i - 1, 0)]), int(counts[min(i + 1, len(counts) - 1)])
+        near = np.unique(np.concatenate([np.linspace(lo_c, hi_c, 48).round() // dom * dom,
+                                         [counts[i]]]))
+        c2, d2 = sweep(near[near >= k_min])
+        if d2.min() < d[i]:  # the fastest count, refined between its grid neighbours
+            counts, d, i = c2, d2, int(np.argmin(d2))
         hint = "allow more days, lower the target, or choose faster hardware"
         raise InputError(
             f"{ref('deadline_days')} = {days:g} days cannot be met: the plan "
