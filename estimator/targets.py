@@ -237,6 +237,13 @@ def _within_limit(s: Scenario, law: ScalingLaw, profile: HardwareProfile, kind: 
     warnings = []
     if m < limit * (1.0 - SPEND_TOLERANCE):
         warnings.append(_unspent(s, meter, limit, m, r, hi_run, hi_val))
+    elif x_hi is not None and hi_run is None and s.law_params is None:
+        what = "budget" if kind == "cost" else "deadline"
+        warnings.append(
+            f"the {what} allows more than the largest model that fits on {s.gpus:,} GPUs: "
+            f"the plan trains a {units.si(a.params)}-parameter model on "
+            f"{a.tokens / a.params:,.0f} tokens per parameter; more GPUs would hold a larger "
+            "model and reach a lower loss")
     return Solved(scenario=s, allocation=a, limit=limit, spent=m, warnings=tuple(warnings))
 
 
@@ -265,26 +272,38 @@ def _best_size(meter: _Meter, start, limit: float):
 
 def _unspent(s: Scenario, meter: _Meter, limit: float, m: float, r: TrainingResult,
              hi_run: TrainingResult | None, hi_val: float) -> str:
-    from estimator.engine import layout_dict, layout_text
-
     left = limit - m
     if meter.kind == "cost":
-        head = (f"the plan spends {units.usd(m)} of the {units.usd(limit)} budget: "
-                f"{units.usd(left)} ({left / limit:.1%}) is left unspent")
+        head = (f"the plan spends {_dollars(m)} of the {_dollars(limit)} budget: "
+                f"{_dollars(left)} ({left / limit:.1%}) is left unspent")
     else:
         head = (f"the plan finishes in {m:.4g} of the {limit:g} days: {left:.3g} days "
                 f"({left / limit:.1%}) are left unused")
     if hi_run is None:
         return (head + f" because a larger model fits on no parallel layout of {s.gpus:,} "
                 "GPUs (more GPUs would hold it)")
-    here, there = layout_dict(r.run), layout_dict(hi_run.run)
+    here, there = r.run.layout, hi_run.run.layout
     if here != there:
         return (head + f" because of a layout step in the run model: a slightly larger plan "
-                f"needs another parallel layout ({layout_text(there)} instead of "
-                f"{layout_text(here)}) and would take {meter.phrase(hi_val)}, over the limit")
+                f"needs another parallel layout ({_layout_words(there)} instead of "
+                f"{_layout_words(here)}) and would take {meter.phrase(hi_val)}, over the limit")
     return (head + f" because of a step in the run model (the global batch moves from "
             f"{units.si(r.run.global_batch_tokens)} to {units.si(hi_run.run.global_batch_tokens)}"
             f" tokens): a slightly larger plan would take {meter.phrase(hi_val)}")
+
+
+def _layout_words(lay) -> str:
+    """'TP4 PP8 DP32, micro-batch 1, selective recompute' (the run model's layout)."""
+    parts = [f"TP{lay.tp}"] + [f"{k}{v}" for k, v in (("PP", lay.pp), ("CP", lay.cp),
+                                                        ("EP", lay.ep)) if v > 1]
+    rec = "no" if lay.recompute == "none" else lay.recompute
+    return (" ".join(parts + [f"DP{lay.dp}"]) + f", micro-batch {lay.micro_batch}, "
+            f"{rec} recompute")
+
+
+def _dollars(v: float) -> str:
+    """Whole dollars ('$12,792,113'): an unspent share must read against the budget."""
+    return f"${v:,.0f}"
 
 
 def _lifetime_budget(s: Scenario, law: ScalingLaw, profile: HardwareProfile,
@@ -335,8 +354,8 @@ def _lifetime_budget(s: Scenario, law: ScalingLaw, profile: HardwareProfile,
         left = b - t_ok
         nxt = (f"a slightly lower loss would cost {units.usd(t_bad)}" if math.isfinite(t_bad)
                else "a slightly lower loss fits on no training or serving layout")
-        warnings.append(f"the plan spends {units.usd(t_ok)} of the {units.usd(b)} budget on "
-                        f"training and lifetime serving: {units.usd(left)} ({left / b:.1%}) is "
+        warnings.append(f"the plan spends {_dollars(t_ok)} of the {_dollars(b)} budget on "
+                        f"training and lifetime serving: {_dollars(left)} ({left / b:.1%}) is "
                         f"left unspent because of a step in the run or serving model ({nxt})")
     return Solved(scenario=sc_ok, allocation=None, limit=b, spent=t_ok,
                   warnings=tuple(warnings))

@@ -356,3 +356,22 @@ def test_cli_errors_name_the_flag(capsys, argv, flag):
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1
     assert err.startswith("estimator: error:") and flag in err
+
+
+def test_a_budget_beyond_the_largest_model_that_fits_says_so():
+    est = estimate(Scenario(mode="budget", budget_usd=1e10, gpus=8), with_uncertainty=False)
+    assert 0.99e10 <= est.cost_usd <= 1e10
+    (w,) = [w for w in est.warnings if "largest model that fits on 8 GPUs" in w]
+    # the model is capped by memory: a 20% larger one fits on no layout of 8 GPUs
+    with pytest.raises(InputError):
+        _run(Scenario(gpus=8), est.params * 1.2, est.tokens)
+
+
+def test_compare_plans_the_budget_on_every_chip():
+    from estimator.engine import compare
+
+    rows = compare(Scenario(mode="budget", budget_usd=2e6), with_uncertainty=False)
+    assert len(rows) > 5
+    for e in rows:
+        assert 0.99 * 2e6 <= e.cost_usd <= 2e6 or _unspent(e), e.hardware
+    assert len({round(e.loss, 6) for e in rows}) > 1  # each chip buys its own plan
