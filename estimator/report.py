@@ -421,9 +421,13 @@ def report_csv(scenario: Scenario, estimate: Estimate,
         w.writerow(["scenario", k, _csv_value(v), spec.unit if spec else ""])
     d = estimate.to_dict()
     for k, v in d.items():
-        if k in ("warnings", "compute_optimal", "lifetime_optimal", "inputs", "provenance"):
+        if k in ("warnings", "compute_optimal", "lifetime_optimal", "inputs", "provenance",
+                 "target"):
             continue
         w.writerow(["estimate", k, _csv_value(v), unit_of(k)])
+    for k, v in (d.get("target") or {}).items():  # a budget or deadline and what it used
+        unit = "USD" if k.endswith("_usd") else "days" if k.endswith("_days") else unit_of(k)
+        w.writerow(["target", k, _csv_value(v), unit])
     for name in ("compute_optimal", "lifetime_optimal"):
         for k, v in (d.get(name) or {}).items():
             w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])
