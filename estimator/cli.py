@@ -104,7 +104,8 @@ def flag_of(name: str) -> str:
     if name in ("match_params", "match_tokens"):
         return "--match"
     if name == "mode":
-        return "the target (--target-loss, --compute, --match or --params)"
+        return ("the target (--target-loss, --compute, --match, --params, --budget-usd or "
+                "--deadline-days)")
     spec = FIELDS.get(name)
     return spec.flag if spec is not None and spec.flag else name
 
@@ -145,7 +146,7 @@ def _add_scenario_args(p: argparse.ArgumentParser, hardware: bool = True) -> Non
     t.add_argument("--scenario", metavar="FILE", help="start from a saved scenario .yaml")
 
 
-_TARGET_ARGS = ("target_loss", "compute_flops", "match")
+_TARGET_ARGS = ("target_loss", "compute_flops", "match", "budget_usd")
 
 
 def scenario_from_args(args: argparse.Namespace):
@@ -172,6 +173,8 @@ def scenario_from_args(args: argparse.Namespace):
             upd.update(mode="loss", target_loss=args.target_loss)
         elif target == "compute_flops":
             upd.update(mode="compute", compute_flops=args.compute_flops)
+        elif target == "budget_usd":
+            upd.update(mode="budget", budget_usd=args.budget_usd)
         else:
             upd.update(mode="match", match_params=args.match[0], match_tokens=args.match[1])
         upd.update(params=params, tokens_per_param=ratio, tokens=None)
@@ -185,7 +188,24 @@ def scenario_from_args(args: argparse.Namespace):
             raise InputError("--tokens needs --params (a given model: --params N --tokens D)",
                              field="tokens")
         upd.update(tokens_per_param=ratio)
-    handled = {"target_loss", "compute_flops", "params", "tokens", "tokens_per_param"}
+    deadline = getattr(args, "deadline_days", None)
+    if deadline is not None:
+        upd["deadline_days"] = deadline
+        has_target = bool(targets) or upd.get("mode") == "model"
+        if has_target and getattr(args, "gpus", None) is not None:
+            raise InputError(
+                "--deadline-days with a target solves the GPU count (the fewest that finish "
+                "in time): drop --gpus, or drop the target for the lowest-loss plan that "
+                "finishes in time on --gpus K", field="deadline_days", value=deadline,
+                hint="give --deadline-days with --gpus, or with a target, not both")
+        if "budget_usd" in targets:
+            pass  # the scenario names the conflict (a budget runs on the given GPUs)
+        elif not has_target and getattr(args, "gpus", None) is not None:
+            upd["mode"] = "deadline"
+        elif not has_target and base.mode == "budget":
+            upd["mode"] = "match"  # the default target; its GPUs are solved
+    handled = {"target_loss", "compute_flops", "params", "tokens", "tokens_per_param",
+               "budget_usd", "deadline_days"}
     for name in FIELDS:
         if name in handled:
             continue
@@ -223,7 +243,7 @@ def format_estimate(est) -> str:
     s = est.scenario
     lines = ([f"Scenario: {one_line(s.name)}"] if s.name else []) + [
              f"Scaling law: {est.law_name} [{est.law_id}]",
-             f"Target: {describe_target(s)}"]
+             f"Target: {describe_target(s, est)}"]
     sources = [f"{what} from {origin}" for what, origin in (
         ("law", est.provenance.get("law")), ("hardware profile", est.provenance.get("hardware")),
         ("serving profile", est.provenance.get("inference_hardware")

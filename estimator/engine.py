@@ -37,7 +37,7 @@ from estimator.plan import (
     target_allocation,
 )
 from estimator.quantities import QUANTITIES
-from estimator.scenario import Scenario
+from estimator.scenario import RUN_MODES, Scenario
 from estimator.serving.stage import (
     ServingRates,
     ServingResult,
@@ -130,6 +130,12 @@ class Estimate:
     provenance: dict[str, str] = field(default_factory=dict, compare=False)
     #: training dollars per FLOP against model size on this cluster (None: not measured)
     train_rate_fn: Any = field(default=None, repr=False, compare=False)
+    #: the fewest GPUs that finish the plan within the scenario's deadline (a deadline beside
+    #: another target; None otherwise)
+    gpus_needed: int | None = None
+    #: a target solved on the run model (budget, deadline): the limit and what the plan uses
+    #: of it (:func:`estimator.targets.target_summary`); None for the law-only targets
+    target: dict[str, Any] | None = None
 
     @property
     def tokens_per_param(self) -> float:
@@ -168,13 +174,16 @@ class Estimate:
         scenario's fields in use, with ``mode`` and the target), every result quantity with its
         context, ``*_p10/_p50/_p90`` bands, the alternatives, ``warnings`` and where the law and
         hardware came from (``provenance``)."""
-        q = {qq.key: getattr(self, qq.key) for qq in QUANTITIES}
+        q = {qq.key: getattr(self, qq.key) for qq in QUANTITIES
+             if not (qq.only_when_set and getattr(self, qq.key) is None)}
         d: dict[str, Any] = {
             "schema_version": ESTIMATE_SCHEMA_VERSION,
             "inputs": self.scenario.relevant(),
             "law": self.law_id,
             "law_name": self.law_name,
         }
+        if self.target is not None:
+            d["target"] = dict(self.target)
         d.update({k: v for k, v in q.items() if _group(k) == "plan"})
         d.update(hardware=self.hardware, gpus=self.gpus, precision=self.precision, mfu=self.mfu,
                  goodput=self.goodput, price_usd_per_hour=self.price_usd_per_hour,
@@ -223,7 +232,28 @@ def estimate(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles
     # Overflow or a division by zero at an extreme input shows as inf/NaN in the result, which
     # _check_finite reports as a clear error; numpy's warnings would only be noise on stderr.
     with np.errstate(all="ignore"):
-        return _run(scenario.validated(), resolve(catalogue, profiles), with_uncertainty)
+        return _solve_and_run(scenario.validated(), resolve(catalogue, profiles),
+                              with_uncertainty)
+
+
+def _solve_and_run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *,
+                   alternatives: bool = True) -> Estimate:
+    """The pipeline, after solving a target that limits the training run (a budget, a
+    deadline, the GPUs for a deadline: :mod:`estimator.targets`) on the run model."""
+    if s.mode not in RUN_MODES and not s.solves_gpus:
+        return _run(s, cat, with_uncertainty, alternatives=alternatives)
+    from estimator.targets import solve, target_summary
+
+    law = law_for(s, cat.law(s.law))
+    profile = cat.profile(s.hardware)
+    price_of(s, profile)  # a price tier the profile lacks: a clear error before any search
+    solved = solve(s, law, profile,
+                   lambda sc: _run(sc, cat, False, alternatives=alternatives))
+    est = _run(solved.scenario, cat, with_uncertainty, allocation=solved.allocation,
+               alternatives=alternatives)
+    est = replace(est, scenario=s, gpus_needed=solved.gpus_needed,
+                  warnings=solved.warnings + est.warnings)
+    return replace(est, target=target_summary(s, est))
 
 
 def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None,
@@ -504,7 +534,8 @@ def clear_caches() -> None:
 def _compare(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> list[Estimate]:
     with np.errstate(all="ignore"):
         allocation = samples = None
-        if s.optimize == "compute":
+        solved_per_profile = s.mode in RUN_MODES or s.solves_gpus
+        if s.optimize == "compute" and not solved_per_profile:
             try:
                 law = law_for(s, cat.law(s.law))
                 allocation = target_allocation(s, law)
@@ -518,6 +549,10 @@ def _compare(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> list[Estima
         shared: dict = {} if allocation is not None else None
         for pid in cat.profiles.profiles:
             try:
+                if solved_per_profile:  # each chip buys its own plan within the limit
+                    out.append(_solve_and_run(replace(s, hardware=pid).validated(), cat,
+                                              with_uncertainty, alternatives=False))
+                    continue
                 out.append(_run(replace(s, hardware=pid).validated(), cat, with_uncertainty,
                                 allocation=allocation, samples=samples, alternatives=False,
                                 shared=shared))

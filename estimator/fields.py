@@ -48,7 +48,8 @@ class FieldSpec:
 
     ``lo``/``hi`` bound the value (``lo_open``: ``lo`` itself is excluded); ``choices`` for a
     choice; ``flag`` is the CLI option (None: not a plain option, e.g. set by ``--match``);
-    ``group`` is the section it belongs to in the CLI help and the window."""
+    ``group`` is the section it belongs to in the CLI help and the window; ``hint`` (optional)
+    says how to fix a bad value and travels with the error."""
 
     label: str
     kind: str
@@ -62,6 +63,7 @@ class FieldSpec:
     metavar: str | None = None
     group: str = "training"
     optional: bool = False
+    hint: str = ""  # how to fix a value out of bounds (shown with the error)
     name: str = ""  # filled in by :func:`specs_of`
 
     def __post_init__(self) -> None:
@@ -167,18 +169,23 @@ def check_value(s: FieldSpec, v: Any) -> None:
                              field=s.name, value=v, expected=s.expected)
         return
     if not _finite_number(v):
-        raise InputError(f"{ref(s.name)} must be {s.expected}, got {_show(v)}", field=s.name,
-                         value=v, expected=s.expected)
+        raise InputError(f"{ref(s.name)} must be {s.expected}, got {_show(v)}{_hint(s)}",
+                         field=s.name, value=v, expected=s.expected, hint=s.hint or None)
     too_low = s.lo is not None and (v <= s.lo if s.lo_open else v < s.lo)
     if too_low:
         what = "must be positive" if (s.lo == 0 and s.lo_open) else f"must be {s.expected}"
         if s.lo > 0 and v > 0:
             what = f"= {v:.3g} is absurdly small; {s.expected}"
-        raise InputError(f"{ref(s.name)} {what}, got {_show(v)}", field=s.name, value=v,
-                         expected=s.expected)
+        raise InputError(f"{ref(s.name)} {what}, got {_show(v)}{_hint(s)}", field=s.name,
+                         value=v, expected=s.expected, hint=s.hint or None)
     if s.hi is not None and v > s.hi:
-        raise InputError(f"{ref(s.name)} = {v:.3g} is absurdly large; {s.expected}",
-                         field=s.name, value=v, expected=s.expected)
+        raise InputError(f"{ref(s.name)} = {v:.3g} is absurdly large; {s.expected}{_hint(s)}",
+                         field=s.name, value=v, expected=s.expected, hint=s.hint or None)
+
+
+def _hint(s: FieldSpec) -> str:
+    """The field's hint as the end of a message ('' when it has none)."""
+    return f": {s.hint}" if s.hint else ""
 
 
 def coerce(s: FieldSpec, value: Any) -> Any:

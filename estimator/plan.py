@@ -23,9 +23,9 @@ import numpy as np
 
 from estimator import allocation as al
 from estimator import costs
-from estimator.errors import EstimatorError, UnreachableTargetError
+from estimator.errors import EstimatorError, InputError, UnreachableTargetError
 from estimator.laws import ScalingLaw
-from estimator.scenario import Scenario
+from estimator.scenario import RUN_MODES, Scenario
 from estimator.shape import ModelShape, derive_shape
 
 #: Extrapolation beyond the law's fitted box that earns a warning (a factor on N or D).
@@ -240,6 +240,10 @@ def target_allocation(s: Scenario, law: ScalingLaw) -> al.Allocation:
     fixed = s.law_params
     cons = dict(tokens_per_param=s.tokens_per_param, params=fixed,
                 unique_tokens=s.unique_tokens)
+    if s.mode in RUN_MODES:
+        raise InputError(f"mode '{s.mode}' is a limit on the training run: its plan is solved "
+                         "on the run model (estimator.targets, through estimator.engine)",
+                         field="mode", value=s.mode)
     if s.mode == "loss":
         return al.plan_for_loss(law, s.target_loss, **cons)
     if s.mode == "compute":
@@ -431,9 +435,11 @@ def lifetime_sample_plans(s: Scenario, sampled: ScalingLaw, rates: CostRates,
     return n[ok], d[ok], int((~ok).sum())
 
 
-def sample_plans(s: Scenario, sampled: ScalingLaw):
+def sample_plans(s: Scenario, sampled: ScalingLaw, allocation: al.Allocation | None = None):
     """(N_k, D_k, dropped) of the scenario's plan under every parameter sample of a law (a law
-    whose constants are (K,) arrays), through the same solvers as every other plan."""
+    whose constants are (K,) arrays), through the same solvers as every other plan. A budget or
+    deadline plan (``allocation``, solved on the run model) is taken at its compute: each
+    sample's plan for the same FLOPs under the scenario's rule."""
     if s.unique_tokens is not None:
         raise NoSamples("law uncertainty is not propagated with limited unique data; bands "
                         "show the utilisation spread only")
@@ -445,6 +451,11 @@ def sample_plans(s: Scenario, sampled: ScalingLaw):
         return n, d, 0
     if s.mode == "compute":
         n, d = solve_for_compute(sampled, s.compute_flops, rule)
+        return n, d, 0
+    if s.mode in RUN_MODES:
+        if allocation is None:
+            raise NoSamples("no band: the plan's compute is not known")
+        n, d = solve_for_compute(sampled, allocation.train_flops, rule)
         return n, d, 0
     # loss or match: the target per sample (match: each sampled law's loss of the reference)
     target = (np.full(k, s.target_loss) if s.mode == "loss"

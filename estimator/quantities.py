@@ -35,6 +35,8 @@ class Quantity:
     column: str | None = None
     when: Callable[[Any], bool] | None = None
     label_of: Callable[[Any], str] | None = None  # a label that depends on the estimate
+    #: absent from the JSON and CSV (not null) when the estimate has no value for it
+    only_when_set: bool = False
 
     def applies(self, est) -> bool:
         return self.when is None or bool(self.when(est))
@@ -139,6 +141,12 @@ QUANTITIES: tuple[Quantity, ...] = (
              "GPUs beyond which the global batch passes the useful batch and more GPUs no "
              "longer shorten the run", "useful-batch law (docs/run_model.md)", "training",
              fmt=_int, card="MAX USEFUL GPUS"),
+    Quantity("gpus_needed", "GPUs needed", "chips",
+             "Fewest GPUs on which the plan's training run finishes within the deadline (one "
+             "fewer does not), counted from the least that hold the model in memory",
+             "the run model's wall-clock days against the GPU count "
+             "(estimator.training.run.sweep_gpus, docs/run_model.md)", "training", fmt=_int,
+             when=lambda e: e.gpus_needed is not None, only_when_set=True),
     Quantity("optimal_batch_tokens", "Useful batch (B_opt)", "tokens",
              "Loss-optimal global batch for this compute; larger batches waste tokens",
              "DeepSeek LLM 2024 B_opt(C), scaled as fitted on published runs "

@@ -149,9 +149,20 @@ def sources(est: Estimate) -> list[tuple[str, str]]:
     return out
 
 
-def describe_target(s: Scenario) -> str:
-    """One phrase for the scenario's target."""
-    if s.mode == "loss":
+def describe_target(s: Scenario, est: Estimate | None = None, esc: Escape = _plain) -> str:
+    """One phrase for the scenario's target ('the lowest loss for $10 M on 1,024 H100 SXM5
+    80GB', 'the lowest loss that finishes in 60 days on 2,048 GPUs'). With the estimate, the
+    hardware is named (escaped by ``esc`` for the output format: it may come from a file)
+    and a deadline beside another target says how many GPUs meet it."""
+    chips = esc(hardware_short_name(est.hardware_name) if est is not None else s.hardware)
+    if s.mode == "budget":
+        what = ("training and lifetime serving" if s.optimize == "lifetime" else "training")
+        text = (f"the lowest loss for {units.usd(s.budget_usd)} of {what} on {s.gpus:,} "
+                f"{chips}")
+    elif s.mode == "deadline":
+        text = (f"the lowest loss that finishes in {s.deadline_days:g} days on {s.gpus:,} "
+                f"{chips}")
+    elif s.mode == "loss":
         text = f"target loss {s.target_loss:g} nats/token"
     elif s.mode == "compute":
         text = f"compute budget {units.flops(s.compute_flops)}"
@@ -178,7 +189,11 @@ def describe_target(s: Scenario) -> str:
         cons.append(f"{units.si(s.unique_tokens)} unique tokens")
     if cons:
         text += " (" + ", ".join(cons) + ")"
-    if s.optimize == "lifetime":
+    if s.solves_gpus:
+        need = (f": {est.gpus_needed:,} {chips} needed" if est is not None
+                and est.gpus_needed is not None else "")
+        text += f"; finish in {s.deadline_days:g} days on the fewest GPUs{need}"
+    if s.optimize == "lifetime" and s.mode != "budget":
         text += "; plan minimises training + lifetime inference cost"
     return text
 
@@ -270,7 +285,7 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
     date = date or today()
     title = md_text(s.name) if s.name else "LLM training cost estimate"
     out = [f"# {title} — {units.usd(est.cost_usd)}, {units.days(est.wall_clock_days)}", ""]
-    out += [f"**Target:** {describe_target(s)}.  ",
+    out += [f"**Target:** {describe_target(s, est, md)}.  ",
             f"**Plan:** {units.si(est.params)} parameters trained on {units.si(est.tokens)} "
             f"tokens ({units.flops(est.train_flops)}), reaching loss {est.loss:.4f} nats/token.  ",
             f"**Training:** {hardware_phrase(est, md)}.  ",
@@ -406,9 +421,13 @@ def report_csv(scenario: Scenario, estimate: Estimate,
         w.writerow(["scenario", k, _csv_value(v), spec.unit if spec else ""])
     d = estimate.to_dict()
     for k, v in d.items():
-        if k in ("warnings", "compute_optimal", "lifetime_optimal", "inputs", "provenance"):
+        if k in ("warnings", "compute_optimal", "lifetime_optimal", "inputs", "provenance",
+                 "target"):
             continue
         w.writerow(["estimate", k, _csv_value(v), unit_of(k)])
+    for k, v in (d.get("target") or {}).items():  # a budget or deadline and what it used
+        unit = "USD" if k.endswith("_usd") else "days" if k.endswith("_days") else unit_of(k)
+        w.writerow(["target", k, _csv_value(v), unit])
     for name in ("compute_optimal", "lifetime_optimal"):
         for k, v in (d.get(name) or {}).items():
             w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])

@@ -20,7 +20,7 @@ from estimator.fields import check_value, coerce, ref, spec, specs_of
 from estimator.hardware import PRICE_TIERS
 from estimator.textsafe import names_phrase
 
-MODES = ("loss", "compute", "model", "match")
+MODES = ("loss", "compute", "model", "match", "budget", "deadline")
 PRECISIONS = ("bf16", "fp8", "fp4")
 SERVING_PRECISIONS = ("bf16", "fp16", "fp8", "int8", "int4", "fp4")
 KV_PRECISIONS = ("bf16", "fp16", "fp8", "int8")
@@ -30,10 +30,16 @@ SCENARIO_SCHEMA_VERSION = 2
 
 #: The field each mode's target lives in.
 TARGET_FIELD = {"loss": "target_loss", "compute": "compute_flops", "model": "params",
-                "match": "match_params"}
+                "match": "match_params", "budget": "budget_usd", "deadline": "deadline_days"}
 #: Fields that only mean something in one mode (other modes keep but ignore them).
 MODE_ONLY = {"target_loss": "loss", "compute_flops": "compute", "match_params": "match",
-             "match_tokens": "match", "tokens": "model"}
+             "match_tokens": "match", "tokens": "model", "budget_usd": "budget"}
+#: Modes whose plan is solved on the training run model (stage 2), not on the law alone
+#: (:mod:`estimator.targets`).
+RUN_MODES = ("budget", "deadline")
+#: Fields shown (in reports, ``relevant()``) only when set, outside the mode they target: a
+#: deadline beside another target asks for the fewest GPUs that meet it.
+SHOWN_WHEN_SET = {"deadline_days": "deadline"}
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,12 @@ class Scenario:
     """Every input of an estimate. Units: parameters, tokens, FLOPs, dollars, days.
 
     ``mode`` picks the target: ``loss`` (target_loss), ``compute`` (compute_flops), ``model``
-    (params with tokens or tokens_per_param) or ``match`` (the loss of a reference model of
-    match_params trained on match_tokens). In the loss, compute and match modes ``params``,
-    ``tokens_per_param`` and ``unique_tokens`` act as constraints.
+    (params with tokens or tokens_per_param), ``match`` (the loss of a reference model of
+    match_params trained on match_tokens), ``budget`` (the lowest loss budget_usd buys on the
+    cluster) or ``deadline`` (the lowest loss that finishes in deadline_days on ``gpus``). In
+    every mode but ``model`` ``params``, ``tokens_per_param`` and ``unique_tokens`` act as
+    constraints. ``deadline_days`` beside another target (not budget) asks for the fewest GPUs
+    that finish its plan in time (``gpus`` is then solved for, not used).
     """
 
     name: str = spec("Scenario name", "text", "", flag="--name", metavar="TEXT", group="target",
@@ -79,6 +88,20 @@ class Scenario:
         "Reference training tokens", "count", 1.4e12, unit="tokens", lo=1.0, hi=1e20,
         group="target", optional=True,
         help="tokens the reference model was trained on (Chinchilla: 1.4T)")
+    budget_usd: float | None = spec(
+        "Budget", "usd", None, unit="USD", lo=0.0, lo_open=True, hi=1e13, flag="--budget-usd",
+        metavar="USD", group="target", optional=True,
+        hint="give the dollars available for training, e.g. 10M or $2.5B",
+        help="training budget in dollars, e.g. 10M: the lowest-loss plan it buys on the "
+             "chosen hardware, GPUs and price (with --optimize lifetime: training plus "
+             "lifetime serving)")
+    deadline_days: float | None = spec(
+        "Deadline", "days", None, unit="days", lo=0.0, lo_open=True, hi=36_500.0,
+        flag="--deadline-days", metavar="DAYS", group="target", optional=True,
+        hint="give the wall-clock days the training run may take, e.g. 60",
+        help="wall-clock days the training run may take: with --gpus and no other target, "
+             "the lowest-loss plan that finishes in time; with another target, the fewest "
+             "GPUs that finish its plan in time (GPUs needed)")
     unique_tokens: float | None = spec(
         "Unique tokens", "count", None, unit="tokens", lo=1.0, hi=1e20, flag="--unique-tokens",
         metavar="U", group="target", optional=True,
@@ -260,8 +283,10 @@ class Scenario:
             check_value(s, getattr(self, name))
         need = TARGET_FIELD[self.mode]
         if getattr(self, need) is None:
-            raise InputError(f"mode '{self.mode}' needs {ref(need)}", field=need,
-                             expected=FIELDS[need].expected)
+            hint = FIELDS[need].hint
+            raise InputError(f"mode '{self.mode}' needs {ref(need)}" + (f": {hint}" if hint
+                                                                      else ""),
+                             field=need, expected=FIELDS[need].expected, hint=hint or None)
         if self.mode == "match" and self.match_tokens is None:
             raise InputError(f"mode 'match' needs {ref('match_tokens')}", field="match_tokens",
                              expected=FIELDS["match_tokens"].expected)
@@ -273,6 +298,21 @@ class Scenario:
             raise InputError(
                 f"constrain either {ref('params')} or {ref('tokens_per_param')}, not both",
                 field="tokens_per_param", hint="clear one of the two constraints")
+        if self.deadline_days is not None and self.mode == "budget":
+            raise InputError(
+                f"a budget plan runs on the scenario's {ref('gpus')}: it cannot also solve "
+                f"the GPUs for {ref('deadline_days')}; plan for the budget or for the deadline, "
+                "not both", field="deadline_days",
+                value=self.deadline_days, expected="no deadline with a budget",
+                hint="plan for the budget or for the deadline, not both")
+        if self.mode == "deadline" and self.optimize == "lifetime":
+            raise InputError(
+                f"a deadline plan is the lowest loss that finishes in time; {ref('optimize')} "
+                "= lifetime would trade days for serving cost: optimise for compute (the "
+                "lifetime alternative is still shown)", field="optimize",
+                value=self.optimize, expected="compute with a deadline",
+                hint="optimise for compute (the lifetime alternative is still shown), or plan "
+                     "for a loss with the deadline to get the GPUs needed")
         if self.is_moe or self.active_params is not None:
             self._validate_moe()
         if (self.n_layers is None) != (self.d_model is None):
@@ -285,6 +325,12 @@ class Scenario:
     def is_moe(self) -> bool:
         """A mixture of experts: more than one routed expert, or shared ones."""
         return (self.n_experts or 1) > 1 or (self.shared_experts or 0) > 0
+
+    @property
+    def solves_gpus(self) -> bool:
+        """A deadline beside another target: the GPU count is solved (the fewest that finish
+        the plan in ``deadline_days``), not taken from ``gpus``."""
+        return self.deadline_days is not None and self.mode not in RUN_MODES
 
     @property
     def law_params(self) -> float | None:
@@ -328,6 +374,8 @@ class Scenario:
         for name, value in asdict(self).items():
             mode = MODE_ONLY.get(name)
             if mode is not None and mode != self.mode:
+                continue
+            if value is None and SHOWN_WHEN_SET.get(name, self.mode) != self.mode:
                 continue
             if name == "inference_tokens_per_day" and self.requests_per_day is not None:
                 continue

@@ -128,7 +128,7 @@ def law_samples(s: Scenario, law: ScalingLaw, allocation: Allocation,
                 source = (f"{len(n_k)} parameter samples of law '{law.id}', each re-optimised "
                           "for lifetime cost")
             else:
-                n_k, d_k, dropped = sample_plans(s, sampled)
+                n_k, d_k, dropped = sample_plans(s, sampled, allocation)
                 source = f"{len(n_k)} parameter samples of law '{law.id}'"
             if dropped:
                 warnings.append(f"{dropped} of {dropped + len(n_k)} parameter samples of law "

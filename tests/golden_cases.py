@@ -1,4 +1,4 @@
-"""The golden scenarios: 26 varied scenarios whose every shown number is pinned.
+"""The golden scenarios: 30 varied scenarios whose every shown number is pinned.
 
 ``python tests/golden_cases.py --write`` regenerates ``tests/golden/*.json`` (do it only for a
 change that is meant to move numbers, and say why in the commit); ``tests/test_golden.py``
@@ -63,6 +63,12 @@ CASES: dict[str, dict] = {
                                hardware="h200"),
     "tpu-v6e-reserved-big": dict(mode="loss", target_loss=1.95, hardware="tpu-v6e",
                              price_tier="reserved", gpus=8192),
+    # targets solved on the run model (issue 14)
+    "budget-10m": dict(mode="budget", budget_usd=1e7),
+    "budget-ratio-b200": dict(mode="budget", budget_usd=5e6, tokens_per_param=40.0,
+                              hardware="b200", gpus=512),
+    "deadline-60d-2048": dict(mode="deadline", deadline_days=60.0, gpus=2048),
+    "loss-deadline-gpus": dict(mode="loss", target_loss=2.0, deadline_days=30.0),
 }
 
 
