@@ -417,7 +417,7 @@ def plan_break_even(est: Estimate, *, catalogue: Catalogue | None = None,
     if len(be.lines) >= 3 or len([e for e in comp if _usd_per_token(e) is not None]) < 2:
         return be
     horizon = 2 * est.lifetime_inference_tokens or 1e13
-    keys = {ln.key for ln in be.lines}
+    keys = [ln.key for ln in be.lines]
 
     def total(e):
         return e.cost_usd + _usd_per_token(e) * horizon
@@ -436,8 +436,10 @@ def plan_break_even(est: Estimate, *, catalogue: Catalogue | None = None,
 TABLE_KINDS = ("gpus", "serving", "moe", "tornado", "breakeven")
 
 
-def table(kind: str, est: Estimate, *, catalogue: Catalogue | None = None) -> list[dict]:
-    """The rows behind chart ``kind`` (one of :data:`TABLE_KINDS`), units in the keys."""
+def table(kind: str, est: Estimate, *, catalogue: Catalogue | None = None,
+          hardware: Sequence[str] = ()) -> list[dict]:
+    """The rows behind chart ``kind`` (one of :data:`TABLE_KINDS`), units in the keys;
+    ``hardware``: chips to add to the break-even's lines."""
     if kind == "gpus":
         return gpu_sweep(est, catalogue=catalogue).rows()
     if kind == "serving":
@@ -453,7 +455,7 @@ def table(kind: str, est: Estimate, *, catalogue: Catalogue | None = None) -> li
                  "low_lifetime_usd": w.low_lifetime_usd, "high_lifetime_usd": w.high_lifetime_usd,
                  f"swing_{sens.metric}": w.swing, "basis": w.basis} for w in sens.swings]
     if kind == "breakeven":
-        be = plan_break_even(est, catalogue=catalogue)
+        be = plan_break_even(est, catalogue=catalogue, hardware=hardware)
         rows = [{"row": "line", "key": ln.key, "label": ln.label, "fixed_usd": ln.fixed_usd,
                  "usd_per_output_token": ln.usd_per_x, "is_plan": ln.is_plan, "tokens": None,
                  "cost_usd": None} for ln in be.lines]

@@ -3,7 +3,8 @@ the plan on its hardware and the chips cheapest somewhere up to twice its lifeti
 (:func:`estimator.chart_data.plan_break_even` over :func:`estimator.breakeven.break_even`),
 each crossing marked; with a purchase price, depreciation and electricity price
 (``options``), a second panel: renting against owning the plan's chips per year against
-occupancy (:func:`estimator.breakeven.rent_or_own`)."""
+occupancy (:func:`estimator.breakeven.rent_or_own`); ``options["hardware"]``: chips to add
+to the lines."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ class BreakevenChart(ChartWidget):
         self._legend_key = None
         if self.rent_own_on:
             q = self.new_plot("plain", "usd", False, False)
-            q.setLabel("bottom", "Occupancy (share of the year's hours in use)")
+            q.setLabel("bottom", "Occupancy (share of hours in use)")
             q.setLabel("left", "Cost per year (USD)")
             self.add_curve(q, "rent")
             self.add_curve(q, "own")
@@ -99,6 +100,13 @@ class BreakevenChart(ChartWidget):
         else:
             head = (f"{be.cheapest_at(be.x[-1]).label} is cheapest at every volume shown: "
                     "no line crosses the lowest")
+            names = {ln.key: ln.label for ln in be.lines}
+            plan = next((ln.key for ln in be.lines if ln.is_plan), None)
+            mine = [c for c in be.crossings if plan in (c.a, c.b) and c.x <= be.x[-1]]
+            if mine:
+                c = mine[0]
+                head += (f" · {names[c.cheaper_before]} is cheaper than "
+                         f"{names[c.cheaper_after]} up to {units.si(c.x)} tokens")
         ro = self.ro
         if ro is not None:
             head += (" · owning pays above "
@@ -217,7 +225,7 @@ class BreakevenChart(ChartWidget):
     _ro_in_legend = False
 
     def _build(self, est: Estimate):
-        be = plan_break_even(est)
+        be = plan_break_even(est, hardware=tuple(self.options.get("hardware") or ()))
         ro = None
         if self.rent_own_on:
             from estimator.breakeven import rent_or_own
