@@ -96,9 +96,9 @@ class TornadoChart(ChartWidget):
         s = self.sens
         if s is None:
             return super().footnote(est)
-        parts = [f"{w.label}: {w.low_text} to {w.high_text}" for w in s.swings]
         skipped = [f"{k.label} ({k.reason})" for k in s.skipped]
-        line = "Ranges: " + " · ".join(parts)
+        line = ("Each end is a full engine run with that one input moved (estimator.sensitivity;"
+                " the range of each input is over its bar)")
         if skipped:
             line += "\nNot varied: " + " · ".join(skipped)
         return line + "\n" + super().footnote(est)
