@@ -335,3 +335,43 @@ def test_breakeven_chart_marks_crossings_and_rent_or_own(qtbot, qt_charts, base)
     assert ux[0] == pytest.approx(ro.break_even_occupancy)
     plain = _chart(qtbot, "breakeven", qt_charts, e)
     assert len(plain.plot_items) == 1 and "purchase price" in plain.footnote_plain
+
+
+@pytest.mark.gui
+def test_the_ceiling_label_says_what_the_sweep_shows(qtbot, qt_charts, base, sweep):
+    """'more GPUs do not shorten the run' only where no count past the ceiling is faster."""
+    from dataclasses import replace
+
+    from estimator.gui.charts.gpus import no_faster_beyond
+
+    inside = sweep.fits & (sweep.gpus <= sweep.max_useful_gpus)
+    beyond = sweep.fits & (sweep.gpus > sweep.max_useful_gpus)
+    assert no_faster_beyond(sweep) == (
+        sweep.wall_clock_days[beyond].min() >= sweep.wall_clock_days[inside].min())
+    days = np.array(sweep.wall_clock_days)
+    days[beyond] = days[inside].min() / 2  # a sweep that does speed up past the ceiling
+    assert not no_faster_beyond(replace(sweep, wall_clock_days=days))
+
+
+@pytest.mark.gui
+def test_the_window_shows_every_new_chart_as_a_tab(qtbot, tmp_path, monkeypatch):
+    """The window's tabs iterate CHART_KINDS: each new chart is a tab that fills with the
+    session's estimate when shown."""
+    from estimator.gui import settings
+    from estimator.gui.window import MainWindow
+
+    monkeypatch.setenv(settings.ENV_SETTINGS_DIR, str(tmp_path / "settings"))
+    monkeypatch.setenv(settings.ENV_AUTOSAVE_DIR, str(tmp_path / "autosave"))
+    w = MainWindow(theme="normal")
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    w.session.flush()
+    for kind in NEW_KINDS:
+        chart = w.charts[kind]
+        w.tabs.setCurrentWidget(chart)
+        assert chart.estimate is w.session.estimate, kind
+        assert not getattr(chart, "_message_shown", False), kind
+    np.testing.assert_allclose(w.charts["gpus"].series("days:plan")[1],
+                               [w.session.estimate.wall_clock_days])
+    w.session.dirty = False

@@ -31,6 +31,19 @@ def _split(x: np.ndarray, y: np.ndarray, ok: np.ndarray, ceiling: int):
     return (x[inside], y[inside]), (x[last:], y[last:])
 
 
+def no_faster_beyond(d: GpuSweepData) -> bool:
+    """True when no GPU count past the useful-batch ceiling finishes sooner than the fastest
+    count up to it (the run model's usual shape; a small model's layouts can still speed up
+    there, and the label then says only that the batch outgrows the useful one)."""
+    days = np.asarray(d.wall_clock_days)
+    ok = np.asarray(d.fits) & np.isfinite(days)
+    inside = ok & (d.gpus <= d.max_useful_gpus)
+    beyond = ok & (d.gpus > d.max_useful_gpus)
+    if not inside.any() or not beyond.any():
+        return True
+    return bool(days[beyond].min() >= days[inside].min() * (1 - 1e-9))
+
+
 class GpusChart(ChartWidget):
     kind = "gpus"
     legend_columns = 3
@@ -102,8 +115,9 @@ class GpusChart(ChartWidget):
     def footnote(self, est: Estimate) -> str:
         return ("Each point: the run model's fastest layout that fits at that GPU count "
                 "(estimator.training.run.sweep_gpus), priced at the plan's price per GPU-hour; "
-                "past the ceiling the batch outgrows the useful batch and the extra tokens it "
-                "needs cancel the speed-up\n" + super().footnote(est))
+                "past the ceiling the batch outgrows the useful batch and needs extra tokens "
+                "(McCandlish et al. 2018), so GPUs there buy little or no speed\n"
+                + super().footnote(est))
 
     def set_data(self, c: Curves, est: Estimate) -> None:
         try:
@@ -144,7 +158,8 @@ class GpusChart(ChartWidget):
         cx = math.log10(d.max_useful_gpus)
         ceil = self.text_items["ceiling"]
         ceil.setText(f"useful-batch ceiling: {d.max_useful_gpus:,} GPUs\n"
-                     "more GPUs do not shorten the run")
+                     + ("more GPUs do not shorten the run" if no_faster_beyond(d) else
+                        "beyond it the batch outgrows the useful batch"))
         right = cx > vx0 + 0.55 * (vx1 - vx0)
         ceil.setAnchor((1.0, 0.0) if right else (0.0, 0.0))
         ceil.setPos(cx, vy1 - 0.02 * (vy1 - vy0))

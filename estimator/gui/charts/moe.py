@@ -151,5 +151,7 @@ class MoeChart(ChartWidget):
                if has_active else f"{units.si(d.plan_total_params)} params")
         law = "" if d.plan_on_law else f" ({est.law_name.split(' (')[0]})"
         ptxt.setText(f"plan{law}: {tag}, {units.flops(d.plan_train_flops)}")
-        ptxt.setAnchor((0.08, 1.08))
+        # on the curve: above-left of the star (the curve falls to the right); off it (another
+        # law's plan, left of the curve): above-right
+        ptxt.setAnchor((1.04, 1.08) if d.plan_on_law else (0.08, 1.08))
         ptxt.setPos(math.log10(d.plan_total_params), math.log10(d.plan_train_flops))

@@ -56,7 +56,7 @@ class ServingChart(ChartWidget):
             pc.addItem(ln, ignoreBounds=True)
         self.message_hides = (self.tpot_line, self.batch_line, self.kv_line)
         self.add_text(pt, "chosen", anchor=(-0.06, 1.05))
-        self.add_text(pt, "tpot", anchor=(0.0, 0.0))
+        self.add_text(pt, "tpot", anchor=(0.0, 1.0))
         self.add_text(pc, "kv", anchor=(1.0, 0.0))
         self.add_text(pc, "cost_chosen", anchor=(-0.06, 1.05))
         self._batch_labels: list[pg.TextItem] = []
