@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from estimator import units
@@ -558,16 +559,77 @@ def _require_qt() -> None:
         raise EstimatorError(problem)
 
 
-def cmd_chart(args) -> int:
-    _require_qt()
-    from estimator.gui.charts import export_chart  # lazy: Qt only for charts
+#: ``chart`` options passed to the chart (not the scenario): the break-even's rent-or-own.
+_CHART_OPTIONS = ("purchase_usd_per_chip", "depreciation_years", "usd_per_kwh",
+                  "other_usd_per_chip_year")
 
+
+def _chart_kind(args) -> str:
+    """The kind from the positional argument or ``--kind`` (one of them, not two different)."""
+    from estimator.errors import InputError
+    from estimator.gui.chart_kinds import CHART_KINDS
+
+    given = [k for k in (args.kind, args.kind_opt) if k is not None]
+    if not given:
+        raise InputError("name the chart: estimator chart KIND (or --kind KIND), KIND one of "
+                         + ", ".join(CHART_KINDS), field="kind", expected=", ".join(CHART_KINDS))
+    if len(set(given)) > 1:
+        raise InputError(f"two chart kinds given ('{given[0]}' and --kind '{given[1]}'): "
+                         "give one", field="kind", value=given[1])
+    return given[0]
+
+
+def cmd_chart(args) -> int:
+    from estimator.errors import InputError
+
+    kind = _chart_kind(args)
+    if args.out is None and args.table is None:
+        raise InputError("give --out FILE.png|svg|pdf for the chart, --table FILE.csv for its "
+                         "data, or both", field="out")
+    options = {k: getattr(args, k) for k in _CHART_OPTIONS if getattr(args, k) is not None}
+    if options and kind != "breakeven":
+        raise InputError("--purchase-usd-per-chip, --depreciation-years and --usd-per-kwh are "
+                         f"for the breakeven chart, not '{kind}'", field="purchase_usd_per_chip")
+    hardware = [h.strip() for h in (args.break_even_hardware or "").split(",") if h.strip()]
+    if hardware and kind != "breakeven":
+        raise InputError(f"--break-even-hardware is for the breakeven chart, not '{kind}'",
+                         field="break_even_hardware")
+    need = ("purchase_usd_per_chip", "depreciation_years", "usd_per_kwh")
+    if options and any(k not in options for k in need):
+        missing = ["--" + k.replace("_", "-") for k in need if k not in options]
+        raise InputError("rent or own needs all of --purchase-usd-per-chip, "
+                         f"--depreciation-years and --usd-per-kwh: missing {', '.join(missing)}",
+                         field=next(k for k in need if k not in options))
     scenario = scenario_from_args(args)
     _warn_catalogue()
-    export_chart(
-        args.kind, scenario, args.out, width_px=args.width, height_px=args.height, theme=args.theme
-    )
-    _out(f"wrote {args.out} ({args.kind}, {args.width} x {args.height} px, {args.theme} theme)")
+    if args.table is not None:
+        from estimator import chart_data
+        from estimator.engine import estimate
+        from estimator.fileio import atomic_write_text
+
+        if Path(args.table).suffix.lower() != ".csv":
+            raise InputError(f"{Path(args.table).name}: --table writes CSV; name the file .csv",
+                             field="table", value=args.table, expected="a .csv file name")
+        if kind not in chart_data.TABLE_KINDS:
+            raise InputError(f"chart '{kind}' has no table: --table works with "
+                             f"{', '.join(chart_data.TABLE_KINDS)}", field="table", value=kind,
+                             expected=", ".join(chart_data.TABLE_KINDS))
+        rows = chart_data.table(kind, estimate(scenario), hardware=hardware)
+        try:
+            atomic_write_text(args.table, chart_data.table_csv(rows))
+        except OSError as exc:
+            raise InputError(f"{args.table}: cannot write the table ({exc.strerror or exc})",
+                             field="table", value=args.table) from None
+        _out(f"wrote {args.table} ({kind} data, {len(rows)} rows)")
+    if args.out is not None:
+        _require_qt()
+        from estimator.gui.charts import export_chart  # lazy: Qt only for charts
+
+        if hardware:
+            options["hardware"] = hardware
+        export_chart(kind, scenario, args.out, width_px=args.width, height_px=args.height,
+                     theme=args.theme, options=options or None)
+        _out(f"wrote {args.out} ({kind}, {args.width} x {args.height} px, {args.theme} theme)")
     return 0
 
 
@@ -635,8 +697,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export one chart of the scenario as PNG, SVG or PDF (by the --out suffix). "
         "Charts: " + "; ".join(f"{k}: {CHART_SHORT_TITLES[k]}" for k in CHART_KINDS) + ".",
     )
-    ch.add_argument("kind", choices=CHART_KINDS)
-    ch.add_argument("--out", required=True, metavar="FILE.png|svg|pdf")
+    ch.add_argument("kind", nargs="?", choices=CHART_KINDS, help="the chart (or --kind)")
+    ch.add_argument("--kind", dest="kind_opt", choices=CHART_KINDS, metavar="KIND",
+                    help="the chart, as an option: " + ", ".join(CHART_KINDS))
+    ch.add_argument("--out", metavar="FILE.png|svg|pdf", help="the chart's file")
+    ch.add_argument("--table", metavar="FILE.csv",
+                    help="also (or only) write the chart's data as CSV, one row per point, "
+                    "units in the column names: gpus (one row per GPU count: days, GPU-hours, "
+                    "cost, MFU, batch, whether past the useful-batch ceiling), serving (per "
+                    "batch), moe (per expert count), tornado (per input), breakeven (lines and "
+                    "crossings); needs no Qt")
     size_help = "pixels; SVG and PDF are that size at 96 px per inch (1600 px = 16.7 in)"
     ch.add_argument("--width", type=_positive_int, default=1600, help=size_help)
     ch.add_argument("--height", type=_positive_int, default=1000, help=size_help)
@@ -647,6 +717,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="print: light, for documents (default); presentation: light, large type for "
         "slides; normal: dark, like the window",
     )
+    ro = ch.add_argument_group("breakeven: rent or own (all three draw a second panel)")
+    ro.add_argument("--purchase-usd-per-chip", type=_number, metavar="USD",
+                    help="purchase price of one accelerator with its share of the server (USD)")
+    ro.add_argument("--depreciation-years", type=_number, metavar="YEARS",
+                    help="straight-line depreciation, no resale value")
+    ro.add_argument("--usd-per-kwh", type=_number, metavar="USD",
+                    help="electricity price in USD per kWh")
+    ro.add_argument("--other-usd-per-chip-year", type=_number, metavar="USD",
+                    help="other owned costs per chip-year (hosting, network, staff)")
+    ro.add_argument("--break-even-hardware", metavar="ID,ID", default="",
+                    help="hardware to add to the break-even lines (default: the plan's chip "
+                    "and every chip cheapest at some demand up to twice the plan's)")
     _add_scenario_args(ch)
     ch.set_defaults(func=cmd_chart)
     from estimator.cli_ladder import add_ladder_parser  # the ladder subcommand lives there

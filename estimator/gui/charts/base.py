@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -261,11 +262,22 @@ class ChartWidget(QtWidgets.QWidget):
 
     kind: ClassVar[str] = ""
     legend_columns: ClassVar[int] = 3
+    #: relative widths of the plots side by side (default: the first 3, the others 2)
+    column_stretch: ClassVar[tuple[int, ...] | None] = None
 
     def __init__(
-        self, theme: str = "normal", parent=None, *, scale: float = 1.0, for_export: bool = False
+        self,
+        theme: str = "normal",
+        parent=None,
+        *,
+        scale: float = 1.0,
+        for_export: bool = False,
+        options: dict | None = None,
     ):
         super().__init__(parent)
+        #: kind-specific inputs that are not the scenario's (e.g. the break-even's purchase
+        #: price), fixed for the chart's life: :meth:`build` may lay out by them
+        self.options: dict = dict(options or {})
         self.theme: ChartTheme = chart_theme(theme)
         self.scale = float(scale)
         self.for_export = bool(for_export)
@@ -313,7 +325,9 @@ class ChartWidget(QtWidgets.QWidget):
     # -- public ---------------------------------------------------------------------------
     @property
     def title(self) -> str:
-        return CHART_TITLES[self.kind]
+        """The kind's title, with the scenario's name when it has one (issue 14)."""
+        name = self.estimate.scenario.name.strip() if self.estimate is not None else ""
+        return f"{CHART_TITLES[self.kind]} — {name}" if name else CHART_TITLES[self.kind]
 
     @property
     def plot_item(self) -> pg.PlotItem:
@@ -404,6 +418,60 @@ class ChartWidget(QtWidgets.QWidget):
                 continue
             item.setData(10.0**cx if log_x else cx, 10.0**cy if log_y else cy, connect="finite")
 
+    # -- data built from the estimate ---------------------------------------------------------
+    def memo(self, key, build):
+        """``build()`` once per ``key`` (the last value is kept): charts that run an engine
+        over the estimate (a sweep, a sensitivity) redo it only when the estimate changes."""
+        memo = self.__dict__.setdefault("_memo", {})
+        if memo.get("key") != key or "value" not in memo:
+            memo.clear()
+            memo["value"] = build()
+            memo["key"] = key
+        return memo["value"]
+
+    @staticmethod
+    def estimate_key(est: Estimate) -> tuple:
+        """What identifies an estimate's data: its scenario and its headline numbers (a
+        reloaded law or profile changes them)."""
+        return (est.scenario, est.law_id, est.hardware, est.cost_usd, est.wall_clock_days,
+                est.params, est.lifetime_total_cost_usd)
+
+    def show_message(self, text: str) -> None:
+        """Say why there is nothing to draw (in the first plot, centred) instead of empty
+        axes: every curve and label hidden, the legend too; :meth:`hide_message` undoes it."""
+        p = self.plot_items[0]
+        if "message" not in self.text_items:
+            self.add_text(p, "message", anchor=(0.5, 0.5))
+            self._apply_theme()
+        for item in self.curve_items.values():
+            item.setData([], [])
+        for name, item in self.text_items.items():
+            item.setVisible(name == "message")
+        for extra in getattr(self, "message_hides", ()):
+            extra.setVisible(False)
+        msg = self.text_items["message"]
+        msg.setText("\n".join(textwrap.wrap(text, 72)) or text)
+        for q in self.plot_items:
+            q.getAxis("left").setStyle(showValues=False)
+            q.getAxis("bottom").setStyle(showValues=False)
+        (x0, x1), (y0, y1) = p.vb.viewRange()
+        msg.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+        self.legend.setVisible(False)
+        self._message_shown = True
+
+    def hide_message(self) -> None:
+        if not getattr(self, "_message_shown", False):
+            return
+        self._message_shown = False
+        for name, item in self.text_items.items():
+            item.setVisible(name != "message")
+        for extra in getattr(self, "message_hides", ()):
+            extra.setVisible(True)
+        for q in self.plot_items:
+            q.getAxis("left").setStyle(showValues=True)
+            q.getAxis("bottom").setStyle(showValues=True)
+        self.legend.setVisible(True)
+
     # -- sizes ----------------------------------------------------------------------------
     def _px(self, v: float) -> float:
         return v * self.scale
@@ -485,7 +553,10 @@ class ChartWidget(QtWidgets.QWidget):
         ci.layout.setRowStretchFactor(2, 1)
         self.legend.setColumnCount(self.legend_columns)
         for i in range(ncol):
-            ci.layout.setColumnStretchFactor(i, 3 if (ncol > 1 and i == 0) else 2)
+            stretch = 3 if (ncol > 1 and i == 0) else 2
+            if self.column_stretch is not None and i < len(self.column_stretch):
+                stretch = self.column_stretch[i]
+            ci.layout.setColumnStretchFactor(i, stretch)
 
     # -- styling --------------------------------------------------------------------------
     def _apply_theme(self) -> None:

@@ -206,13 +206,21 @@ def pdf_bytes(chart: ChartWidget, w: int, h: int) -> bytes:
 
 
 def export_chart_widget(
-    kind: str, theme: str, curves: Curves, estimate: Estimate, width_px: int, height_px: int
+    kind: str,
+    theme: str,
+    curves: Curves,
+    estimate: Estimate,
+    width_px: int,
+    height_px: int,
+    options: dict | None = None,
 ) -> ChartWidget:
     """A chart of ``kind`` built for an export of this size, with the data set (the caller
-    disposes of it)."""
+    disposes of it); ``options``: the kind's inputs beyond the scenario."""
     w, h = check_size(width_px, height_px)
     _ensure_app()
-    chart = create_chart(check_kind(kind), theme, scale=export_scale(w, h), for_export=True)
+    chart = create_chart(
+        check_kind(kind), theme, scale=export_scale(w, h), for_export=True, options=options
+    )
     chart.update_chart(curves, estimate)
     return chart
 
@@ -226,6 +234,7 @@ def render_chart(
     *,
     width_px: int = 1600,
     height_px: int = 1000,
+    options: dict | None = None,
 ) -> bytes:
     """Chart ``kind`` in ``theme`` as the bytes of a ``fmt`` file ('png', 'svg' or 'pdf')."""
     fmt = fmt.lower().lstrip(".")
@@ -238,7 +247,7 @@ def render_chart(
         )
     get_theme(theme)
     w, h = check_size(width_px, height_px)
-    chart = export_chart_widget(kind, theme, curves, estimate, w, h)
+    chart = export_chart_widget(kind, theme, curves, estimate, w, h, options)
     try:
         if fmt == "png":
             return image_bytes(render_to_image(chart, w, h))
@@ -259,12 +268,14 @@ def render_chart_file(
     *,
     width_px: int = 1600,
     height_px: int = 1000,
+    options: dict | None = None,
 ) -> None:
     """Draw chart ``kind`` offscreen at the export size and write it by the file's suffix."""
     check_kind(kind)
     suffix = check_suffix(path)
     data = render_chart(
-        kind, theme, curves, estimate, suffix, width_px=width_px, height_px=height_px
+        kind, theme, curves, estimate, suffix, width_px=width_px, height_px=height_px,
+        options=options,
     )
     write_file(path, data, "the chart")
 
@@ -351,10 +362,12 @@ def export_chart(
     width_px: int = 1600,
     height_px: int = 1000,
     theme: str = EXPORT_THEME,
+    options: dict | None = None,
 ) -> None:
     """Headless export: estimate the scenario, compute its curves and write chart ``kind`` to
-    ``out`` (.png, .svg or .pdf) in ``theme`` (default: print). Raises InputError with the
-    fix for a bad kind, suffix, size or theme before doing any work."""
+    ``out`` (.png, .svg or .pdf) in ``theme`` (default: print); ``options``: the kind's
+    inputs beyond the scenario (the break-even's rent-or-own prices). Raises InputError with
+    the fix for a bad kind, suffix, size or theme before doing any work."""
     from estimator.curves import compute_curves
     from estimator.engine import estimate
     from estimator.hardware import load_profiles
@@ -366,7 +379,8 @@ def export_chart(
     profiles = load_profiles()
     est = estimate(scenario, profiles=profiles)
     curves = compute_curves(scenario, est, profiles=profiles)
-    render_chart_file(kind, theme, curves, est, out, width_px=width_px, height_px=height_px)
+    render_chart_file(kind, theme, curves, est, out, width_px=width_px, height_px=height_px,
+                      options=options)
 
 
 __all__ = [

@@ -5,13 +5,18 @@ from __future__ import annotations
 from estimator.errors import InputError
 from estimator.gui.chart_kinds import CHART_KINDS
 from estimator.gui.charts.base import ChartWidget
+from estimator.gui.charts.breakeven import BreakevenChart
 from estimator.gui.charts.cost import CostChart
 from estimator.gui.charts.frontier import FrontierChart
+from estimator.gui.charts.gpus import GpusChart
 from estimator.gui.charts.hardware import HardwareChart
 from estimator.gui.charts.isoflop import IsoFlopChart
 from estimator.gui.charts.isoloss import IsoLossChart
 from estimator.gui.charts.law_comparison import LawsChart
 from estimator.gui.charts.lifetime import LifetimeChart
+from estimator.gui.charts.moe import MoeChart
+from estimator.gui.charts.serving import ServingChart
+from estimator.gui.charts.tornado import TornadoChart
 
 CHART_CLASSES: dict[str, type[ChartWidget]] = {
     cls.kind: cls
@@ -23,6 +28,11 @@ CHART_CLASSES: dict[str, type[ChartWidget]] = {
         HardwareChart,
         IsoFlopChart,
         LawsChart,
+        GpusChart,
+        ServingChart,
+        MoeChart,
+        TornadoChart,
+        BreakevenChart,
     )
 }
 if tuple(CHART_CLASSES) != CHART_KINDS:  # the Qt-free list must name every chart class
@@ -47,6 +57,10 @@ def create_chart(
     *,
     scale: float = 1.0,
     for_export: bool = False,
+    options: dict | None = None,
 ) -> ChartWidget:
-    """A new chart widget of ``kind`` (see :data:`CHART_KINDS`) in ``theme``."""
-    return CHART_CLASSES[check_kind(kind)](theme, parent, scale=scale, for_export=for_export)
+    """A new chart widget of ``kind`` (see :data:`CHART_KINDS`) in ``theme``; ``options``: the
+    kind's inputs beyond the scenario (e.g. the break-even's rent-or-own prices)."""
+    return CHART_CLASSES[check_kind(kind)](
+        theme, parent, scale=scale, for_export=for_export, options=options
+    )
