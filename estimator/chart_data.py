@@ -106,17 +106,34 @@ class GpuSweepData:
 
 
 def gpu_counts_for(plan_gpus: int, min_gpus: int, max_useful: int,
-                   steps_per_doubling: int = GPU_STEPS_PER_DOUBLING) -> np.ndarray:
-    """The sweep's GPU counts: a geometric grid (``steps_per_doubling`` per doubling) from the
-    memory floor (or 1/64 of the plan) to 4x past the larger of the plan and the useful-batch
-    ceiling, with the plan's count, the floor and the ceiling themselves."""
+                   steps_per_doubling: int = GPU_STEPS_PER_DOUBLING,
+                   domain: int = 8) -> np.ndarray:
+    """The sweep's GPU counts: counts a cluster is built in (whole scale-up domains of
+    ``domain`` chips times 1, 1.5 per doubling with two steps, or 1, 1.25, 1.5, 1.75 with four;
+    powers of two below one domain), from the memory floor (or 1/64 of the plan) to 4x past the
+    larger of the plan and the useful-batch ceiling, with the plan's count and the floor
+    themselves and the ceiling (where the chart's solid and dashed lines meet). Arbitrary
+    counts (51,667 GPUs) factor badly into parallel degrees and make the curve jagged."""
     lo = max(1, min(int(min_gpus) if min_gpus > 0 else plan_gpus, plan_gpus // 64 or 1))
     lo = max(lo, int(min_gpus))
     hi = max(int(plan_gpus), int(max_useful)) * 4
-    k = max(2, int(math.ceil(math.log2(hi / lo) * steps_per_doubling)) + 1)
-    grid = np.unique(np.round(np.geomspace(lo, hi, k)).astype(int))
+    steps = {1: (1.0,), 2: (1.0, 1.5), 4: (1.0, 1.25, 1.5, 1.75)}.get(
+        steps_per_doubling, tuple(2 ** (i / steps_per_doubling)
+                                  for i in range(steps_per_doubling)))
+    nice = set()
+    a = 0
+    while 2 ** a <= hi:
+        for m in steps:
+            n = 2 ** a * m
+            if n < domain:
+                n = 2 ** a if m == 1.0 else 0  # below one domain: powers of two only
+            else:
+                n = domain * round(n / domain)
+            if lo <= n <= hi:
+                nice.add(int(n))
+        a += 1
     extra = [int(plan_gpus), int(max_useful)] + ([int(min_gpus)] if min_gpus > 0 else [])
-    return np.unique(np.concatenate([grid, np.asarray(extra, dtype=int)]))
+    return np.unique(np.asarray(sorted(nice | set(extra)), dtype=int))
 
 
 def gpu_sweep(est: Estimate, *, catalogue: Catalogue | None = None,
@@ -137,7 +154,8 @@ def gpu_sweep(est: Estimate, *, catalogue: Catalogue | None = None,
     acc = training_accelerator(profile)
     job = job_of(s, est.plan.allocation, est.plan.model_shape, profile)
     if gpu_counts is None:
-        gpu_counts = gpu_counts_for(s.gpus, est.min_gpus_for_memory, est.max_useful_gpus)
+        gpu_counts = gpu_counts_for(s.gpus, est.min_gpus_for_memory, est.max_useful_gpus,
+                                    domain=int(profile.scale_up_domain_chips))
     sw = sweep_gpus(job, acc, gpu_counts)
     # as stage 2: the derived shape's rounded widths hold slightly other than the plan's N
     scale = est.plan.allocation.params / est.plan.model_shape.active_params
