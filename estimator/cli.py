@@ -113,7 +113,9 @@ def flag_of(name: str) -> str:
 
 #: Argument groups of the scenario options, by FieldSpec.group.
 _GROUP_TITLES = {
-    "target": "target (exactly one; default: match Chinchilla, 70 B params on 1.4 T tokens)",
+    "target": "target (exactly one; default: match Chinchilla, 70 B params on 1.4 T tokens; "
+              "--deadline-days with --gpus is a target, beside another target it solves the "
+              "GPUs)",
     "training": "training cluster (defaults: h100-sxm, 1024 GPUs, bf16, on-demand)",
     "energy": "energy and emissions",
     "moe": "mixture of experts (default: a dense model)",

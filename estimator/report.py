@@ -329,7 +329,11 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
                         f"{units.si(est.lifetime_inference_tokens)} inference tokens.", ""]
     rows = comparison_rows(s, est, comparison)
     if rows:
-        out += [f"## Hardware comparison ({est.gpus:,} chips each, {est.precision}, "
+        each = (f"the fewest chips that finish in {s.deadline_days:g} days" if s.solves_gpus
+                else f"{est.gpus:,} chips each")
+        if s.mode == "budget":
+            each += f", each buying its own plan for {units.usd(s.budget_usd)}"
+        out += [f"## Hardware comparison ({each}, {est.precision}, "
                 f"{_TIER_WORDS.get(s.price_tier, s.price_tier)} prices)", ""]
         cols = columns()
         body = []

@@ -60,7 +60,8 @@ class Scenario:
     # -- target ------------------------------------------------------------------------------
     mode: str = spec("Plan for", "choice", "match", choices=MODES, group="target",
                      help="what the plan must achieve: a loss, a compute budget, a given model, "
-                          "or the loss of a reference model")
+                          "the loss of a reference model, the lowest loss a dollar budget buys, "
+                          "or the lowest loss that finishes by a deadline")
     target_loss: float | None = spec(
         "Target loss", "loss", None, unit="nats/token", lo=0.0, lo_open=True, hi=100.0,
         flag="--target-loss", metavar="L", group="target", optional=True,

@@ -375,3 +375,13 @@ def test_compare_plans_the_budget_on_every_chip():
     for e in rows:
         assert 0.99 * 2e6 <= e.cost_usd <= 2e6 or _unspent(e), e.hardware
     assert len({round(e.loss, 6) for e in rows}) > 1  # each chip buys its own plan
+
+
+def test_markdown_report_states_the_target_and_how_chips_compare():
+    from estimator.report import report_markdown
+
+    s = Scenario(mode="loss", target_loss=2.0, deadline_days=30.0)
+    est = estimate(s, with_uncertainty=False)
+    text = report_markdown(s, est, [], date="2026-12-02")
+    assert f"{est.gpus_needed:,} H100 SXM5 80GB needed" in text
+    assert f"| GPUs needed | {est.gpus_needed:,} |" in text
