@@ -142,8 +142,9 @@ QUANTITIES: tuple[Quantity, ...] = (
              "longer shorten the run", "useful-batch law (docs/run_model.md)", "training",
              fmt=_int, card="MAX USEFUL GPUS"),
     Quantity("gpus_needed", "GPUs needed", "chips",
-             "Fewest GPUs on which the plan's training run finishes within the deadline (one "
-             "fewer does not), counted from the least that hold the model in memory",
+             "Fewest GPUs on which the plan's training run finishes within the deadline, in "
+             "whole scale-up domains (nodes) above one domain (one domain fewer does not), "
+             "counted from the least that hold the model in memory",
              "the run model's wall-clock days against the GPU count "
              "(estimator.training.run.sweep_gpus, docs/run_model.md)", "training", fmt=_int,
              when=lambda e: e.gpus_needed is not None, only_when_set=True),

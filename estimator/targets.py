@@ -423,7 +423,11 @@ def least_gpus(s: Scenario, a: Allocation, profile: HardwareProfile, days: float
         c, dd = sweep(np.linspace(lo, hi, 64).round())
         j = int(np.argmax(dd <= days))
         lo, hi = (int(c[j - 2]) if j >= 2 else lo), int(c[j])
-    c, dd = sweep(np.arange(lo, hi + 1))
+    # above one domain a cluster is whole domains: the answer is a multiple of the domain
+    step = dom if lo >= dom else 1
+    c, dd = sweep(np.arange(math.ceil(lo / step) * step, hi + 1, step))
+    if not (dd <= days).any():  # hi itself (a grid count) meets it
+        c, dd = sweep([hi])
     return int(c[int(np.argmax(dd <= days))])
 
 

@@ -227,8 +227,10 @@ def test_gpus_needed_is_the_least_count_that_meets_the_deadline(t):
             return math.inf
 
     assert days(k) == pytest.approx(est.wall_clock_days)
-    # every smaller count down to half of it misses the deadline (one fewer included)
-    assert all(days(n) > t for n in range(k // 2, k))
+    # clusters are whole 8-GPU nodes: every smaller whole-node count down to half of it misses
+    # the deadline (one node fewer included)
+    assert k % 8 == 0
+    assert all(days(n) > t for n in range(k // 2 // 8 * 8, k, 8))
     assert est.to_dict()["gpus_needed"] == k
 
 
