@@ -1,4 +1,4 @@
-"""Every number the CLI, reports, charts and window show for 26 varied scenarios is pinned
+"""Every number the CLI, reports, charts and window show for 30 varied scenarios is pinned
 (tests/golden/*.json, written by ``python tests/golden_cases.py --write``). A refactor must keep
 them; a change meant to move numbers regenerates them and says why in its commit."""
 
