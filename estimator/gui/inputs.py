@@ -65,7 +65,7 @@ CHOICE_TIPS = {
 }
 #: What an optional choice left empty means.
 DEFAULT_CHOICE = {
-    "recompute": "automatic (fastest that fits)",
+    "recompute": "automatic",
     "inference_price_tier": "same as training",
     "inference_hardware": "same as training",
 }

@@ -159,7 +159,7 @@ class ComparisonTable(QtWidgets.QWidget):
         self.table.setShowGrid(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)  # a stretched last column can be cut
         header.setSortIndicatorShown(True)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(COST_COLUMN, QtCore.Qt.SortOrder.AscendingOrder)
