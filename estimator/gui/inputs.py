@@ -82,6 +82,9 @@ SECTIONS = (
 )
 #: Sections shown collapsed until opened (opened once, they stay open: settings).
 COLLAPSED = {"moe", "advanced"}
+#: Units shown after a value (the others are in the label or the way values are typed).
+UNIT_SUFFIX = {"ms": "ms", "GB/s": "GB/s", "days": "days", "kg CO2e/kWh": "kg/kWh",
+               "requests/day": "/day", "output tokens/day": "/day"}
 #: Fields whose editor spans the panel under its label (long names).
 WIDE_FIELDS = ("law", "hardware", "inference_hardware")
 #: Target-group fields that are constraints, not a mode's target.
@@ -202,7 +205,7 @@ class NumberField(QtWidgets.QWidget):
     slid = QtCore.Signal(object)  # payload: the value picked on the slider (int or float)
 
     def __init__(self, name: str, placeholder: str = "", scale: LogScale | None = None,
-                 tooltip: str = "", parent=None):
+                 tooltip: str = "", parent=None, unit: str = ""):
         super().__init__(parent)
         self.name = name
         self.scale = scale
@@ -210,13 +213,25 @@ class NumberField(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(3)
         self.edit = QtWidgets.QLineEdit()
+        self.unit_label: QtWidgets.QLabel | None = None
         self.edit.setObjectName(f"field_{name}")
         self.edit.setPlaceholderText(placeholder)
         self.edit.setToolTip(tooltip)
         self._tooltip = tooltip
         self.edit.setClearButtonEnabled(FIELDS[name].optional)
         self.edit.setMinimumWidth(60)
-        lay.addWidget(self.edit)
+        if unit:  # a unit the label does not say, shown after the value
+            row = QtWidgets.QHBoxLayout()
+            row.setContentsMargins(0, 0, 0, 0)
+            row.setSpacing(6)
+            row.addWidget(self.edit, 1)
+            self.unit_label = QtWidgets.QLabel(unit)
+            self.unit_label.setObjectName(f"unit_{name}")
+            _set_role(self.unit_label, "unit")
+            row.addWidget(self.unit_label)
+            lay.addLayout(row)
+        else:
+            lay.addWidget(self.edit)
         self.slider: CeilingSlider | None = None
         if scale is not None:
             self.slider = CeilingSlider()
@@ -622,7 +637,8 @@ class InputsPanel(QtWidgets.QWidget):
         else:
             if placeholder is None:
                 placeholder = PLACEHOLDERS.get(name, "default" if spec.optional else "")
-            w = NumberField(name, placeholder, self._scale(name), tip)
+            w = NumberField(name, placeholder, self._scale(name), tip,
+                            unit=UNIT_SUFFIX.get(spec.unit, ""))
             w.committed.connect(lambda text, n=name: self.session.set_text(n, text))
             w.slid.connect(lambda v, n=name: self.session.update(**{n: v}))
             self.fields.setdefault(name, []).append(w)

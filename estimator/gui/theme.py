@@ -312,6 +312,7 @@ QFrame#alternativeStrip {{ background: {t.card}; border: 1px solid {t.accent};
 QToolButton#warningsBadge {{ color: {t.warn_text}; background: {t.warn_bg};
     border: 1px solid {t.warn_text}; border-radius: 4px; padding: 2px 8px; }}
 QLabel[role="fieldError"] {{ color: {t.error}; font-size: {t.small_px}px; }}
+QLabel[role="unit"] {{ color: {t.muted}; }}
 QLabel[role="hint"] {{ color: {t.muted}; font-size: {t.small_px}px; }}
 QLabel[role="headline"] {{ font-size: {t.font_px + 2}px; font-weight: 600; }}
 QLabel[role="subhead"] {{ color: {t.muted}; }}
