@@ -283,6 +283,10 @@ def test_moe_parameters_card_shows_total_and_active(qtbot, isolated):
     c = w.cards.cards["params"]
     assert c.value_text() == f"{units.si(est.params)} / {units.si(est.total_params)}"
     assert "ACTIVE / TOTAL" in c.title.text()
+    # this model fits no serving replica of the training chip: the lifetime card says so
+    if est.lifetime_total_cost_usd is None:
+        lt = w.cards.cards["lifetime_total_cost_usd"]
+        assert lt.value_text() == "—" and "fits no replica" in lt.band.text()
     assert w.inputs.sections["moe"].is_open()
     assert_labels_fit(c.labels(), "MoE card")
 

@@ -50,6 +50,10 @@ def card_note(est: Estimate, key: str) -> str:
         return f"the plan uses {est.gpus:,}"
     if key == "min_gpus_for_memory":
         return f"the plan uses {est.gpus:,}"
+    if key in ("lifetime_inference_cost_usd", "lifetime_total_cost_usd", "serving_chips",
+               "cost_per_million_input_tokens_usd", "cost_per_million_output_tokens_usd") \
+            and getattr(est, key) is None and est.lifetime_inference_tokens > 0:
+        return f"fits no replica of {est.inference_hardware}"
     if key == "lifetime_inference_cost_usd":
         return f"{units.si(est.lifetime_inference_tokens)} output tokens"
     if key == "epochs" and s.unique_tokens:
@@ -228,7 +232,7 @@ class ResultCards(QtWidgets.QWidget):
             text = q.short_text(value)
             title = q.card
             if key == "params" and s.is_moe:
-                title = "PARAMETERS (ACTIVE / TOTAL)"
+                title = "ACTIVE / TOTAL PARAMS"
                 text = f"{q.short_text(value)} / {units.si(est.total_params)}"
             card.title.setText(title)
             card.set(text, band, card_note(est, key))
