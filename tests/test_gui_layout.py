@@ -117,6 +117,12 @@ def test_every_chart_gets_a_300px_plot(qtbot, isolated, theme, width, height):
         card = w.cards.cards[key]
         pos = card.mapTo(w.summary_scroll.viewport(), QtCore.QPoint(0, 0))
         assert top.contains(QtCore.QRect(pos, card.size())), f"card {key} off screen"
+    # opening every card takes room from the summary's scroll, never from the charts
+    w.cards.set_expanded(True)
+    settle(qtbot, w)
+    heights = plot_heights(qtbot, w)
+    short = {k: h for k, h in heights.items() if min(h) < MIN_PLOT_PX}
+    assert not short, f"with More results open, plot areas under {MIN_PLOT_PX} px: {short}"
 
 
 @pytest.mark.parametrize(("theme", "width", "height"), SCREENS)

@@ -224,6 +224,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitter = split
         self.setCentralWidget(split)
         self._chart_overhead: dict[str, int] = {}
+        self._measured_width = -1
         self._user_summary_px: int | None = None
         self._layout_timer = QtCore.QTimer(self)
         self._layout_timer.setSingleShot(True)
@@ -443,6 +444,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.theme_actions[name].setChecked(True)
         settings.set_value("theme", name)
         self._chart_overhead.clear()  # type sizes changed: measure the charts again
+        self._measured_width = -1
         self._user_summary_px = None
         self._fit_inputs(reset=True)
         self.fit_layout()
@@ -506,10 +508,14 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         extra = self.charts_box.height() - page.height()
         size = QtCore.QSizeF(page.width(), page.height())
+        resized = page.width() != self._measured_width
+        self._measured_width = page.width()
         grew = False
         for kind, chart in self.charts.items():
             if chart.estimate is None:
                 continue
+            if chart is not page and kind in self._chart_overhead and not resized:
+                continue  # a hidden chart is measured again only at a new width
             ci = chart.view.ci
             if chart is not page:
                 ci.setGeometry(QtCore.QRectF(QtCore.QPointF(0, 0), size))
