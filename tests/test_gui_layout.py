@@ -345,3 +345,22 @@ def test_gpu_slider_marks_the_useful_batch_ceiling(qtbot, isolated):
     w.session.flush()
     assert "more do not shorten the run" in f.note.text()
     assert w.cards.cards["max_useful_gpus"].value_text() == f"{est.max_useful_gpus:,}"
+
+
+def test_a_declared_mode_gets_a_picker_entry_and_a_page_without_window_edits(
+        qtbot, isolated, monkeypatch):
+    """The "Plan for" picker and its pages come from the scenario's declared modes and their
+    target fields: a mode the core adds appears with its target field (here a stand-in)."""
+    from dataclasses import replace
+
+    import estimator.scenario as sc
+
+    spec = sc.FIELDS["mode"]
+    monkeypatch.setitem(sc.FIELDS, "mode", replace(spec, choices=(*spec.choices, "deadline")))
+    monkeypatch.setitem(sc.TARGET_FIELD, "deadline", "deployment_days")
+    w = make_window(qtbot, "normal", 1366, 768)
+    p = w.inputs
+    assert p.mode.items()[-1] == "deadline"
+    assert p.mode.combo.itemText(p.mode.combo.count() - 1) == "Deadline"
+    assert p.pages["deadline"].isAncestorOf(p.field("deployment_days"))
+    assert not p.pages["deadline"].isVisible()  # the current mode's page only
