@@ -133,6 +133,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.warnings_badge.hide()
         head.addWidget(self.warnings_badge, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         rl.addLayout(head)
+        self._head = head
         self.subhead = QtWidgets.QLabel()
         self.subhead.setProperty("role", "subhead")
         self.details = QtWidgets.QLabel()
@@ -320,7 +321,9 @@ class MainWindow(QtWidgets.QMainWindow):
             f"{_si(est.global_batch_tokens)} tokens · step {est.step_time_s:,.2f} s\n"
             f"Serving {serving_phrase(est)} · {_si(s.output_tokens_per_day)} output tokens/day "
             f"for {s.deployment_days:g} days\n"
-            f"Energy at PUE {s.pue:.3g}{co2}")
+            f"Energy at PUE {s.pue:.3g}{co2}"
+            + (f"\nBands: P10–P90 from {est.uncertainty_source}" if est.uncertainty_source
+               else "\nNo P10–P90 bands for this estimate"))
         self.warnings_strip.set_messages(est.warnings)
         n = len(est.warnings)
         self.warnings_badge.setText(f"⚠ {n} warning{'s' if n != 1 else ''}")
@@ -486,7 +489,10 @@ class MainWindow(QtWidgets.QMainWindow):
         content = (lay.totalHeightForWidth(width) if lay.hasHeightForWidth()
                    else self.summary.sizeHint().height())
         want = self._user_summary_px if self._user_summary_px is not None else content + 2
-        low = self.summary_scroll.minimumHeight()
+        # the headline and the key cards stay on screen whatever the size; then the charts'
+        # plot floor; then the rest of the summary
+        key_block = self.cards.y() + self.cards.key_grid.geometry().bottom() + 6
+        low = max(self.summary_scroll.minimumHeight(), min(key_block, avail // 2))
         top = max(low, min(want, avail - need))
         sizes = right.sizes()
         if sizes and abs(sizes[0] - top) > 1:
