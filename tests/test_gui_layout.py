@@ -364,3 +364,14 @@ def test_a_declared_mode_gets_a_picker_entry_and_a_page_without_window_edits(
     assert p.mode.combo.itemText(p.mode.combo.count() - 1) == "Deadline"
     assert p.pages["deadline"].isAncestorOf(p.field("deployment_days"))
     assert not p.pages["deadline"].isVisible()  # the current mode's page only
+
+
+def test_the_scenario_name_may_be_cleared(qtbot, isolated):
+    w = make_window(qtbot, "normal", 1366, 768)
+    f = w.inputs.field("name")
+    f.set_text_and_commit("Proposal A")
+    w.session.flush()
+    assert w.session.scenario.name == "Proposal A"
+    f.set_text_and_commit("")
+    w.session.flush()
+    assert w.session.scenario.name == "" and not f.has_error()

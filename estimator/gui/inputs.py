@@ -650,6 +650,9 @@ class InputsPanel(QtWidgets.QWidget):
             lab = _row_label(label, tip)
             form.addRow(lab, w)
         self._label(name, lab)
+        buddy = getattr(w, "edit", None) or getattr(w, "combo", None)
+        if buddy is not None:
+            lab.setBuddy(buddy)  # screen readers and focus go from the label to the editor
         return w
 
     def _choice_items(self, name: str, spec: FieldSpec) -> list[tuple[str, str]]:
@@ -692,7 +695,11 @@ class InputsPanel(QtWidgets.QWidget):
                     continue
                 f.show_value(getattr(s, name))
         for name, c in self.choices.items():
-            c.set_current(getattr(s, name))
+            value = getattr(s, name)
+            if name in ("hardware", "inference_hardware") and value and \
+                    c.combo.findData(value) < 0:  # a profile file: listed by its name
+                c.combo.addItem(str(value).replace("\\", "/").rsplit("/", 1)[-1], value)
+            c.set_current(value)
         for name, f in self.flags.items():
             f.blockSignals(True)
             f.setChecked(bool(getattr(s, name)))

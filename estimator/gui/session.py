@@ -67,6 +67,8 @@ def parse_field(name: str, text: str) -> Any:
     InputError (``field`` = name) with a message for the window. Empty text gives None for
     optional fields."""
     spec = FIELDS[name]
+    if spec.kind == "text" and not str(text).strip():
+        return ""  # free text (a scenario's name) may be left empty
     try:
         value = parse_text(spec, text)
     except ValueError as exc:
