@@ -589,7 +589,6 @@ class InputsPanel(QtWidgets.QWidget):
         self.precision = self.choices["precision"]
         self.price_tier = self.choices["price_tier"]
         self.optimize = self.choices["optimize"]
-        self.gpu_hint = self.field("gpus")
 
         session.scenario_changed.connect(self.show_scenario)
         session.estimate_changed.connect(self.show_estimate)

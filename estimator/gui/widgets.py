@@ -1,5 +1,7 @@
-"""Views of a :class:`~estimator.gui.session.Session`: the inputs panel, the result cards, the
-warnings strip, the hardware comparison table and the compare-two-scenarios dialog.
+"""Views of a :class:`~estimator.gui.session.Session`: the message strips, the hardware
+comparison table and the compare-two-scenarios dialog. The inputs panel
+(:mod:`estimator.gui.inputs`) and the result cards (:mod:`estimator.gui.cards`) have modules of
+their own and are re-exported here.
 
 Views never compute: they turn user edits into ``session.set_text`` / ``session.update`` calls
 and draw what the session's signals carry.

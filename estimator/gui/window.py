@@ -1,5 +1,8 @@
-"""The main window: inputs on the left, the headline results, warnings and charts on the right,
-the hardware comparison as a table; File, Export and View menus.
+"""The main window: inputs on the left (:mod:`estimator.gui.inputs`); on the right a summary
+(headline, key cards, the other optimum, warnings, details, more cards: :mod:`estimator.gui.cards`)
+over the chart tabs and the hardware table, split so the charts keep a plot area of at least
+:data:`MIN_PLOT_PX` before the summary (which scrolls) gets the rest; File, Export, View, Tools
+and Help menus.
 
 The window owns a :class:`~estimator.gui.session.Session` and wires views to it in
 :meth:`MainWindow._connect`; it computes nothing itself. File dialogs and questions go through
