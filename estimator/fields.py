@@ -303,6 +303,9 @@ def format_value(s: FieldSpec | None, value: Any) -> str:
     return f"{v:.6g}"
 
 
-def phrase(exc: EstimatorError, namer: Callable[[str], str]) -> str:
-    """The error's message with every field named by ``namer`` (a face's naming)."""
-    return exc.render(namer) if isinstance(exc, EstimatorError) else render(str(exc), namer)
+def phrase(exc: EstimatorError, namer: Callable[[str], str], *, flag_hints: bool = True) -> str:
+    """The error's message with every field named by ``namer`` (a face's naming), and its hint
+    (``flag_hints=False``: not a hint written as command-line flags, for the window)."""
+    if isinstance(exc, EstimatorError):
+        return exc.render(namer, flag_hints=flag_hints)
+    return render(str(exc), namer)

@@ -101,7 +101,8 @@ QUANTITIES: tuple[Quantity, ...] = (
              "plan", fmt=lambda v: f"{v:.3f}", when=lambda e: e.flops_ratio_to_6nd != 1.0),
     Quantity("epochs", "Epochs over unique data", "epochs",
              "Training tokens over the unique tokens available", "D / U (Muennighoff et al. 2023)",
-             "plan", fmt=lambda v: f"{v:.2f}", when=lambda e: bool(e.scenario.unique_tokens)),
+             "plan", fmt=lambda v: f"{v:.2f}", card="EPOCHS OVER DATA",
+             when=lambda e: bool(e.scenario.unique_tokens)),
     Quantity("extrapolation_factor", "Extrapolation beyond fit", "ratio",
              "How far the plan lies outside the law's fitted range (1 = inside)",
              "the law's fitted range", "plan", fmt=lambda v: f"{v:.1f}x"),
@@ -121,7 +122,7 @@ QUANTITIES: tuple[Quantity, ...] = (
              column="Energy", label_of=lambda e: f"Energy (PUE {e.scenario.pue:.2g})"),
     Quantity("co2_tonnes", "Emissions", "t CO2e", "Energy times the grid's carbon intensity",
              "energy x grid kg CO2e/kWh", "training", fmt=lambda v: f"{v:,.0f} t CO2e",
-             when=lambda e: e.co2_tonnes is not None),
+             card="CO2 EMISSIONS", when=lambda e: e.co2_tonnes is not None),
     Quantity("min_gpus_for_memory", "Min GPUs for memory", "chips",
              "Fewest GPUs on which some parallel layout holds the model, its optimizer state "
              "and a micro-batch's activations", "the run model's layout search "

@@ -89,7 +89,14 @@ def main(argv: list[str] | None = None, *, after_show=None) -> int:
     geometry = settings.value("geometry")
     if geometry is not None:
         window.restoreGeometry(geometry)
-    window.show()
+        window.show()
+    else:  # first start: the window's own size, or the whole screen of a smaller laptop
+        screen = app.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        if avail is not None and (avail.width() < 1600 or avail.height() < 1000):
+            window.showMaximized()
+        else:
+            window.show()
     if after_show is not None:
         after_show(app, window)
     paths = [a for a in argv if not a.startswith("-")]

@@ -24,7 +24,7 @@ from PySide6 import QtCore
 from estimator.catalogue import Catalogue, default_catalogue
 from estimator.engine import Estimate, compare, estimate
 from estimator.errors import EstimatorError, InputError, UnreachableTargetError
-from estimator.fields import check_value, format_value, parse_text, ref
+from estimator.fields import check_value, format_value, parse_text, phrase, ref
 from estimator.scenario import FIELDS, TARGET_FIELD, Scenario, load_scenario, save_scenario
 
 try:  # chart data: built by a sibling module; the window still runs without it
@@ -32,6 +32,18 @@ try:  # chart data: built by a sibling module; the window still runs without it
 except ImportError:  # pragma: no cover - only while curves.py is missing
     Curves = Any  # type: ignore[misc,assignment]
     compute_curves = None
+
+
+#: A new target mode's field filled from the current plan, by the field's kind.
+_PLAN_VALUE_BY_KIND = {"usd": "cost_usd", "days": "wall_clock_days", "flops": "train_flops_6nd",
+                       "loss": "loss"}
+
+
+def _target_from_plan(kind: str, est: Estimate | None) -> float | None:
+    key = _PLAN_VALUE_BY_KIND.get(kind)
+    if est is None or key is None:
+        return None
+    return float(f"{getattr(est, key):.3g}")
 
 
 def label_of(name: str) -> str:
@@ -45,7 +57,7 @@ def friendly_message(exc: BaseException | str) -> str:
     """An error as the window words it: every field it refers to named by its label (the CLI
     names the same fields by their flags)."""
     if isinstance(exc, EstimatorError):
-        return exc.render(label_of, flag_hints=False)
+        return phrase(exc, label_of, flag_hints=False)
     return str(exc)
 
 
@@ -55,6 +67,8 @@ def parse_field(name: str, text: str) -> Any:
     InputError (``field`` = name) with a message for the window. Empty text gives None for
     optional fields."""
     spec = FIELDS[name]
+    if spec.kind == "text" and not str(text).strip():
+        return ""  # free text (a scenario's name) may be left empty
     try:
         value = parse_text(spec, text)
     except ValueError as exc:
@@ -169,8 +183,14 @@ class Session(QtCore.QObject):
                        tokens_per_param=None)
         elif mode == "match":
             upd.update(match_params=s.match_params or 70e9, match_tokens=s.match_tokens or 1.4e12)
+        else:  # a mode declared later (e.g. a dollar budget, a deadline): its target from the
+            target = TARGET_FIELD.get(mode)  # current plan by the target's kind
+            if target in FIELDS and getattr(s, target) is None:
+                guess = _target_from_plan(FIELDS[target].kind, est)
+                if guess is not None:
+                    upd[target] = guess
         for k in ("target_loss", "compute_flops", "params", "tokens", "tokens_per_param",
-                  "match_params", "match_tokens"):
+                  "match_params", "match_tokens", TARGET_FIELD.get(mode, "")):
             self._clear_error(k)
         return self.update(**upd)
 

@@ -301,15 +301,25 @@ QLineEdit, QComboBox, QSpinBox {{ background: {t.input_bg}; border: 1px solid {t
 QLineEdit:focus, QComboBox:focus {{ border: 1px solid {t.accent}; }}
 QLineEdit[invalid="true"] {{ border: 2px solid {t.error}; background: {t.error_bg}; }}
 QComboBox QAbstractItemView {{ background: {t.card}; selection-background-color: {t.selection}; }}
-QLabel[role="rowLabel"] {{ min-width: 6.4em; max-width: 6.4em; }}
+QLabel[role="rowLabel"] {{ min-width: 8.4em; max-width: 8.4em; }}
+QToolButton[role="sectionHeader"] {{ border: none; background: none; padding: 2px 2px;
+    font-weight: 600; color: {t.accent}; }}
+QToolButton[role="sectionHeader"]:hover {{ color: {t.text}; }}
+QFrame[role="section"] {{ border: none; }}
+QWidget#summary, QScrollArea#summaryScroll {{ background: {t.window}; }}
+QFrame#alternativeStrip {{ background: {t.card}; border: 1px solid {t.accent};
+    border-radius: 6px; }}
+QToolButton#warningsBadge {{ color: {t.warn_text}; background: {t.warn_bg};
+    border: 1px solid {t.warn_text}; border-radius: 4px; padding: 2px 8px; }}
 QLabel[role="fieldError"] {{ color: {t.error}; font-size: {t.small_px}px; }}
+QLabel[role="unit"] {{ color: {t.muted}; }}
 QLabel[role="hint"] {{ color: {t.muted}; font-size: {t.small_px}px; }}
 QLabel[role="headline"] {{ font-size: {t.font_px + 2}px; font-weight: 600; }}
 QLabel[role="subhead"] {{ color: {t.muted}; }}
 QFrame[role="card"] {{ background: {t.card}; border: 1px solid {t.border}; border-radius: 8px; }}
 QFrame[role="card"][plan="true"] {{ border: 1px solid {t.accent}; }}
 QLabel[role="cardTitle"] {{ color: {t.muted}; font-size: {t.card_title_px}px;
-    font-weight: 600; letter-spacing: 0.4px; }}
+    font-weight: 600; letter-spacing: 0.2px; }}
 QLabel[role="cardValue"] {{ font-size: {t.card_value_px}px; font-weight: 600; }}
 QLabel[role="cardBand"] {{ color: {t.muted}; font-size: {t.small_px}px; }}
 QFrame#warningsStrip {{ background: {t.warn_bg}; border: 1px solid {t.warn_text};
@@ -318,9 +328,11 @@ QFrame#warningsStrip QLabel {{ color: {t.warn_text}; }}
 QFrame#errorStrip {{ background: {t.error_bg}; border: 1px solid {t.error}; border-radius: 6px; }}
 QFrame#errorStrip QLabel {{ color: {t.error}; }}
 QTabWidget::pane {{ border: 1px solid {t.border}; border-radius: 4px; top: -1px; }}
-QTabBar::tab {{ background: {t.panel}; border: 1px solid {t.border}; padding: 6px 14px;
+QTabBar::tab {{ background: {t.panel}; border: 1px solid {t.border}; padding: 5px 10px;
     border-bottom: none; border-top-left-radius: 4px; border-top-right-radius: 4px;
     margin-right: 2px; color: {t.muted}; }}
+QTabBar::scroller {{ width: 26px; }}
+QTabBar QToolButton {{ background: {t.card}; border: 1px solid {t.border}; padding: 0; }}
 QTabBar::tab:selected {{ background: {t.card}; color: {t.text}; border-color: {t.accent}; }}
 QTableView {{ background: {t.card}; alternate-background-color: {t.panel};
     gridline-color: {t.border}; border: 1px solid {t.border};

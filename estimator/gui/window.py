@@ -1,5 +1,8 @@
-"""The main window: inputs on the left, the headline results, warnings and charts on the right,
-the hardware comparison as a table; File, Export and View menus.
+"""The main window: inputs on the left (:mod:`estimator.gui.inputs`); on the right a summary
+(headline, key cards, the other optimum, warnings, details, more cards: :mod:`estimator.gui.cards`)
+over the chart tabs and the hardware table, split so the charts keep a plot area of at least
+:data:`MIN_PLOT_PX` before the summary (which scrolls) gets the rest; File, Export, View, Tools
+and Help menus.
 
 The window owns a :class:`~estimator.gui.session.Session` and wires views to it in
 :meth:`MainWindow._connect`; it computes nothing itself. File dialogs and questions go through
@@ -18,14 +21,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from estimator import units
 from estimator.errors import EstimatorError, ReadOnlyFileError
 from estimator.gui import ladder_dialog, settings
+from estimator.gui.cards import AlternativeStrip, ResultCards
+from estimator.gui.chart_kinds import CHART_KINDS, CHART_SHORT_TITLES, CHART_TITLES
+from estimator.gui.inputs import InputsPanel
 from estimator.gui.session import Session, friendly_message
-from estimator.gui.theme import THEME_NAMES, apply_theme, window_theme
+from estimator.gui.theme import THEME_NAMES, apply_theme
 from estimator.gui.widgets import (
     CompareScenariosDialog,
     ComparisonTable,
-    InputsPanel,
     MessageStrip,
-    ResultCards,
 )
 from estimator.textsafe import rich_plain
 
@@ -33,23 +37,21 @@ log = logging.getLogger(__name__)
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 try:  # the charts are built by a sibling module; the window runs without them
-    from estimator.gui.charts import CHART_KINDS, ChartWidget, create_chart
+    from estimator.gui.charts import ChartWidget, create_chart
 except Exception as exc:  # noqa: BLE001 - any import failure: run without charts
     log.warning("charts unavailable: %s", exc)
     ChartWidget = None
-    CHART_KINDS = ("frontier", "isoloss", "cost", "lifetime", "hardware")
 
 APP_TITLE = "LLM Cost Estimator"
 AUTOSAVE_INTERVAL_MS = 5000
-CHART_TAB_TITLES = {
-    "frontier": "Loss vs compute",
-    "isoloss": "Size vs tokens",
-    "cost": "Cost vs loss",
-    "lifetime": "Lifetime cost",
-    "hardware": "Hardware",
-    "isoflop": "IsoFLOP profiles",
-    "laws": "Laws compared",
-}
+#: Tab titles: the chart kinds' short names (a new kind brings its own).
+CHART_TAB_TITLES = CHART_SHORT_TITLES
+#: The least height of every chart's plot area (its ViewBox) the window keeps, in pixels.
+MIN_PLOT_PX = 300
+#: Plot-area overhead (axes, subtitle, legend, tab bar) assumed before a chart is measured.
+CHART_OVERHEAD_GUESS_PX = {"normal": 230, "presentation": 290}
+#: The inputs column's width by theme (wider when its minimum needs more).
+INPUTS_WIDTH_PX = {"normal": 372, "presentation": 450}
 CHART_FORMATS = (("png", "PNG image"), ("svg", "SVG vector"), ("pdf", "PDF document"))
 REPORT_FORMATS = (("md", "Markdown"), ("csv", "CSV"), ("json", "JSON"),
                   ("xlsx", "Spreadsheet with live formulas"), ("pdf", "PDF with charts"),
@@ -75,6 +77,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resize(1600, 1000)
         self.setMinimumSize(1100, 700)
         self._build()
+        self.cards.set_expanded(str(settings.value("more_results", False)).lower()
+                                in ("true", "1"))
         self._build_menus()
         self._connect()
         self.set_theme(self.theme)
@@ -102,26 +106,47 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(self.inputs)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(360)
         split.addWidget(scroll)
         self.inputs_scroll = scroll
 
-        right = QtWidgets.QWidget()
-        rl = QtWidgets.QVBoxLayout(right)
-        rl.setContentsMargins(12, 10, 12, 8)
-        rl.setSpacing(8)
+        # the results: a summary (headline, key cards, strips, more cards) over the charts,
+        # split so the user can trade one for the other; the summary scrolls when short
+        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        right.setObjectName("resultsSplitter")
+        right.setChildrenCollapsible(False)
+        right.setHandleWidth(7)
+        self.results_splitter = right
+        summary = QtWidgets.QWidget()
+        summary.setObjectName("summary")
+        rl = QtWidgets.QVBoxLayout(summary)
+        rl.setContentsMargins(12, 8, 12, 6)
+        rl.setSpacing(6)
+        head = QtWidgets.QHBoxLayout()
+        head.setSpacing(8)
         self.headline = QtWidgets.QLabel()
         self.headline.setObjectName("headline")
         self.headline.setProperty("role", "headline")
         self.headline.setWordWrap(True)
         self.headline.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        head.addWidget(self.headline, 1)
+        self.warnings_badge = QtWidgets.QToolButton()
+        self.warnings_badge.setObjectName("warningsBadge")
+        self.warnings_badge.setToolTip("Show the estimate's warnings")
+        self.warnings_badge.clicked.connect(self._show_warnings)
+        self.warnings_badge.hide()
+        head.addWidget(self.warnings_badge, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        rl.addLayout(head)
+        self._head = head
         self.subhead = QtWidgets.QLabel()
         self.subhead.setProperty("role", "subhead")
-        for label in (self.headline, self.subhead):  # names from files: never rich text
-            label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        self.subhead.setWordWrap(True)
-        rl.addWidget(self.headline)
-        rl.addWidget(self.subhead)
+        self.details = QtWidgets.QLabel()
+        self.details.setObjectName("details")
+        self.details.setProperty("role", "subhead")
+        for label in (self.headline, self.subhead, self.details):  # names from files:
+            label.setTextFormat(QtCore.Qt.TextFormat.PlainText)  # never rich text
+        for label in (self.subhead, self.details):
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_strip = MessageStrip("errorStrip", "✖")
         self.warnings_strip = MessageStrip("warningsStrip", "⚠")
         self.autosave_strip = MessageStrip("autosaveStrip", "⚠")
@@ -129,16 +154,41 @@ class MainWindow(QtWidgets.QMainWindow):
         rl.addWidget(self.error_strip)
         rl.addWidget(self.autosave_strip)
         rl.addWidget(self.files_strip)
-        rl.addWidget(self.warnings_strip)
         self.cards = ResultCards()
+        self.cards.expanded_changed.connect(self._on_more_results)
+        head.addWidget(self.cards.more_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         rl.addWidget(self.cards)
+        self.alternative = AlternativeStrip()
+        self.alternative.use_requested.connect(lambda o: self.session.update(optimize=o))
+        rl.addWidget(self.alternative)
+        rl.addWidget(self.warnings_strip)
+        rl.addWidget(self.subhead)
+        rl.addWidget(self.details)
+        rl.addStretch(1)
+        self.summary = summary
+        top = QtWidgets.QScrollArea()
+        top.setObjectName("summaryScroll")
+        top.setWidget(summary)
+        top.setWidgetResizable(True)
+        top.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        top.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        top.setMinimumHeight(60)
+        self.summary_scroll = top
+        right.addWidget(top)
 
+        charts_box = QtWidgets.QWidget()
+        charts_box.setObjectName("chartsBox")
+        cl = QtWidgets.QVBoxLayout(charts_box)
+        cl.setContentsMargins(12, 0, 12, 6)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setObjectName("chartTabs")
         self.tabs.setDocumentMode(False)
+        self.tabs.setUsesScrollButtons(True)  # tabs that do not fit scroll; none is cut
+        self.tabs.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
         for kind in CHART_KINDS:
             if ChartWidget is not None:
                 chart = create_chart(kind, theme=self.theme)
+                _screen_chart(chart)
                 chart.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
                 chart.customContextMenuRequested.connect(
                     lambda pos, k=kind: self._chart_menu(k).exec(
@@ -152,7 +202,8 @@ class MainWindow(QtWidgets.QMainWindow):
             else:
                 widget = QtWidgets.QLabel("Charts are not available in this installation.")
                 widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-            self.tabs.addTab(widget, CHART_TAB_TITLES.get(kind, kind))
+            i = self.tabs.addTab(widget, CHART_TAB_TITLES.get(kind, kind))
+            self.tabs.setTabToolTip(i, CHART_TITLES.get(kind, ""))
         self.comparison = ComparisonTable()
         self.tabs.addTab(self.comparison, "Hardware table")
         self.export_button = QtWidgets.QToolButton()
@@ -164,13 +215,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.export_button.menu().aboutToShow.connect(self._fill_export_button_menu)
         self.tabs.setCornerWidget(self.export_button, QtCore.Qt.Corner.TopRightCorner)
         self.tabs.currentChanged.connect(self._on_tab)
-        rl.addWidget(self.tabs, 1)
+        cl.addWidget(self.tabs, 1)
+        self.charts_box = charts_box
+        right.addWidget(charts_box)
+        right.setStretchFactor(0, 0)
+        right.setStretchFactor(1, 1)
+        right.splitterMoved.connect(lambda *_a: self._remember_split())
         split.addWidget(right)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([390, 1210])
+        split.setSizes([380, 1220])
         self.splitter = split
         self.setCentralWidget(split)
+        self._chart_overhead: dict[str, int] = {}
+        self._measured_width = -1
+        self._user_summary_px: int | None = None
+        self._layout_timer = QtCore.QTimer(self)
+        self._layout_timer.setSingleShot(True)
+        self._layout_timer.setInterval(0)
+        self._layout_timer.timeout.connect(self.fit_layout)
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         from estimator.gui.resources import icon_path
@@ -239,10 +302,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- views -----------------------------------------------------------------------------
     def _show_estimate(self, est, curves) -> None:
-        from estimator.report import describe_target
+        from estimator.engine import layout_text
+        from estimator.report import describe_target, serving_phrase
 
         s = est.scenario
         self.cards.show_estimate(est)
+        self.alternative.show_estimate(est)
         target = describe_target(s)
         self.headline.setText(
             target[0].upper() + target[1:] if s.mode == "loss"
@@ -251,9 +316,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.subhead.setText(
             f"{est.law_name}  ·  {s.gpus:,} × {est.hardware_name}{user}, "
             f"{est.precision.upper()}, MFU {est.mfu:.0%}, goodput {est.goodput:.0%}, "
-            f"{units.usd_per_hour(est.price_usd_per_hour)}/GPU-hour  ·  serving "
-            f"{_si(s.inference_tokens_per_day)} tokens/day for {s.deployment_days:g} days")
+            f"{units.usd_per_hour(est.price_usd_per_hour)}/GPU-hour")
+        co2 = (f", grid {s.grid_kg_co2_per_kwh:.3g} kg CO2e/kWh"
+               if s.grid_kg_co2_per_kwh is not None else "")
+        self.details.setText(
+            f"Parallel layout: {layout_text(est.parallel_layout)} · global batch "
+            f"{_si(est.global_batch_tokens)} tokens · step {est.step_time_s:,.2f} s\n"
+            f"Serving {serving_phrase(est)} · {_si(s.output_tokens_per_day)} output tokens/day "
+            f"for {s.deployment_days:g} days\n"
+            f"Energy at PUE {s.pue:.3g}{co2}"
+            + (f"\nBands: P10–P90 from {est.uncertainty_source}" if est.uncertainty_source
+               else "\nNo P10–P90 bands for this estimate"))
         self.warnings_strip.set_messages(est.warnings)
+        n = len(est.warnings)
+        self.warnings_badge.setText(f"⚠ {n} warning{'s' if n != 1 else ''}")
+        self.warnings_badge.setVisible(n > 0)
         self._show_file_problems()
         # only the tab on screen redraws now; the others when they are shown (dragging a
         # slider stays fluid), and every one before an export
@@ -264,6 +341,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label.setText(
             f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
             f"view {self.last_redraw_ms:.0f} ms")
+        self._layout_timer.start()
+
+    def _show_warnings(self) -> None:
+        """Bring the warnings strip into view (the warnings badge was clicked)."""
+        self.summary_scroll.ensureWidgetVisible(self.warnings_strip, 0, 0)
+
+    def _on_more_results(self, _open: bool) -> None:
+        settings.set_value("more_results", bool(_open))
+        self._user_summary_px = None
+        self._layout_timer.start()
 
     def _show_file_problems(self) -> None:
         """User law and profile files that failed to load (and were skipped)."""
@@ -321,6 +408,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_tab(self, index: int) -> None:
         self.export_button.setEnabled(self.current_chart_kind() is not None)
         self._refresh_visible()
+        self._layout_timer.start()
 
     def current_chart_kind(self) -> str | None:
         w = self.tabs.currentWidget()
@@ -361,44 +449,120 @@ class MainWindow(QtWidgets.QMainWindow):
             chart.set_theme(name)
         self.theme_actions[name].setChecked(True)
         settings.set_value("theme", name)
-        # the inputs panel needs more room with large fonts; the cards re-flow to fit
-        font = QtGui.QFont(self.font())
-        font.setPixelSize(window_theme(name).font_px)
-        fm = QtGui.QFontMetrics(font)
-        for field in ("mfu", "goodput"):
-            self.inputs.field(field).edit.setMinimumWidth(fm.horizontalAdvance("default 100%") + 26)
-        self.inputs.price_tier.combo.setMinimumWidth(fm.horizontalAdvance("On-demand") + 40)
-        self.inputs.precision.combo.setMinimumWidth(fm.horizontalAdvance("BF16") + 40)
-        self._fit_inputs()
-        self._reflow_cards()
+        self._chart_overhead.clear()  # type sizes changed: measure the charts again
+        self._measured_width = -1
+        self._user_summary_px = None
+        self._fit_inputs(reset=True)
+        self.fit_layout()
 
-    def _fit_inputs(self) -> None:
-        """Make the inputs column wide enough for its widest row (no clipping, no h-scroll)."""
+    def _fit_inputs(self, reset: bool = False) -> None:
+        """Make the inputs column wide enough for its widest row (no clipping, no h-scroll);
+        ``reset`` (a theme switch) gives it the theme's own width again, so a large theme
+        never leaves the column wide for good."""
         self.inputs.ensurePolished()
         for w in self.inputs.findChildren(QtWidgets.QWidget):
             w.ensurePolished()
         need = self.inputs.minimumSizeHint().width() + \
-            self.inputs_scroll.verticalScrollBar().sizeHint().width() + 6
+            self.inputs_scroll.verticalScrollBar().sizeHint().width() + 4
         self.inputs_scroll.setMinimumWidth(need)
         sizes = self.splitter.sizes()
-        if sum(sizes) > 0 and sizes[0] < need:
-            self.splitter.setSizes([need, max(1, sum(sizes) - need)])
+        total = sum(sizes)
+        if total <= 0:
+            return
+        want = max(need, INPUTS_WIDTH_PX.get(self.theme, need)) if reset else max(need, sizes[0])
+        want = min(want, max(need, total // 2))
+        if want != sizes[0]:
+            self.splitter.setSizes([want, max(1, total - want)])
 
-    def _reflow_cards(self) -> None:
-        t = window_theme(self.theme)
-        width = self.cards.width() if self.cards.isVisible() else self.width() - 420
-        n = max(3, min(6, int((width + 8) // (t.min_card_px + 8))))
-        if n == 5:  # 12 cards: 6, 4 or 3 per row keeps the rows full
-            n = 4
-        self.cards.set_columns(n)
+    def fit_layout(self) -> None:
+        """Lay the results out for the window's size: cards in as many columns as fit, and
+        the charts given at least :data:`MIN_PLOT_PX` of plot height before the summary
+        above them gets the rest (it scrolls when that is not enough)."""
+        viewport = self.summary_scroll.viewport().width()
+        margins = self.summary.layout().contentsMargins()
+        self.cards.reflow(max(100, viewport - margins.left() - margins.right()))
+        self._measure_chart()
+        right = self.results_splitter
+        avail = right.height() - right.handleWidth()
+        if avail <= 0:
+            return
+        need = self.chart_need()
+        lay = self.summary.layout()
+        width = max(100, viewport)
+        content = (lay.totalHeightForWidth(width) if lay.hasHeightForWidth()
+                   else self.summary.sizeHint().height())
+        want = self._user_summary_px if self._user_summary_px is not None else content + 2
+        # the headline and the key cards stay on screen whatever the size; then the charts'
+        # plot floor; then the rest of the summary
+        key_block = self.cards.y() + self.cards.key_grid.geometry().bottom() + 6
+        low = max(self.summary_scroll.minimumHeight(), min(key_block, avail // 2))
+        top = max(low, min(want, avail - need))
+        sizes = right.sizes()
+        if sizes and abs(sizes[0] - top) > 1:
+            right.setSizes([top, avail - top])
+
+    def chart_need(self) -> int:
+        """Height the chart area needs for a :data:`MIN_PLOT_PX` plot: the largest overhead
+        measured (tab bar, margins, subtitle, axes, legend) of any chart, plus the plot."""
+        guess = CHART_OVERHEAD_GUESS_PX.get(self.theme, 260)
+        over = max(self._chart_overhead.values(), default=guess)
+        return over + MIN_PLOT_PX + 4
+
+    def _measure_chart(self) -> None:
+        """Record how much of the chart area each chart with data spends outside its plots
+        (tab bar, margins, subtitle, axes, legend) at the current width: a hidden chart's
+        scene is laid out at the visible page's size to measure it."""
+        page = self.tabs.currentWidget()
+        if page is None or page.height() < 50 or not self.charts_box.isVisible():
+            return
+        extra = self.charts_box.height() - page.height()
+        size = QtCore.QSizeF(page.width(), page.height())
+        resized = page.width() != self._measured_width
+        self._measured_width = page.width()
+        grew = False
+        for kind, chart in self.charts.items():
+            if chart.estimate is None:
+                continue
+            if chart is not page and kind in self._chart_overhead and not resized:
+                continue  # a hidden chart is measured again only at a new width
+            ci = chart.view.ci
+            if chart is not page:
+                ci.setGeometry(QtCore.QRectF(QtCore.QPointF(0, 0), size))
+            ci.layout.activate()
+            heights = [p.getViewBox().height() for p in chart.plot_items if p.isVisible()]
+            if not heights:
+                continue
+            over = int(round(extra + page.height() - min(heights)))
+            if over != self._chart_overhead.get(kind):
+                grew = grew or over > self._chart_overhead.get(kind, -1)
+                self._chart_overhead[kind] = over
+        if grew and self.charts_box.height() - max(self._chart_overhead.values()) < MIN_PLOT_PX:
+            self._layout_timer.start()  # grow the charts to the new need
+
+    def plot_heights(self) -> dict[str, list[float]]:
+        """The plot-area (ViewBox) heights of every chart as laid out now (tests)."""
+        return {k: [p.getViewBox().height() for p in c.plot_items]
+                for k, c in self.charts.items()}
+
+    def _remember_split(self) -> None:
+        """The user dragged the results splitter: keep the summary's height they chose."""
+        self._user_summary_px = self.results_splitter.sizes()[0]
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
-        self._reflow_cards()
+        self._user_summary_px = None
+        self._layout_timer.start()
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)
-        QtCore.QTimer.singleShot(0, self._fit_inputs)
+        QtCore.QTimer.singleShot(0, self._first_layout)
+
+    def _first_layout(self) -> None:
+        """On first show: every chart gets its data once (so each can be measured), then the
+        inputs column and the results are fitted to the window."""
+        self.refresh_all()
+        self._fit_inputs(reset=True)
+        self.fit_layout()
 
     # -- dialogs (tests replace these) -----------------------------------------------------
     def _ask_save_path(self, title: str, suggested: str, file_filter: str) -> str | None:
@@ -805,3 +969,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
 def _si(v: float) -> str:
     return units.si(v)
+
+
+def _screen_chart(chart) -> None:
+    """Fit a chart to the window: the tab names it and the summary above it states the law,
+    the hardware and the caveats, so its own title and footnote (which every export keeps:
+    exports draw a chart of their own) leave the screen and the plot gets their height."""
+    ci = chart.view.ci
+    for item in (getattr(chart, "title_label", None), getattr(chart, "footnote_label", None)):
+        if item is not None and item in getattr(ci, "items", {}):
+            ci.removeItem(item)
