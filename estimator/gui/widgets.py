@@ -351,7 +351,10 @@ class InputsPanel(QtWidgets.QWidget):
 
         # -- law ------------------------------------------------------------------------
         law = _Form("Scaling law")
-        self.law = self._choice("law", [(lid, lw.name) for lid, lw in self.laws.items()])
+        self.law_files: list[str] = []  # law files opened or saved in this session
+        self._law_items: list[tuple[str, str]] = []
+        self.law = self._choice("law", [])
+        self.refresh_laws()
         self.law.picked.connect(lambda lid: session.update(law=lid))
         law.row("Law", self.law)
         self.law_info = _hint()
@@ -446,6 +449,7 @@ class InputsPanel(QtWidgets.QWidget):
                 if name in self.session.errors:
                     continue
                 f.show_value(getattr(s, name))
+        self.refresh_laws()
         for name in ("mode", "law", "hardware", "precision", "price_tier", "optimize"):
             self.choices[name].set_current(getattr(s, name))
         for mode, page in self.pages.items():
@@ -462,6 +466,42 @@ class InputsPanel(QtWidgets.QWidget):
                 model.item(i).setEnabled(t in profile.prices)
         self._show_law(s)
 
+    def law_items(self) -> list[tuple[str, str]]:
+        """(ref, label) of every law the picker offers: the catalogue's (built-in and the user
+        law folder's, reloaded when the folder changes) and the law files of this session."""
+        cat = self.session.catalogue
+        items = [(lid, lw.name if cat.law_origin.get(lid, "built-in") == "built-in"
+                  else f"{lw.name} (user law)") for lid, lw in cat.laws.items()]
+        for ref in self.law_files:
+            if ref in cat.laws:
+                continue
+            try:
+                law = cat.law(ref)
+            except EstimatorError:
+                continue  # the file went away or broke: it leaves the list
+            items.append((ref, f"{law.name} ({Path(ref).name})"))
+        return items
+
+    def refresh_laws(self) -> None:
+        """Rebuild the Law picker's items when the laws on offer changed."""
+        items = self.law_items()
+        if items == self._law_items:
+            return
+        self._law_items = items
+        combo = self.law.combo
+        combo.blockSignals(True)
+        combo.clear()
+        for ref, label in items:
+            combo.addItem(label, ref)
+        combo.blockSignals(False)
+        self.law.set_current(self.session.pending.law)
+
+    def add_law(self, ref: str) -> None:
+        """List the law ``ref`` (a file path or an id) in the picker."""
+        if ref not in self.law_files and ref not in self.session.catalogue.laws:
+            self.law_files.append(ref)
+        self.refresh_laws()
+
     def _show_law(self, s: Scenario) -> None:
         try:
             law = self.session.catalogue.law(s.law)
@@ -469,7 +509,7 @@ class InputsPanel(QtWidgets.QWidget):
             self.law_info.setText(friendly_message(exc))
             return
         if self.law.combo.findData(s.law) < 0:
-            self.law.combo.addItem(law.name, s.law)
+            self.add_law(s.law)
             self.law.set_current(s.law)
         fr = law.fitted_range
         e = law.irreducible_loss
