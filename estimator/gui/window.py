@@ -21,7 +21,6 @@ from estimator.gui import ladder_dialog, settings
 from estimator.gui.session import Session, friendly_message
 from estimator.gui.theme import THEME_NAMES, apply_theme, window_theme
 from estimator.gui.widgets import (
-    CompareScenariosDialog,
     ComparisonTable,
     InputsPanel,
     MessageStrip,
@@ -536,24 +535,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         return self.open_scenario(path)
 
-    def compare_scenarios(self, path_a: str | None = None,
-                          path_b: str | None = None) -> CompareScenariosDialog | None:
-        path_a = path_a or self._ask_open_path("Compare scenarios: choose scenario A")
-        if not path_a:
-            return None
-        path_b = path_b or self._ask_open_path("Compare scenarios: choose scenario B")
-        if not path_b:
-            return None
-        try:
-            dialog = CompareScenariosDialog(path_a, path_b, self)
-        except (EstimatorError, OSError) as exc:
-            self._error("Cannot compare scenarios", friendly_message(exc))
-            return None
-        apply_theme(dialog, self.theme)
-        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        self.compare_dialog = dialog
-        return dialog
+    def compare_scenarios(self, *paths: str):
+        """Compare the current scenario (saved or not) with up to four scenario files (asked
+        for when none are given): differences, results, one chart, exports."""
+        from estimator.gui.compare_dialog import open_compare_dialog
+
+        files = [p for p in paths if isinstance(p, (str, os.PathLike))]  # not a QAction's bool
+        return open_compare_dialog(self, files or None)
 
     def open_fit_dialog(self):
         """Fit a law to the user's runs; a saved law becomes the scenario's law."""
