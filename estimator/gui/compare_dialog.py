@@ -29,7 +29,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from estimator import units  # noqa: E402
 from estimator.engine import Estimate, estimate  # noqa: E402
@@ -419,6 +419,9 @@ class CompareChart(ChartWidget):
         pc.setXRange(0, (top if math.isfinite(top) and top > 0 else 1.0) * 1.35, padding=0)
         pc.setYRange(-0.7, n - 0.3, padding=0)
         pc.getAxis("left").setTicks([[(float(y[i]), p.name) for i, p in enumerate(plans)], []])
+        fm = QtGui.QFontMetricsF(self.make_font(t.tick_px))
+        widest = max((fm.horizontalAdvance(p.name) for p in plans), default=0.0)
+        pc.getAxis("left").setWidth(int(widest + self._px(16)))  # room for every name
         self._build_legend(colors)
 
     def _build_legend(self, colors) -> None:
