@@ -245,3 +245,29 @@ def test_laws_added_to_the_user_folder_appear_in_the_picker(window, env):
     w.session.flush()
     w.inputs.refresh_laws()
     assert combo.findData("late-law") < 0
+
+
+def test_a_law_the_cluster_cannot_train_is_listed_and_explained(window, env):
+    """The law's plan needs more GPUs than the scenario has: the law is still listed, the
+    window keeps the last estimate and says why in the window's words (the field's label,
+    never a CLI flag); with enough GPUs the listed law is one pick away."""
+    tmp, warnings = env
+    w = window
+    w.inputs.field("gpus").set_text_and_commit("64")
+    w.session.flush()
+    before = w.session.estimate
+    path = _law_file(tmp / "steep.yaml", "steep", alpha=0.1, beta=0.5)
+    ok, message = w._use_law(path)
+    assert not ok
+    assert "GPUs" in message and "--gpus" not in message and "{f:" not in message
+    assert "'steep' is listed under Law" in message
+    assert w.session.scenario.law == "epoch-2024" and w.session.estimate is before
+    assert w.inputs.law.combo.findData(path) >= 0
+    need = int(message.split("at least ")[-1].split()[0].rstrip(".,;:"))
+    w.inputs.field("gpus").set_text_and_commit(str(need))
+    w.session.flush()
+    w.inputs.law.pick(path)
+    w.session.flush()
+    assert w.session.scenario.law == path and not w.session.errors
+    want = estimate(replace(w.session.scenario), catalogue=w.session.catalogue)
+    assert w.session.estimate.params == pytest.approx(want.params, rel=1e-12)
