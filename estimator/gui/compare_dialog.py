@@ -643,9 +643,10 @@ class CompareDialog(QtWidgets.QDialog):
         self._section("Results")
         for _key, label, texts, values in result_rows(plans):
             self._row(label, texts, values)
-        h = t.horizontalHeader()
-        h.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        t.resizeColumnsToContents()
+        h = t.horizontalHeader()  # labels at their width, the plans share the rest
+        h.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        for c in range(1, t.columnCount()):
+            h.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.Stretch)
 
     def _section(self, title: str) -> None:
         t = self.table
@@ -667,6 +668,7 @@ class CompareDialog(QtWidgets.QDialog):
         differs = [any(v != values[0] for v in values)] + [v != values[0] for v in values]
         for c, text in enumerate([label, *texts]):
             item = QtWidgets.QTableWidgetItem(text)
+            item.setToolTip(text)  # a narrow column elides; the tooltip has it whole
             if differs[c]:
                 f = item.font()
                 f.setBold(True)

@@ -457,6 +457,8 @@ def use_law_file(window, path: str | Path) -> tuple[bool, str]:
 
 def open_law_file(window, path: str | None = None) -> bool:
     """File > Open law…: ask for a law file, load it, list and select it."""
+    if not isinstance(path, (str, os.PathLike)):  # None, or a QAction's "checked" flag
+        path = None
     if path is None:
         path = window._ask_open_path("Open a scaling-law file", LAW_FILTER)
         if not path:
