@@ -335,10 +335,19 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
             each += f", each buying its own plan for {units.usd(s.budget_usd)}"
         out += [f"## Hardware comparison ({each}, {est.precision}, "
                 f"{_TIER_WORDS.get(s.price_tier, s.price_tier)} prices)", ""]
-        cols = columns()
+        # the two text columns become marks on the name, so the table fits a printed page
+        marks = ("training_constants", "price_date")
+        cols = tuple(q for q in columns() if q.key not in marks)
         body = []
+        borrowed, stale = [], []
         for r in rows:
             name = md(hardware_short_name(r["name"]))
+            if str(r.get("training_constants") or "").startswith("borrowed"):
+                name += " †"
+                borrowed.append(name[:-2])
+            if str(r.get("price_date") or "").endswith("(stale)"):
+                name += " ‡"
+                stale.append(f"{name.rstrip(' †‡')} {md(r['price_date'][:-len(' (stale)')])}")
             cells = [_Safe(f"**{name}** (plan)" if r["is_plan"] else name),
                      units.usd_per_hour(r["price_usd_per_hour"]), units.percent(r["mfu"])]
             for q in cols:
@@ -351,6 +360,12 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
         out += _table(["Hardware", "$/GPU-h", "MFU"] + [q.column for q in cols], body,
                       "lrr" + "r" * len(cols))
         out += [""]
+        if borrowed:
+            out += [f"† Run-model constants borrowed from another chip family (no published "
+                    f"runs of its own; wider band): {', '.join(borrowed)}.", ""]
+        if stale:
+            out += [f"‡ Price quote older than 12 months (check a current one): "
+                    f"{', '.join(stale)}.", ""]
     out += ["## Assumptions", "",
             f"- Scaling law: {md(est.law_name)} — {md(est.law_citation)}",
             f"- Extrapolation beyond the law's fitted range: {est.extrapolation_factor:.1f}×",

@@ -64,3 +64,210 @@ def test_fit_dialog_reports_bad_files_inline(qtbot, tmp_path):
     d.holdout.setText("lots")
     d.start_fit()
     assert "not a number" in d.status.text()
+
+
+# -- the fitted law in the window (issue 10) -------------------------------------------------------
+
+import csv  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from importlib import resources  # noqa: E402
+
+import yaml  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
+
+from estimator.catalogue import ENV_LAW_DIR  # noqa: E402
+from estimator.engine import estimate  # noqa: E402
+from estimator.gui import settings  # noqa: E402
+from estimator.gui.window import MainWindow  # noqa: E402
+
+MB = QtWidgets.QMessageBox
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    """Settings, autosave, user laws and profiles in tmp_path; message boxes recorded."""
+    monkeypatch.setenv(settings.ENV_SETTINGS_DIR, str(tmp_path / "settings"))
+    monkeypatch.setenv(settings.ENV_AUTOSAVE_DIR, str(tmp_path / "autosave"))
+    monkeypatch.setenv(ENV_LAW_DIR, str(tmp_path / "laws"))
+    monkeypatch.setenv("ESTIMATOR_PROFILE_DIR", str(tmp_path / "profiles"))
+    (tmp_path / "laws").mkdir()
+    warnings: list[tuple[str, str]] = []
+
+    def warning(parent, title, text, *a, **k):
+        warnings.append((title, text))
+        return MB.StandardButton.Ok
+
+    monkeypatch.setattr(MB, "warning", staticmethod(warning))
+    monkeypatch.setattr(MB, "question", staticmethod(  # "save changes?" when closing: no
+        lambda *a, **k: MB.StandardButton.Discard))
+    return tmp_path, warnings
+
+
+@pytest.fixture
+def window(qtbot, env):
+    w = MainWindow(theme="normal")
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.session.dirty = False
+
+
+def _plain_csv(path) -> int:
+    """The Epoch runs without the flag column and without the 5 flagged rows: a plain CSV."""
+    with open(fitting.epoch_runs_path(), newline="") as f:
+        rows = list(csv.DictReader(f))
+    kept = [r for r in rows if r["excluded_by_epoch_top5_loss"] != "1"]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["params", "tokens", "loss"])
+        for r in kept:
+            w.writerow([r["N_params"], r["D_tokens"], r["loss"]])
+    return len(kept)
+
+
+def _law_file(path, law_id: str, **constants) -> str:
+    """A copy of the packaged Chinchilla law under another id (and constants)."""
+    src = resources.files("estimator.data.laws") / "chinchilla-2022.yaml"
+    data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    data.update(id=law_id, name=f"Law {law_id}")
+    data["constants"].update(constants)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+def test_plain_csv_fits_and_the_saved_law_drives_the_window(window, env, qtbot):
+    tmp, warnings = env
+    w = window
+    before = w.session.estimate
+    assert before.law_name.startswith("Epoch")
+    d = w.open_fit_dialog()
+    plain = tmp / "runs.csv"
+    n = _plain_csv(plain)
+    d.path_edit.setText(str(plain))
+    # a plain CSV has no flag column: nothing to drop, and the fit must not ask to
+    assert not d.exclude.isChecked() and not d.exclude.isEnabled()
+    d.bootstrap.setValue(0)
+    d.start_fit()
+    assert d.wait_for_fit()
+    qtbot.waitUntil(lambda: d.result is not None or "color" in d.status.styleSheet(),
+                    timeout=120_000)  # hang guard
+    assert d.result is not None, d.status.text()
+    assert d.result.n_runs == n == 240 and d.result.n_excluded == 0
+    assert "exclude_flagged" not in d.status.text()
+    d.law_id.setText("team-fit")
+    path = d.save_and_use(str(tmp / "elsewhere.yaml"))
+    s = w.session.scenario
+    # the window uses the fitted law: scenario, picker, law info, and the estimate all follow
+    assert s.law == path
+    assert w.inputs.law.current() == path
+    assert "team-fit" in w.inputs.law.combo.currentText()
+    got = w.session.estimate
+    want = estimate(replace(before.scenario, law=path), catalogue=w.session.catalogue)
+    assert got.law_name == want.law_name == "team-fit"
+    assert got.params == pytest.approx(want.params, rel=1e-12)
+    assert got.cost_usd == pytest.approx(want.cost_usd, rel=1e-12)
+    assert got.params != pytest.approx(before.params, rel=1e-4)  # a different law, a new plan
+    assert "team-fit" in w.subhead.text()
+    assert not w.session.errors and not w.error_strip.messages and not warnings
+    assert "now uses the law 'team-fit'" in d.status.text()
+    # the built-in laws are still offered next to it
+    offered = [w.inputs.law.combo.itemData(i) for i in range(w.inputs.law.combo.count())]
+    assert {"epoch-2024", "chinchilla-2022", path} <= set(offered)
+
+
+def test_flag_column_is_offered_only_when_the_csv_has_one(qtbot, tmp_path):
+    d = FitDialog()
+    qtbot.addWidget(d)
+    assert not d.exclude.isEnabled()
+    d.path_edit.setText(str(fitting.epoch_runs_path()))
+    assert d.exclude.isEnabled() and d.exclude.isChecked()
+    assert "excluded_by_epoch_top5_loss" in d.exclude.text()
+    plain = tmp_path / "plain.csv"
+    _plain_csv(plain)
+    d.path_edit.setText(str(plain))
+    assert not d.exclude.isEnabled() and not d.exclude.isChecked()
+    d.path_edit.setText(str(tmp_path / "missing.csv"))
+    assert not d.exclude.isEnabled()
+
+
+def test_a_law_saved_into_the_user_folder_is_listed_by_id(window, env):
+    tmp, _warnings = env
+    w = window
+    path = _law_file(tmp / "laws" / "ours.yaml", "our-law", E=1.75)
+    ok, message = w._use_law(path)
+    assert ok, message
+    assert w.session.scenario.law == "our-law"  # the catalogue's id, not the path
+    assert w.inputs.law.current() == "our-law"
+    assert "(user law)" in w.inputs.law.combo.currentText()
+    assert w.session.estimate.law_name == "Law our-law"
+
+
+def test_open_law_menu_adds_and_selects_the_law(window, env, monkeypatch):
+    tmp, warnings = env
+    w = window
+    before = w.session.estimate
+    path = _law_file(tmp / "chin.yaml", "chin-copy", E=1.80)
+    monkeypatch.setattr(w, "_ask_open_path", lambda *a, **k: path)
+    w.act_open_law.trigger()
+    assert w.session.scenario.law == path and w.inputs.law.current() == path
+    want = estimate(replace(before.scenario, law=path), catalogue=w.session.catalogue)
+    assert w.session.estimate.loss == pytest.approx(want.loss, rel=1e-12)
+    assert w.session.estimate.params != pytest.approx(before.params, rel=1e-3)
+    assert not warnings
+    # a broken law file: one clear message, nothing changes
+    bad = tmp / "bad.yaml"
+    bad.write_text("id: broken\nform: parametric\nconstants: {E: lots}\n", encoding="utf-8")
+    monkeypatch.setattr(w, "_ask_open_path", lambda *a, **k: str(bad))
+    scenario = w.session.scenario
+    assert not w.open_law_file()
+    assert w.session.scenario == scenario
+    assert warnings and warnings[-1][0] == "Cannot use the law"
+    assert "bad.yaml" in warnings[-1][1] and "Traceback" not in warnings[-1][1]
+
+
+def test_laws_added_to_the_user_folder_appear_in_the_picker(window, env):
+    tmp, _warnings = env
+    w = window
+    combo = w.inputs.law.combo
+    assert combo.findData("late-law") < 0
+    _law_file(tmp / "laws" / "late.yaml", "late-law", E=1.72)
+    w.inputs.refresh_laws()  # what activating the window does
+    i = combo.findData("late-law")
+    assert i >= 0 and "(user law)" in combo.itemText(i)
+    before = w.session.estimate
+    w.inputs.law.pick("late-law")
+    w.session.flush()
+    assert w.session.scenario.law == "late-law"
+    assert w.session.estimate.params != pytest.approx(before.params, rel=1e-3)
+    # and a law file removed from the folder leaves the list
+    (tmp / "laws" / "late.yaml").unlink()
+    w.inputs.law.pick("epoch-2024")
+    w.session.flush()
+    w.inputs.refresh_laws()
+    assert combo.findData("late-law") < 0
+
+
+def test_a_law_the_cluster_cannot_train_is_listed_and_explained(window, env):
+    """The law's plan needs more GPUs than the scenario has: the law is still listed, the
+    window keeps the last estimate and says why in the window's words (the field's label,
+    never a CLI flag); with enough GPUs the listed law is one pick away."""
+    tmp, warnings = env
+    w = window
+    w.inputs.field("gpus").set_text_and_commit("64")
+    w.session.flush()
+    before = w.session.estimate
+    path = _law_file(tmp / "steep.yaml", "steep", alpha=0.1, beta=0.5)
+    ok, message = w._use_law(path)
+    assert not ok
+    assert "GPUs" in message and "--gpus" not in message and "{f:" not in message
+    assert "'steep' is listed under Law" in message
+    assert w.session.scenario.law == "epoch-2024" and w.session.estimate is before
+    assert w.inputs.law.combo.findData(path) >= 0
+    need = int(message.split("at least ")[-1].split()[0].rstrip(".,;:"))
+    w.inputs.field("gpus").set_text_and_commit(str(need))
+    w.session.flush()
+    w.inputs.law.pick(path)
+    w.session.flush()
+    assert w.session.scenario.law == path and not w.session.errors
+    want = estimate(replace(w.session.scenario), catalogue=w.session.catalogue)
+    assert w.session.estimate.params == pytest.approx(want.params, rel=1e-12)

@@ -356,14 +356,14 @@ def test_a_declared_mode_gets_a_picker_entry_and_a_page_without_window_edits(
     import estimator.scenario as sc
 
     spec = sc.FIELDS["mode"]
-    monkeypatch.setitem(sc.FIELDS, "mode", replace(spec, choices=(*spec.choices, "deadline")))
-    monkeypatch.setitem(sc.TARGET_FIELD, "deadline", "deployment_days")
+    monkeypatch.setitem(sc.FIELDS, "mode", replace(spec, choices=(*spec.choices, "horizon")))
+    monkeypatch.setitem(sc.TARGET_FIELD, "horizon", "deployment_days")
     w = make_window(qtbot, "normal", 1366, 768)
     p = w.inputs
-    assert p.mode.items()[-1] == "deadline"
-    assert p.mode.combo.itemText(p.mode.combo.count() - 1) == "Deadline"
-    assert p.pages["deadline"].isAncestorOf(p.field("deployment_days"))
-    assert not p.pages["deadline"].isVisible()  # the current mode's page only
+    assert p.mode.items()[-1] == "horizon"
+    assert p.mode.combo.itemText(p.mode.combo.count() - 1) == sc.FIELDS["deployment_days"].label
+    assert p.pages["horizon"].isAncestorOf(p.field("deployment_days"))
+    assert not p.pages["horizon"].isVisible()  # the current mode's page only
 
 
 def test_the_scenario_name_may_be_cleared(qtbot, isolated):

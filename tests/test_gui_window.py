@@ -427,25 +427,7 @@ def test_open_bad_file_shows_a_message(window, isolated, answers):
     assert window.session.scenario == before
 
 
-def test_compare_two_scenarios(window, isolated):
-    a, b = isolated / "a.yaml", isolated / "b.yaml"
-    save_scenario(Scenario(), a)
-    save_scenario(replace(Scenario(), gpus=2048, hardware="b200"), b)
-    dialog = window.compare_scenarios(str(a), str(b))
-    assert dialog is not None and dialog.isVisible()
-    assert dialog.rows["GPUs"] == ("1024", "2048", "+1024 (+100%)")
-    ea, eb = estimate(load_scenario(a)), estimate(load_scenario(b))
-    ra, rb, diff = dialog.rows["Training cost"]
-    assert (ra, rb) == (units.usd(ea.cost_usd), units.usd(eb.cost_usd))
-    assert diff
-    assert dialog.rows["Hardware"] if "Hardware" in dialog.rows else True
-    texts = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
-    assert {"Results", "Inputs", "Training + lifetime inference"} <= texts
-    dialog.only_diff.setChecked(True)
-    hidden = [r for r in range(dialog.table.rowCount()) if dialog.table.isRowHidden(r)]
-    assert hidden
-    dialog.close()
-
+# -- compare: tests/test_gui_compare.py ------------------------------------------------------------
 
 # -- autosave: tests/test_gui_autosave.py ---------------------------------------------------------
 

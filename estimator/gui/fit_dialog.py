@@ -1,5 +1,9 @@
 """Fit your own scaling law: import a runs CSV, fit, inspect residuals and held-out error, and
-use the law everywhere a built-in one is. The window only calls :mod:`estimator.fitting`."""
+use the law everywhere a built-in one is. The window only calls :mod:`estimator.fitting`.
+
+Also the window's side of law files (:func:`use_law_file`, :func:`open_law_file`): a saved or
+opened law joins the Law picker and becomes the scenario's law; a law in the user law folder
+(:func:`estimator.catalogue.user_law_dir`) is referred to by its id, any other by its path."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import pyqtgraph as pg  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from estimator.errors import EstimatorError  # noqa: E402
+from estimator.fileio import MAX_CSV_BYTES  # noqa: E402
 from estimator.textsafe import html_text  # noqa: E402
 
 OKABE_BLUE = (0, 114, 178)
@@ -74,7 +79,11 @@ class FitDialog(QtWidgets.QDialog):
         browse = QtWidgets.QPushButton("Import CSV…")
         browse.clicked.connect(self._browse)
         self.exclude = QtWidgets.QCheckBox("Drop rows flagged in an 'excluded…' column")
-        self.exclude.setChecked(True)
+        self.exclude.setChecked(False)
+        self.exclude.setEnabled(False)
+        self.exclude.setToolTip("Import a CSV first: offered when it has a flag column")
+        self.flag_column: str | None = None
+        self.path_edit.textChanged.connect(self._sniff_flag_column)
         self.bootstrap = QtWidgets.QSpinBox()
         self.bootstrap.setRange(0, 5000)
         self.bootstrap.setValue(200)
@@ -207,6 +216,32 @@ class FitDialog(QtWidgets.QDialog):
         if path:
             self.path_edit.setText(path)
 
+    def _sniff_flag_column(self, _text: str = "") -> str | None:
+        """Offer "Drop flagged rows" only when the CSV has a flag column (one of
+        :data:`estimator.fitting.FLAG_ALIASES`), ticked then: a plain CSV fits as it is."""
+        from estimator import fitting
+
+        path = self.path_edit.text().strip()
+        found = None
+        try:  # only a regular file of a sane size is read (never a FIFO or a device)
+            if path and os.path.isfile(path) and os.path.getsize(path) <= MAX_CSV_BYTES:
+                header = fitting.read_header(path)
+                found = next((n for n in fitting.FLAG_ALIASES if n in header), None)
+        except (EstimatorError, OSError):
+            found = None
+        if found != self.flag_column:
+            self.exclude.setChecked(found is not None)
+        self.flag_column = found
+        self.exclude.setEnabled(found is not None)
+        if found is not None:
+            self.exclude.setText(f"Drop rows flagged in the '{found}' column")
+            self.exclude.setToolTip("Rows with 1, true, yes or x in that column are left out")
+        else:
+            self.exclude.setText("Drop flagged rows (this file has no flag column)")
+            self.exclude.setToolTip("A column named " + ", ".join(fitting.FLAG_ALIASES)
+                                    + " with 1 for the runs to leave out enables this")
+        return found
+
     def _holdout_value(self):
         from estimator.units import parse_number
 
@@ -241,9 +276,8 @@ class FitDialog(QtWidgets.QDialog):
             + (f" and {self.bootstrap.value()} bootstrap refits" if self.bootstrap.value() else "")
             + "…"
         )
-        self._worker = _FitWorker(
-            path, self.exclude.isChecked(), self.bootstrap.value(), holdout, self
-        )
+        exclude = self._sniff_flag_column() is not None and self.exclude.isChecked()
+        self._worker = _FitWorker(path, exclude, self.bootstrap.value(), holdout, self)
         self._worker.done.connect(self._show)
         self._worker.failed.connect(self._error)
         self._worker.finished.connect(lambda: self.fit_button.setEnabled(True))
@@ -333,7 +367,7 @@ class FitDialog(QtWidgets.QDialog):
             return None
         law_id = self.law_id.text().strip() or "my-fit"
         if not path:
-            start = str((self.save_dir or Path.home()) / f"{law_id}.yaml")
+            start = str(_save_folder(self.save_dir) / f"{law_id}.yaml")
             path, _ = QtWidgets.QFileDialog.getSaveFileName(
                 self, "Save fitted law", start, "Law files (*.yaml)"
             )
@@ -347,6 +381,91 @@ class FitDialog(QtWidgets.QDialog):
         except (EstimatorError, OSError) as exc:
             self._error(f"could not save the law: {exc}")
             return None
-        self.status.setText(f"Saved law '{law_id}' to {path}; the window now uses it.")
+        self.status.setStyleSheet("")
+        self.status.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.status.setText(f"Saved law '{law_id}' to {path}.")
         self.law_saved.emit(str(path))
         return str(path)
+
+    def show_use_result(self, ok: bool, message: str) -> None:
+        """What the window did with the saved law (used, or why it cannot estimate with it)."""
+        if ok:
+            self.status.setStyleSheet("")
+            self.status.setText(f"{self.status.text()} {message}")
+        else:
+            self._error(message)
+
+
+def _save_folder(save_dir: Path | None) -> Path:
+    """Where the save dialog starts: the given folder, else the user law folder (a law saved
+    there is listed in every session), else the home folder."""
+    if save_dir is not None:
+        return save_dir
+    from estimator.catalogue import user_law_dir
+
+    folder = user_law_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Path.home()
+    return folder
+
+
+# ---------------------------------------------------------------------------------------
+# Law files in the window
+# ---------------------------------------------------------------------------------------
+
+LAW_FILTER = "Law files (*.yaml *.yml);;All files (*)"
+
+
+def law_ref_for(path: str | Path, catalogue) -> str:
+    """How a scenario names the law in ``path``: its id when the catalogue loaded that very
+    file (a law in the user law folder), else the path."""
+    real = os.path.realpath(str(path))
+    for lid, origin in catalogue.law_origin.items():
+        if origin != "built-in" and os.path.realpath(origin) == real:
+            return lid
+    return str(path)
+
+
+def use_law_file(window, path: str | Path) -> tuple[bool, str]:
+    """Make the law in ``path`` the window's law: it joins the Law picker and is selected, and
+    the estimate follows. Returns (used, message); when the scenario cannot be estimated with
+    the law, the message says why (the law stays listed, the last estimate stays)."""
+    from estimator.gui.session import friendly_message
+
+    session = window.session
+    cat = session.catalogue
+    try:
+        law = cat.law(str(path))  # read and validated once (cached by file)
+    except (EstimatorError, OSError) as exc:
+        return False, f"Cannot use the law file: {friendly_message(exc)}"
+    cat = session.catalogue  # reloaded if the file went into the user law folder
+    ref = law_ref_for(path, cat)
+    window.inputs.add_law(ref)
+    before = dict(session.errors)
+    ok = session.update(law=ref)
+    session.flush()
+    if ok and session.scenario.law == ref:
+        window.inputs.refresh_laws()
+        return True, f"The window now uses the law '{law.id}'."
+    new = [msg for name, msg in session.errors.items() if before.get(name) != msg]
+    why = new[0] if new else next(iter(session.errors.values()), "the estimate failed")
+    return False, (f"The law '{law.id}' is listed under Law, but the window cannot estimate "
+                   f"this scenario with it: {why}")
+
+
+def open_law_file(window, path: str | None = None) -> bool:
+    """File > Open law…: ask for a law file, load it, list and select it."""
+    if not isinstance(path, (str, os.PathLike)):  # None, or a QAction's "checked" flag
+        path = None
+    if path is None:
+        path = window._ask_open_path("Open a scaling-law file", LAW_FILTER)
+        if not path:
+            return False
+    ok, message = use_law_file(window, path)
+    if ok:
+        window.statusBar().showMessage(f"Opened law {Path(path).name}. {message}", 8000)
+    else:
+        window._error("Cannot use the law", message)
+    return ok

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -567,7 +568,10 @@ class InputsPanel(QtWidgets.QWidget):
 
         # -- law --------------------------------------------------------------------------
         law = self.sections["law"]
-        self.law = self._choice("law", [(lid, lw.name) for lid, lw in self.laws.items()])
+        self.law_files: list[str] = []  # law files opened or saved in this session
+        self._law_items: list[tuple[str, str]] = []
+        self.law = self._choice("law", [])
+        self.refresh_laws()
         self.law.picked.connect(lambda lid: session.update(law=lid))
         self._label("law", _wide_row(law.form, FIELDS["law"].label, self.law,
                                      tooltip_of(FIELDS["law"])))
@@ -688,6 +692,7 @@ class InputsPanel(QtWidgets.QWidget):
 
     # -- views -----------------------------------------------------------------------------
     def show_scenario(self, s: Scenario) -> None:
+        self.refresh_laws()
         for name, editors in self.fields.items():
             for f in editors:
                 if name in self.session.errors:
@@ -727,6 +732,42 @@ class InputsPanel(QtWidgets.QWidget):
                 model.item(i).setEnabled(t in profile.prices)
         self._show_law(s)
 
+    def law_items(self) -> list[tuple[str, str]]:
+        """(ref, label) of every law the picker offers: the catalogue's (built-in and the user
+        law folder's, reloaded when the folder changes) and the law files of this session."""
+        cat = self.session.catalogue
+        items = [(lid, lw.name if cat.law_origin.get(lid, "built-in") == "built-in"
+                  else f"{lw.name} (user law)") for lid, lw in cat.laws.items()]
+        for ref in self.law_files:
+            if ref in cat.laws:
+                continue
+            try:
+                law = cat.law(ref)
+            except EstimatorError:
+                continue  # the file went away or broke: it leaves the list
+            items.append((ref, f"{law.name} ({Path(ref).name})"))
+        return items
+
+    def refresh_laws(self) -> None:
+        """Rebuild the Law picker's items when the laws on offer changed."""
+        items = self.law_items()
+        if items == self._law_items:
+            return
+        self._law_items = items
+        combo = self.law.combo
+        combo.blockSignals(True)
+        combo.clear()
+        for ref, label in items:
+            combo.addItem(label, ref)
+        combo.blockSignals(False)
+        self.law.set_current(self.session.pending.law)
+
+    def add_law(self, ref: str) -> None:
+        """List the law ``ref`` (a file path or an id) in the picker."""
+        if ref not in self.law_files and ref not in self.session.catalogue.laws:
+            self.law_files.append(ref)
+        self.refresh_laws()
+
     def _show_law(self, s: Scenario) -> None:
         try:
             law = self.session.catalogue.law(s.law)
@@ -734,7 +775,7 @@ class InputsPanel(QtWidgets.QWidget):
             self.law_info.setText(rich_plain(friendly_message(exc)))
             return
         if self.law.combo.findData(s.law) < 0:
-            self.law.combo.addItem(law.name, s.law)
+            self.add_law(s.law)
             self.law.set_current(s.law)
         fr = law.fitted_range
         e = law.irreducible_loss

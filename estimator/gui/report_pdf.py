@@ -29,13 +29,13 @@ from PySide6 import QtCore, QtGui
 
 from estimator.curves import Curves, compute_curves
 from estimator.engine import Estimate
-from estimator.errors import InputError
+from estimator.errors import EstimatorError, InputError
 from estimator.gui.chart_kinds import CHART_KINDS
 from estimator.gui.charts import ChartWidget, _ensure_app, write_file
 from estimator.gui.charts.export import export_chart_widget, layout_chart, paint_chart, picture_dpi
 from estimator.gui.theme import EXPORT_THEME
 from estimator.report import report_markdown, today
-from estimator.scenario import Scenario
+from estimator.scenario import FIELDS, Scenario
 from estimator.textsafe import markdown_inline_to_html, markdown_inline_to_text, split_markdown_row
 
 # The charts that explain the plan's size come right after the frontier.
@@ -250,6 +250,8 @@ class _Pages:
         self.footer = footer
         # every table row set: (what, page, y, height, x); tests check rows stay whole
         self.placed: list[tuple[str, int, float, float, float]] = []
+        # every heading set: (text, page, y below it); tests check none ends a page
+        self.headings: list[tuple[str, int, float]] = []
         self.painter = QtGui.QPainter(pdf) if draw else None
         if self.painter is not None:
             self.painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
@@ -349,14 +351,19 @@ class _Pages:
             self.painter.restore()
         self.y += h + self.pt(points) * space_after
 
-    def heading(self, level: int, text: str) -> None:
+    def heading(self, level: int, text: str, keep_with: float | None = None) -> None:
+        """A heading, kept on one page with the first lines of what follows (``keep_with``
+        pixels of it: a chart's whole height)."""
         points = HEADING_PT.get(level, BODY_PT)
         if self.y > 0:
             self.y += self.pt(points) * (0.7 if level > 1 else 0.2)
-        # keep a heading with the first lines of what follows
-        self.text(
-            f"<b>{inline_html(text)}</b>", points, space_after=0.35, keep_with=self.pt(BODY_PT) * 5
-        )
+        keep = self.pt(BODY_PT) * 5 if keep_with is None else keep_with
+        self.text(f"<b>{inline_html(text)}</b>", points, space_after=0.35, keep_with=keep)
+        self.headings.append((text, self.page, self.y))
+
+    def chart_height(self) -> float:
+        """Device pixels one chart takes on the page."""
+        return self.width * CHART_ASPECT
 
     def bullets(self, items: list[str]) -> None:
         indent = self.pt(BODY_PT) * 1.3
@@ -388,13 +395,17 @@ class _Pages:
         else:  # even the longest words do not fit: share the width by longest word
             geo = self._table_geometry(t, MIN_TABLE_PT, self.width, force=True)
         widths, points = geo
-        # long narrow tables: two halves side by side
+        # long narrow tables: two halves side by side (cells may wrap at spaces in a half,
+        # never inside a word)
         gap = self.pt(BODY_PT) * 2
-        if (
-            len(t.rows) >= SPLIT_TABLE_MIN_ROWS
-            and ncol <= 3
-            and 2 * sum(widths) + gap <= self.width
-        ):
+        halves = False
+        if len(t.rows) >= SPLIT_TABLE_MIN_ROWS and ncol <= 3:
+            halves = 2 * sum(widths) + gap <= self.width
+            if not halves and ncol == 2:  # a label-value list may wrap its values in a half
+                half_geo = self._table_geometry(t, points, (self.width - gap) / 2)
+                if half_geo is not None:
+                    widths, halves = half_geo[0], True
+        if halves:
             half = (len(t.rows) + 1) // 2
             left = Table(t.header, t.aligns, t.rows[:half])
             right = Table(t.header, t.aligns, t.rows[half:])
@@ -583,9 +594,61 @@ def _split_markdown(md: str) -> tuple[str, str]:
     lines = tail.rstrip("\n").split("\n")
     if lines and lines[-1].startswith("_Law:"):
         closing = lines.pop()
-        lines[1:1] = ["", closing]  # after "## Assumptions"
+        at = next(i for i, ln in enumerate(lines) if ln.startswith("## Assumptions")) + 1
+        lines[at:at] = ["", closing]  # right under the heading, never above it
         tail = "\n".join(lines) + "\n"
     return head, tail
+
+
+def _choice_text(value: str) -> str:
+    return value.replace("_", "-")
+
+
+def inputs_table(scenario: Scenario, est: Estimate, catalogue=None) -> Table:
+    """The inputs the scenario's mode uses (:func:`estimator.report.input_rows`, from
+    :meth:`Scenario.relevant`), labelled by their field specs, with hardware and laws by their
+    names and choices as words (never a raw field name or id)."""
+    from estimator.catalogue import resolve
+    from estimator.report import input_rows
+
+    cat = resolve(catalogue)
+    rows = []
+    for label, text, name in input_rows(scenario):
+        value = getattr(scenario, name)
+        if name == "law":
+            text = est.law_name
+        elif name == "hardware":
+            text = est.hardware_name
+        elif name == "inference_hardware":
+            try:
+                text = cat.profile(value).display_name
+            except EstimatorError:
+                pass
+        elif FIELDS[name].kind == "choice" and isinstance(value, str):
+            text = _choice_text(value)
+        rows.append([md_cell(label), md_cell(text)])
+    return Table(["Input", "Value"], ["left", "left"], rows)
+
+
+def md_cell(text: str) -> str:
+    """Text from a file or a spec as a Markdown table cell (escaped)."""
+    from estimator.textsafe import markdown_inline
+
+    return markdown_inline(text)
+
+
+def _with_inputs_table(blocks: list, table: Table) -> list:
+    """``blocks`` with the table under the "Inputs" heading replaced by ``table``."""
+    out = list(blocks)
+    for i, b in enumerate(out):
+        if isinstance(b, Heading) and b.text.strip() == "Inputs":
+            for k in range(i + 1, len(out)):
+                if isinstance(out[k], Table):
+                    out[k] = table
+                    return out
+                if isinstance(out[k], Heading):
+                    break
+    return out
 
 
 def _chart_sources(
@@ -623,7 +686,7 @@ def _typeset(
             pages.table(b)
         elif isinstance(b, Charts):
             if sources:
-                pages.heading(2, "Charts")
+                pages.heading(2, "Charts", keep_with=pages.chart_height())
             for kind, curves, est in sources:
                 pages.chart(kind, curves, est)
     pages.finish()
@@ -668,7 +731,8 @@ def save_report_pdf(
     _ensure_app()
     sources = _chart_sources(scenario, estimate, charts)
     head, tail = _split_markdown(report_markdown(scenario, estimate, comparison))
-    blocks = parse_markdown(head) + [Charts()] + parse_markdown(tail)
+    blocks = parse_markdown(head) + [Charts()] + _with_inputs_table(
+        parse_markdown(tail), inputs_table(scenario, estimate))
     footer = f"LLM cost estimate · {estimate.law_name} · generated {today()}"
 
     title = f"LLM cost estimate — {estimate.law_name}, {estimate.hardware_name}"

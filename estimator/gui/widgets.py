@@ -1,5 +1,5 @@
-"""Views of a :class:`~estimator.gui.session.Session`: the message strips, the hardware
-comparison table and the compare-two-scenarios dialog. The inputs panel
+"""Views of a :class:`~estimator.gui.session.Session`: the message strips and the hardware
+comparison table (comparing scenarios: :mod:`estimator.gui.compare_dialog`). The inputs panel
 (:mod:`estimator.gui.inputs`) and the result cards (:mod:`estimator.gui.cards`) have modules of
 their own and are re-exported here.
 
@@ -10,14 +10,12 @@ and draw what the session's signals carry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
-from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from estimator import units
-from estimator.engine import Estimate, estimate
+from estimator.engine import Estimate
 from estimator.gui.cards import ResultCard, ResultCards  # noqa: F401 (re-exported)
 from estimator.gui.inputs import (  # noqa: F401 (re-exported)
     MODE_LABELS,
@@ -27,9 +25,7 @@ from estimator.gui.inputs import (  # noqa: F401 (re-exported)
     LogScale,
     NumberField,
 )
-from estimator.gui.session import format_field
-from estimator.quantities import QUANTITIES, Quantity, columns
-from estimator.scenario import FIELDS, Scenario, load_scenario
+from estimator.quantities import Quantity, columns
 
 
 def _hint(text: str = "") -> QtWidgets.QLabel:
@@ -229,136 +225,3 @@ class ComparisonTable(QtWidgets.QWidget):
         QtWidgets.QApplication.clipboard().setText(text)
         return text
 
-
-# ---------------------------------------------------------------------------------------
-# Compare two saved scenarios
-# ---------------------------------------------------------------------------------------
-
-#: (label, key, formatter) of the compare dialog's result rows: every quantity.
-RESULT_ROWS: tuple[tuple[str, str, Callable], ...] = tuple(
-    (f"{q.label} ({q.unit})" if q.key == "loss" else q.label, q.key, q.text) for q in QUANTITIES
-    if q.key != "train_flops_6nd")
-
-
-def _input_text(name: str, v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (int, float)) and name in FIELDS:
-        return format_field(name, v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-def _diff(a: Any, b: Any, fmt: Callable | None = None) -> str:
-    if a == b:
-        return ""
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
-        d = b - a
-        pct = f" ({d / a:+.0%})".replace("-", "−") if a else ""
-        if fmt is not None:
-            sign = "+" if d >= 0 else "−"
-            return f"{sign}{fmt(abs(d))}{pct}"
-        return f"{d:+.4g}".replace("-", "−") + pct
-    return "changed"
-
-
-class CompareScenariosDialog(QtWidgets.QDialog):
-    """Two saved scenarios side by side: every input and result for A and B, and B − A."""
-
-    def __init__(self, path_a: str | Path, path_b: str | Path, parent=None):
-        super().__init__(parent)
-        self.path_a, self.path_b = Path(path_a), Path(path_b)
-        self.setWindowTitle(f"Compare scenarios — {self.path_a.name} vs {self.path_b.name}")
-        self.resize(980, 760)
-        self.a, self.b = load_scenario(self.path_a), load_scenario(self.path_b)
-        self.est_a, self.est_b = estimate(self.a), estimate(self.b)
-        lay = QtWidgets.QVBoxLayout(self)
-        head = QtWidgets.QLabel(f"<b>A</b> = {_esc(str(self.path_a))}<br>"
-                                f"<b>B</b> = {_esc(str(self.path_b))}")
-        head.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(head)
-        self.only_diff = QtWidgets.QCheckBox("Show only inputs that differ")
-        self.only_diff.setChecked(False)
-        self.only_diff.toggled.connect(self._filter)
-        lay.addWidget(self.only_diff)
-        self.table = QtWidgets.QTableWidget(0, 4)
-        self.table.setObjectName("compareTable")
-        self.table.setHorizontalHeaderLabels(
-            ["", f"A: {self.path_a.name}", f"B: {self.path_b.name}", "B − A"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        for c in (1, 2, 3):
-            h.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        lay.addWidget(self.table)
-        self.rows: dict[str, tuple[str, str, str]] = {}
-        self._input_rows: list[tuple[int, bool]] = []
-        self._fill()
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close)
-        copy = buttons.addButton("Copy table", QtWidgets.QDialogButtonBox.ButtonRole.ActionRole)
-        copy.clicked.connect(self.copy)
-        buttons.rejected.connect(self.reject)
-        lay.addWidget(buttons)
-
-    def _section(self, title: str) -> None:
-        r = self.table.rowCount()
-        self.table.insertRow(r)
-        item = QtWidgets.QTableWidgetItem(title)
-        f = item.font()
-        f.setBold(True)
-        item.setFont(f)
-        self.table.setItem(r, 0, item)
-        self.table.setSpan(r, 0, 1, 4)
-
-    def _add(self, label: str, a: str, b: str, d: str, differs: bool) -> int:
-        r = self.table.rowCount()
-        self.table.insertRow(r)
-        for c, text in enumerate((label, a, b, d)):
-            item = QtWidgets.QTableWidgetItem(text)
-            if differs:
-                f = item.font()
-                f.setBold(True)
-                item.setFont(f)
-            if c:
-                item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight
-                                      | QtCore.Qt.AlignmentFlag.AlignVCenter)
-            self.table.setItem(r, c, item)
-        self.rows[label] = (a, b, d)
-        return r
-
-    def _fill(self) -> None:
-        self._section("Results")
-        for label, key, fmt in RESULT_ROWS:
-            va, vb = getattr(self.est_a, key), getattr(self.est_b, key)
-            if va is None or vb is None:  # e.g. emissions without a grid intensity
-                self._add(label, "—" if va is None else fmt(va), "—" if vb is None else fmt(vb),
-                          "" if va == vb else "changed", va != vb)
-                continue
-            self._add(label, fmt(va), fmt(vb), _diff(va, vb, fmt), va != vb)
-        self._section("Inputs")
-        for f in fields(Scenario):
-            va, vb = getattr(self.a, f.name), getattr(self.b, f.name)
-            label = FIELDS[f.name].label if f.name in FIELDS else f.name.replace(
-                "_", " ").capitalize()
-            r = self._add(label, _input_text(f.name, va), _input_text(f.name, vb),
-                          _diff(va, vb) if va is not None and vb is not None else
-                          ("" if va == vb else "changed"), va != vb)
-            self._input_rows.append((r, va != vb))
-
-    def _filter(self, only: bool) -> None:
-        for r, differs in self._input_rows:
-            self.table.setRowHidden(r, only and not differs)
-
-    def tsv(self) -> str:
-        lines = ["\t".join(["", "A", "B", "B - A"])]
-        for label, (a, b, d) in self.rows.items():
-            lines.append("\t".join((label, a, b, d)))
-        return "\n".join(lines) + "\n"
-
-    def copy(self) -> None:
-        QtWidgets.QApplication.clipboard().setText(self.tsv())

@@ -27,7 +27,6 @@ from estimator.gui.inputs import InputsPanel
 from estimator.gui.session import Session, friendly_message
 from estimator.gui.theme import THEME_NAMES, apply_theme
 from estimator.gui.widgets import (
-    CompareScenariosDialog,
     ComparisonTable,
     MessageStrip,
 )
@@ -250,6 +249,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                     self.open_scenario)
         self.recent_menu = m.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self.rebuild_recent_menu)
+        self.act_open_law = m.addAction("Open &law…", self.open_law_file)
         m.addSeparator()
         self.act_save = m.addAction("&Save", QtGui.QKeySequence.StandardKey.Save, self.save)
         self.act_save_as = m.addAction("Save &As…", QtGui.QKeySequence.StandardKey.SaveAs,
@@ -699,24 +699,13 @@ class MainWindow(QtWidgets.QMainWindow):
             return False
         return self.open_scenario(path)
 
-    def compare_scenarios(self, path_a: str | None = None,
-                          path_b: str | None = None) -> CompareScenariosDialog | None:
-        path_a = path_a or self._ask_open_path("Compare scenarios: choose scenario A")
-        if not path_a:
-            return None
-        path_b = path_b or self._ask_open_path("Compare scenarios: choose scenario B")
-        if not path_b:
-            return None
-        try:
-            dialog = CompareScenariosDialog(path_a, path_b, self)
-        except (EstimatorError, OSError) as exc:
-            self._error("Cannot compare scenarios", friendly_message(exc))
-            return None
-        apply_theme(dialog, self.theme)
-        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.show()
-        self.compare_dialog = dialog
-        return dialog
+    def compare_scenarios(self, *paths: str):
+        """Compare the current scenario (saved or not) with up to four scenario files (asked
+        for when none are given): differences, results, one chart, exports."""
+        from estimator.gui.compare_dialog import open_compare_dialog
+
+        files = [p for p in paths if isinstance(p, (str, os.PathLike))]  # not a QAction's bool
+        return open_compare_dialog(self, files or None)
 
     def open_fit_dialog(self):
         """Fit a law to the user's runs; a saved law becomes the scenario's law."""
@@ -727,7 +716,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return None
         dialog = FitDialog(self)
         apply_theme(dialog, self.theme)
-        dialog.law_saved.connect(self.use_law_file)
+        dialog.law_saved.connect(lambda p, d=dialog: d.show_use_result(*self._use_law(p)))
         dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         self.fit_dialog = dialog
@@ -735,12 +724,27 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def use_law_file(self, path: str) -> bool:
         """Make the law saved at ``path`` the scenario's law (it joins the law picker)."""
-        ok = self.session.update(law=str(path))
-        self.session.flush()
-        if ok and self.session.scenario.law == str(path):
-            self.statusBar().showMessage(f"Using the fitted law {Path(path).name}", 5000)
-            return True
-        return False
+        return self._use_law(path)[0]
+
+    def _use_law(self, path: str) -> tuple[bool, str]:
+        from estimator.gui.fit_dialog import use_law_file
+
+        ok, message = use_law_file(self, path)
+        self.statusBar().showMessage(message, 8000)
+        return ok, message
+
+    def open_law_file(self, path: str | None = None) -> bool:
+        """File > Open law…: a law file joins the Law picker and becomes the scenario's law."""
+        from estimator.gui.fit_dialog import open_law_file
+
+        return open_law_file(self, path)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        inputs = getattr(self, "inputs", None)
+        if (inputs is not None and event.type() == QtCore.QEvent.Type.ActivationChange
+                and self.isActiveWindow()):
+            inputs.refresh_laws()  # laws added to the user law folder meanwhile
 
     # -- autosave --------------------------------------------------------------------------
     @property
