@@ -137,7 +137,8 @@ QUANTITIES: tuple[Quantity, ...] = (
              "Date of the profile's quote for the chosen price tier; '(stale)' when it is more "
              "than 12 months old or of unknown age: check a current quote",
              "the hardware profile's prices (docs/hardware.md)", "training",
-             fmt=lambda v: v, column="Price date", when=lambda e: e.price_date is not None),
+             fmt=lambda v: v, column="Price date", when=lambda e: e.price_date is not None,
+             only_when_set=True),
     Quantity("max_useful_gpus", "Max useful GPUs", "chips",
              "GPUs beyond which the global batch passes the useful batch and more GPUs no "
              "longer shorten the run", "useful-batch law (docs/run_model.md)", "training",

@@ -63,8 +63,9 @@ class LifetimeChart(ChartWidget):
     def subtitle(self, est: Estimate) -> str:
         c = self.curves
         tok = units.si(c.lifetime_inference_tokens) if c is not None else "0"
-        names = c.hardware_names if c is not None else {}
-        chip = hardware_short_name(names.get(est.inference_hardware, est.inference_hardware))
+        # named without c.hardware_names: reading it would run the 19-profile comparison
+        # that the lazy Curves keep for the hardware views
+        chip = hardware_short_name(_display_name(est))
         return (
             f"Loss {est.loss:.4f} nats/token · serving {tok} tokens on {chip} · "
             "inference-aware optimum: Sardana et al. 2023"
@@ -125,3 +126,17 @@ class LifetimeChart(ChartWidget):
         y_lo, y_hi = math.log10(bottom), math.log10(top)
         txt.setAnchor((0.5, 0))
         txt.setPos(math.log10(c.lifetime_optimum_params), y_hi + 0.02 * (y_hi - y_lo))
+
+
+def _display_name(est: Estimate) -> str:
+    """The serving chip's display name: the training chip's when they are the same, else the
+    catalogue's (its id when the catalogue does not know it)."""
+    if est.inference_hardware in (None, est.hardware):
+        return est.hardware_name
+    from estimator.catalogue import resolve
+    from estimator.errors import EstimatorError
+
+    try:
+        return resolve(None).profile(est.inference_hardware).display_name
+    except EstimatorError:
+        return str(est.inference_hardware)
