@@ -3,13 +3,24 @@
     python benchmarks/bench.py [--quick] [--json benchmarks/results/bench.json] [--no-toolkit]
 
 1. Full scenario recompute: estimate() (every result field, with uncertainty) plus
-   compute_curves() (every curve the window draws) over random scenarios; median and p95.
-   Target: under 2 ms.
+   compute_curves() with every curve computed, the hardware part included (the 19-profile
+   comparison behind the hardware table and the cost chart), over random scenarios; median and
+   p95. Target: under 2 ms. Two honest parts of it, each with its target:
+   * estimate + visible chart (what an edit costs): estimate() and compute_curves() as the
+     window uses them, whose hardware part is computed only when a hardware view is shown;
+     target median under 3 ms (issue 11), and estimate() alone, target median under 3 ms;
+   * the hardware comparison, 19 profiles (compare, rows and cost curves: paid when the hardware
+     chart, the cost chart or the table is shown): target p95 under 33 ms, one redraw.
+   The kept training runs, serving plans and comparisons (engine.clear_caches) are cleared
+   after the scenarios are drawn, and the warm-up uses other scenarios, so a scenario never
+   meets its own kept work: every shape is new to the run model.
 2. Window responsiveness: time from an input edit to the redrawn plots, offscreen Qt, over
    many edits; median and p95. Target p95 under 33 ms.
 3. App start to first painted window, and `estimator estimate` as a whole process, each as a
    ratio to `python -c "import numpy"` measured in the same run. Targets: window under 1.5 s,
-   CLI under 3x the numpy import.
+   CLI under 3x the numpy import. The processes run with their bytecode cached (in a
+   temporary PYTHONPYCACHEPREFIX, after one warm-up run), as an installed package has it: with
+   PYTHONDONTWRITEBYTECODE set and no cache every start would recompile the package.
 4. Fit: benchmarks/bench_fit.py (ours vs the `chinchilla` toolkit), run as a subprocess.
 """
 
@@ -22,6 +33,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -84,29 +96,55 @@ def random_scenarios(n: int, seed: int = 0) -> list[Scenario]:
 
 
 def bench_recompute(n: int) -> dict:
+    """Estimate + every curve (hardware part included), and its two parts, per scenario."""
     from estimator.curves import compute_curves
+    from estimator.engine import clear_caches
     from estimator.hardware import load_profiles
 
     scenarios = random_scenarios(n)
     profiles = load_profiles()  # the window holds one ProfileSet; so does this loop
-    for s in scenarios[:20]:  # warm caches (law and profile parsing happen once per process)
-        compute_curves(s, estimate(s, profiles=profiles), profiles=profiles)
-    times = []
+    for s in random_scenarios(20, seed=1):  # warm up: laws, profiles, code paths
+        c = compute_curves(s, estimate(s, profiles=profiles), profiles=profiles)
+        c.hardware_rows  # noqa: B018 - computes the hardware part
+    clear_caches()  # random_scenarios estimated every scenario: forget that work
+    est_ms, edit_ms, hw_ms, full_ms = [], [], [], []
     for s in scenarios:
         t0 = time.perf_counter()
         est = estimate(s, profiles=profiles)
-        compute_curves(s, est, profiles=profiles)
-        times.append((time.perf_counter() - t0) * 1e3)
+        t1 = time.perf_counter()
+        curves = compute_curves(s, est, profiles=profiles)
+        t2 = time.perf_counter()
+        curves.hardware_rows  # noqa: B018 - the comparison, rows and cost curves
+        t3 = time.perf_counter()
+        est_ms.append((t1 - t0) * 1e3)
+        edit_ms.append((t2 - t0) * 1e3)
+        hw_ms.append((t3 - t2) * 1e3)
+        full_ms.append((t3 - t0) * 1e3)
+
+    def stats(xs, **extra):
+        return {"n": len(xs), "median_ms": statistics.median(xs), "p95_ms": _pct(xs, 95),
+                "max_ms": max(xs), **extra}
+
     return {
-        "n": len(times),
-        "median_ms": statistics.median(times),
-        "p95_ms": _pct(times, 95),
-        "max_ms": max(times),
-        "target_ms": 2.0,
+        **stats(full_ms, target_ms=2.0),
+        "edit": stats(edit_ms, target_median_ms=3.0),
+        "estimate": stats(est_ms, target_median_ms=3.0),
+        "hardware": stats(hw_ms, target_p95_ms=33.0, profiles=len(profiles.profiles)),
     }
 
 
+def _bytecode_env(env=None) -> dict:
+    """The environment with bytecode cached as an installed package has it (a temporary
+    cache folder, so the source tree stays clean)."""
+    out = dict(os.environ if env is None else env)
+    out.pop("PYTHONDONTWRITEBYTECODE", None)
+    out.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / "estimator-bench-pyc"))
+    return out
+
+
 def _time_process(cmd: list[str], repeats: int, env=None) -> float:
+    env = _bytecode_env(env)
+    subprocess.run(cmd, capture_output=True, env=env, timeout=120)  # writes the bytecode
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -125,6 +163,7 @@ def bench_cli(repeats: int) -> dict:
         "cli_estimate_s": cli_s,
         "ratio": cli_s / numpy_s,
         "target_ratio": 3.0,
+        "bytecode": "cached (PYTHONPYCACHEPREFIX), as installed",
     }
 
 
@@ -143,6 +182,7 @@ def bench_app_start(repeats: int) -> dict:
         "first_paint_s": app_s,
         "ratio": app_s / numpy_s,
         "target_s": 1.5,
+        "bytecode": "cached (PYTHONPYCACHEPREFIX), as installed",
     }
 
 
@@ -229,6 +269,27 @@ def table(r: dict) -> str:
             f"median {x['median_ms']:.2f} ms, p95 {x['p95_ms']:.2f} ms (n={x['n']})",
             "< 2 ms",
             x["median_ms"] < 2.0,
+        )
+    if "recompute" in r and "edit" in r["recompute"]:
+        x = r["recompute"]
+        e, est, hw = x["edit"], x["estimate"], x["hardware"]
+        add(
+            "estimate + visible chart (what an edit costs)",
+            f"median {e['median_ms']:.2f} ms, p95 {e['p95_ms']:.2f} ms (n={e['n']})",
+            "median < 3 ms",
+            e["median_ms"] < 3.0,
+        )
+        add(
+            "  of which estimate() alone, new shapes",
+            f"median {est['median_ms']:.2f} ms, p95 {est['p95_ms']:.2f} ms",
+            "median < 3 ms",
+            est["median_ms"] < 3.0,
+        )
+        add(
+            f"hardware comparison, {hw['profiles']} profiles (on showing a hardware view)",
+            f"median {hw['median_ms']:.1f} ms, p95 {hw['p95_ms']:.1f} ms",
+            "p95 < 33 ms",
+            hw["p95_ms"] < 33.0,
         )
     if "window" in r and "error" not in r["window"]:
         x = r["window"]

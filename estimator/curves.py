@@ -116,11 +116,14 @@ class Curves:
         if name in HARDWARE_FIELDS:
             fill = self.__dict__.get("_hardware_part")
             if fill is not None:
-                values = fill()
+                try:
+                    values = fill()
+                except AttributeError as exc:  # not "no such field": hasattr() must not hide it
+                    raise RuntimeError(f"computing the hardware curves failed: {exc}") from exc
                 for k in HARDWARE_FIELDS:
                     if k not in self.__dict__:
                         object.__setattr__(self, k, values[k])
-                object.__delattr__(self, "_hardware_part")
+                self.__dict__.pop("_hardware_part", None)  # another thread may have done it
                 return self.__dict__[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 

@@ -501,7 +501,10 @@ def compare(scenario: Scenario, *, catalogue: Catalogue | None = None, profiles=
     out = _compare(s, cat, with_uncertainty)
     if key is not None:
         if len(_COMPARED) >= _COMPARED_MAX:
-            _COMPARED.pop(next(iter(_COMPARED)))
+            try:  # the oldest (a worker thread may be doing the same)
+                _COMPARED.pop(next(iter(_COMPARED)), None)
+            except (StopIteration, RuntimeError):
+                pass
         _COMPARED[key] = (weakref.ref(cat), tuple(out))
     return out
 

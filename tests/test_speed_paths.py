@@ -214,3 +214,19 @@ def test_kept_comparisons_follow_the_catalogue(cat):
     want = [e.hardware for e in full if e.hardware in few.profiles.profiles]
     assert [e.hardware for e in engine.compare(s, catalogue=few)] == want
     assert len(want) < len(full)
+
+
+def test_a_failing_hardware_part_is_not_taken_for_a_missing_field(cat, monkeypatch):
+    s = Scenario()
+    e = estimate(s, catalogue=cat)
+    c = compute_curves(s, e, catalogue=cat)
+
+    def broken(*a, **k):
+        raise AttributeError("a bug inside the comparison")
+
+    monkeypatch.setattr(cv, "comparison_rows", broken)
+    with pytest.raises(RuntimeError, match="a bug inside the comparison"):
+        hasattr(c, "hardware_rows")
+    assert c.hardware_pending  # nothing half-kept: the next access tries again
+    monkeypatch.undo()
+    assert c.hardware_rows and not c.hardware_pending
