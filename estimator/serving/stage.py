@@ -192,7 +192,8 @@ def serving_cost_per_million(s: Scenario, shape, r: ServingRates,
 def _accelerator_key(acc: ServingAccelerator) -> tuple:
     """What the serving model reads of an accelerator (its objects compare by identity)."""
     return (acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())), acc.memory_bytes,
-            acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips, acc.scale_up_bytes_per_s)
+            acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips, acc.scale_up_bytes_per_s,
+            acc.scale_out_bytes_per_s)
 
 
 _PLANS: dict[tuple, ServingPlan | InputError] = {}
