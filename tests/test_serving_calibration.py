@@ -83,10 +83,15 @@ def test_out_of_sample_trtllm_table_meets_the_targets():
     assert np.median(errs) <= 0.25 and errs.max() <= 0.6
 
 
-@pytest.mark.slow
-def test_doc_tables_are_what_the_calibration_prints():
+@pytest.fixture(scope="module")
+def markdown_text() -> str:
+    """The generated tables, computed once for the tests that read them (about 5 s)."""
+    return cal.markdown()
+
+
+def test_doc_tables_are_what_the_calibration_prints(markdown_text):
     doc = (ROOT / "docs" / "serving_model.md").read_text("utf-8")
-    assert cal.markdown() in doc
+    assert markdown_text in doc
 
 
 def test_precision_overrides_follow_the_cross_chip_ratio():
@@ -108,8 +113,8 @@ def test_excluded_mixtral_row_is_above_the_hard_roofline():
     assert 32 / step_s / 2 < 801
 
 
-def test_markdown_runs_and_names_every_section():
-    text = cal.markdown()
+def test_markdown_runs_and_names_every_section(markdown_text):
+    text = markdown_text
     for heading in ("Fitted constants per family", "Leave-one-out, per measurement",
                     "Validation rows", "whole TensorRT-LLM v0.14", "Excluded rows"):
         assert heading in text
