@@ -13,7 +13,6 @@ checks it).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +26,7 @@ from estimator.serving.inputs import (
     ServingAccelerator,
     ServingConstants,
 )
-from estimator.serving.plan import MAX_DOMAINS, SECONDS_PER_HOUR
+from estimator.serving.plan import PricedByChipSeconds, spanning_replicas
 from estimator.serving.precision import resolve_precision
 from estimator.serving.roofline import ModelCounts, at_batch, replica_terms
 from estimator.shape import (
@@ -43,7 +42,7 @@ CURVE_GRID_POINTS = 48
 
 
 @dataclass(frozen=True)
-class CostCurve:
+class CostCurve(PricedByChipSeconds):
     """Per model size (arrays): the cheapest replica and its cost. Where ``fits`` is False
     the model fits on no replica of the scale-up domain and the costs are ``inf`` (mask them;
     never show them)."""
@@ -56,12 +55,6 @@ class CostCurve:
     chip_s_per_input_token: np.ndarray
     chip_s_per_output_token: np.ndarray
     fits: np.ndarray
-
-    def cost_per_million_output_tokens_usd(self, usd_per_chip_hour: float) -> np.ndarray:
-        return self.chip_s_per_output_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
-
-    def cost_per_million_input_tokens_usd(self, usd_per_chip_hour: float) -> np.ndarray:
-        return self.chip_s_per_input_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
 
 
 def smooth_counts(params: np.ndarray, *, n_experts: int = 1, experts_per_token: int = 1,
@@ -132,10 +125,8 @@ def output_cost_curve(
     groups = np.ones_like(tps)
     if n_experts > 1 and accelerator.scale_out_bytes_per_s > 0:
         # as plan_serving: an MoE replica may span 2 to MAX_DOMAINS whole domains
-        sizes = [domain * 2.0**i for i in range(1, int(math.log2(MAX_DOMAINS)) + 1)]
-        inner = tps.copy()
-        tps = np.concatenate([tps, [t for size in sizes for t in inner]])
-        groups = np.concatenate([groups, [size / t for size in sizes for t in inner]])
+        t_all, g_all = spanning_replicas(tps, domain)
+        tps, groups = np.concatenate([tps, t_all]), np.concatenate([groups, g_all])
     rep = replica_terms(counts, accelerator, k, prec, mix, tps[None, :], groups[None, :])
     kv_cap = np.broadcast_to(rep.kv_capacity_batch, (n.size, tps.size))
     valid = kv_cap >= 1

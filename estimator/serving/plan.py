@@ -79,8 +79,22 @@ BOUND_LABELS = {
 }
 
 
+class PricedByChipSeconds:
+    """Dollars per million tokens from ``chip_s_per_input_token`` / ``chip_s_per_output_token``
+    (floats or arrays) at a price per chip-hour: prefill time is charged to input tokens,
+    decode time to output tokens."""
+
+    def cost_per_million_input_tokens_usd(self, usd_per_chip_hour: float):
+        """Dollars per million input tokens at a price per chip-hour (prefill time)."""
+        return self.chip_s_per_input_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
+
+    def cost_per_million_output_tokens_usd(self, usd_per_chip_hour: float):
+        """Dollars per million output tokens at a price per chip-hour (decode time)."""
+        return self.chip_s_per_output_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
+
+
 @dataclass(frozen=True)
-class ServingPlan:
+class ServingPlan(PricedByChipSeconds):
     """How one model serves a request mix on one accelerator. Units: tokens/s, seconds, bytes.
 
     ``output_tokens_per_s_per_chip`` is the sustained generated-token rate per chip for the
@@ -137,14 +151,6 @@ class ServingPlan:
     def output_tokens_per_s_per_chip_p90(self) -> float:
         return self.output_tokens_per_s_per_chip * self.band[1]
 
-    def cost_per_million_input_tokens_usd(self, usd_per_chip_hour: float) -> float:
-        """Dollars per million input tokens at a price per chip-hour (prefill time)."""
-        return self.chip_s_per_input_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
-
-    def cost_per_million_output_tokens_usd(self, usd_per_chip_hour: float) -> float:
-        """Dollars per million output tokens at a price per chip-hour (decode time)."""
-        return self.chip_s_per_output_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
-
 
 class Fleet(NamedTuple):
     """Replicas and chips that serve a demand at its peak."""
@@ -177,21 +183,26 @@ def _candidates(shape: ModelShape, acc: ServingAccelerator,
     on a chip with a scale-out network, also replicas of 2 to :data:`MAX_DOMAINS` whole
     domains, their attention in groups of each of those sizes and the experts spread over
     every chip (a pinned ``chips_per_replica`` above one domain keeps its size)."""
-    domain = acc.scale_up_domain_chips
     tps = _candidate_tps(shape, acc, chips_per_replica)
-    if tps.size:
-        groups = np.ones_like(tps)
-        if chips_per_replica is not None or not _multi_domain(shape, acc):
-            return tps, groups
-        sizes = [domain * 2**i for i in range(1, int(math.log2(MAX_DOMAINS)) + 1)]
-    else:
-        sizes = [int(chips_per_replica)]
     inner = _candidate_tps(shape, acc, None)
-    t_all = np.array([t for n in sizes for t in inner], dtype=float)
-    g_all = np.array([n / t for n in sizes for t in inner], dtype=float)
-    if not tps.size:
-        return t_all, g_all
+    if not tps.size:  # a pinned replica larger than one domain keeps its size
+        return spanning_replicas(inner, acc.scale_up_domain_chips, [int(chips_per_replica)])
+    groups = np.ones_like(tps)
+    if chips_per_replica is not None or not _multi_domain(shape, acc):
+        return tps, groups
+    t_all, g_all = spanning_replicas(inner, acc.scale_up_domain_chips)
     return np.concatenate([tps, t_all]), np.concatenate([groups, g_all])
+
+
+def spanning_replicas(inner_tps, domain: int, sizes=None) -> tuple[np.ndarray, np.ndarray]:
+    """Replicas that span whole scale-up domains: for each size (default 2 to
+    :data:`MAX_DOMAINS` domains of ``domain`` chips), attention groups of every tensor-parallel
+    width in ``inner_tps``, as (width, groups) arrays, size by size."""
+    if sizes is None:
+        sizes = [domain * 2**i for i in range(1, int(math.log2(MAX_DOMAINS)) + 1)]
+    t_all = np.array([t for n in sizes for t in inner_tps], dtype=float)
+    g_all = np.array([n / t for n in sizes for t in inner_tps], dtype=float)
+    return t_all, g_all
 
 
 def _candidate_tps(shape: ModelShape, acc: ServingAccelerator,
@@ -526,7 +537,7 @@ def fleet(plan: ServingPlan, requests_per_day: float | None = None, *,
 
 
 @dataclass(frozen=True)
-class BatchSweep:
+class BatchSweep(PricedByChipSeconds):
     """Throughput and latency of one replica size as the batch grows (numpy arrays, one entry
     per batch). ``fits`` is False where the KV cache would not hold the batch."""
 
@@ -540,12 +551,6 @@ class BatchSweep:
     chip_s_per_input_token: np.ndarray
     chip_s_per_output_token: np.ndarray
     fits: np.ndarray
-
-    def cost_per_million_output_tokens_usd(self, usd_per_chip_hour: float) -> np.ndarray:
-        return self.chip_s_per_output_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
-
-    def cost_per_million_input_tokens_usd(self, usd_per_chip_hour: float) -> np.ndarray:
-        return self.chip_s_per_input_token * 1e6 * usd_per_chip_hour / SECONDS_PER_HOUR
 
 
 def sweep_batch(
