@@ -442,11 +442,14 @@ def cmd_profiles(args) -> int:
         )
         return 0
     from estimator.hardware import FOLDER_FIELD, builtin_profiles
-    from estimator.training.constants import BORROWED, PARTIAL_BORROW, family_for
+    from estimator.training.constants import constants_status, family_for
 
     builtins = builtin_profiles()
+    status = {p.id: constants_status(family_for(p.family, p.generation))
+              for p in ps.profiles.values()}
+    wide = max(map(len, status.values()), default=9) + 2
     _out(f"{'id':<12}{'name':<36}{'bf16 TFLOP/s':>13}{'memory':>9}{'$/h':>9}  "
-         f"{'price date':<18}{'run model':<33}origin")
+         f"{'price date':<18}{'run model':<{wide}}origin")
     stale = 0
     for p in ps.profiles.values():
         tier = "on_demand" if "on_demand" in p.prices else next(iter(p.prices), None)
@@ -459,14 +462,11 @@ def cmd_profiles(args) -> int:
             flagged = price.freshness().flagged
             stale += flagged
             date = one_line(price.date)[:12] + (" *" if flagged else "")
-        fam = family_for(p.family, p.generation)
-        constants = (f"borrowed ({BORROWED[fam][0]})" if fam in BORROWED
-                     else f"partly fitted ({fam})" if fam in PARTIAL_BORROW else f"fitted ({fam})")
         _out(
             f"{p.id:<12}{one_line(p.display_name)[:35]:<36}"
             f"{p.peak_tflops.get('bf16', float('nan')):>13g}"
             f"{p.memory_gb:>7g}GB{units.usd_per_hour(price.usd_per_hour if price else None):>9}"
-            f"  {date:<18}{constants[:32]:<33}{one_line(origin)}"
+            f"  {date:<18}{status[p.id]:<{wide}}{one_line(origin)}"
         )
     if stale:
         _out(f"\n* {stale} price(s) older than 12 months or of unknown age: check a current "

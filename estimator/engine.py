@@ -143,18 +143,14 @@ class Estimate:
 
     @property
     def training_constants(self) -> str | None:
-        """'fitted (family)' or 'borrowed from family' for the run model's chip family."""
+        """Whether the run model's constants for the chip's family are fitted, partly fitted
+        or borrowed (:func:`estimator.training.constants.constants_status`)."""
         run = self.training.run if self.training is not None else None
         if run is None:
             return None
-        from estimator.training.constants import PARTIAL_BORROW
+        from estimator.training.constants import constants_status
 
-        if run.constants_borrowed_from:
-            return f"borrowed from {run.constants_borrowed_from}"
-        if run.constants_family in PARTIAL_BORROW:
-            return (f"partly fitted ({run.constants_family}; the rest "
-                    f"{PARTIAL_BORROW[run.constants_family]}'s)")
-        return f"fitted ({run.constants_family})"
+        return constants_status(run.constants_family)
 
     @property
     def price_date(self) -> str | None:

@@ -153,6 +153,17 @@ NO_PIPELINE_FAMILIES = frozenset({"google-tpu", "google-tpu-v4"})
 GENERATION_FAMILY = MappingProxyType({"tpu-v4": "google-tpu-v4"})
 
 
+def constants_status(family: str) -> str:
+    """Where the run model's constants for calibration ``family`` come from, in words:
+    ``fitted (f)``, ``partly fitted (f; the rest g's)`` (:data:`PARTIAL_BORROW`) or
+    ``borrowed from g`` (:data:`BORROWED`)."""
+    if family in BORROWED:
+        return f"borrowed from {BORROWED[family][0]}"
+    if family in PARTIAL_BORROW:
+        return f"partly fitted ({family}; the rest {PARTIAL_BORROW[family]}'s)"
+    return f"fitted ({family})"
+
+
 def family_for(family: str, generation: str | None = None) -> str:
     """The run model's calibration family of a chip: ``family`` unless its ``generation`` has
     its own (TPU v4: ``google-tpu-v4``, fitted apart from v5e/v5p; :data:`GENERATION_FAMILY`)."""
