@@ -61,6 +61,10 @@ ESTIMATE_SCHEMA_VERSION = 2
 __all__ = ["Band", "Estimate", "compare", "comparison_rows", "estimate"]
 
 
+#: What :attr:`Estimate.price_date` appends to a stale (or undated) price's date.
+STALE_SUFFIX = " (stale)"
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Every result of a scenario. Units in the names; the quantities are declared (label, unit,
@@ -159,7 +163,7 @@ class Estimate:
         t = self.training
         if t is None or t.price_date is None:
             return None
-        return t.price_date + (" (stale)" if t.price_stale else "")
+        return t.price_date + (STALE_SUFFIX if t.price_stale else "")
 
     def value(self, key: str) -> Any:
         return getattr(self, key)

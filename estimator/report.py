@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from estimator import units
-from estimator.engine import Estimate
+from estimator.engine import STALE_SUFFIX, Estimate
 from estimator.engine import comparison_rows as _engine_rows
 from estimator.errors import InputError
 from estimator.quantities import QUANTITIES, columns, unit_of
@@ -341,13 +341,15 @@ def report_markdown(scenario: Scenario, estimate: Estimate,
         body = []
         borrowed, stale = [], []
         for r in rows:
-            name = md(hardware_short_name(r["name"]))
-            if str(r.get("training_constants") or "").startswith("borrowed"):
-                name += " †"
-                borrowed.append(name[:-2])
-            if str(r.get("price_date") or "").endswith("(stale)"):
-                name += " ‡"
-                stale.append(f"{name.rstrip(' †‡')} {md(r['price_date'][:-len(' (stale)')])}")
+            base = md(hardware_short_name(r["name"]))
+            quoted = str(r.get("price_date") or "")  # ("date" is the report's own date)
+            is_borrowed = str(r.get("training_constants") or "").startswith("borrowed")
+            is_stale = quoted.endswith(STALE_SUFFIX)
+            if is_borrowed:
+                borrowed.append(base)
+            if is_stale:
+                stale.append(f"{base} {md(quoted.removesuffix(STALE_SUFFIX))}")
+            name = base + (" †" if is_borrowed else "") + (" ‡" if is_stale else "")
             cells = [_Safe(f"**{name}** (plan)" if r["is_plan"] else name),
                      units.usd_per_hour(r["price_usd_per_hour"]), units.percent(r["mfu"])]
             for q in cols:
