@@ -201,7 +201,8 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
                          usd_per_flop=price * gpu_hours / allocation.train_flops)
     warnings = list(run.warnings)
     quote = profile.prices.get(s.price_tier) if s.price_per_hour is None else None
-    if quote is not None and (stale := price_warning(profile, s.price_tier)):
+    stale = price_warning(profile, s.price_tier) if quote is not None else None  # None: fresh
+    if stale:
         warnings.append(stale)
     if acc.family not in (profile.family, family_for(profile.family, profile.generation)):
         warnings.append(f"{profile.display_name}: the run model has no constants for family "
@@ -213,7 +214,7 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
         max_useful_gpus=run.max_useful_gpus,
         band=(run.gpu_hours_p10_factor, run.gpu_hours_p90_factor), warnings=tuple(warnings),
         price_date=None if quote is None else quote.date,
-        price_stale=None if quote is None else quote.freshness().flagged)
+        price_stale=None if quote is None else stale is not None)
 
 
 #: Model sizes, relative to the plan's, at which the training rate curve is measured.
