@@ -364,6 +364,9 @@ class ChartWidget(QtWidgets.QWidget):
             "footnote": self.footnote(estimate),
         }
         self.fit_texts()
+        # New ranges are applied to the view boxes when the scene prepares to paint; doing it
+        # inside the paint moves items and schedules a second full paint of the chart
+        self.view.scene().prepareForPaint()
 
     def export(
         self,
