@@ -43,7 +43,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -179,6 +179,7 @@ _UNKNOWN_TOPOLOGY = (8, 25.0, "an 8-accelerator board with one 200 Gb/s NIC per 
 # --------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)  # a pure function of the text; every estimate reads its price's age
 def parse_price_date(text: str) -> datetime.date | None:
     """The calendar date a price's ``date`` text stands for, or None if it cannot be read.
 
@@ -279,24 +280,7 @@ class Price:
     def freshness(self, today: datetime.date | None = None) -> PriceFreshness:
         """Whether the quote is older than :data:`STALE_AFTER_MONTHS` months before ``today``
         (default :func:`current_date`)."""
-        today = today or current_date()
-        as_of = self.as_of
-        if as_of is None:
-            return PriceFreshness("unknown", None, None, today,
-                                  f"price date {quote(self.date)} cannot be read; its age is "
-                                  "unknown (use e.g. 2026-04, 2026-04-18 or 'early 2026')")
-        age = _months_between(as_of, today)
-        if as_of > today:
-            return PriceFreshness("unknown", as_of, age, today,
-                                  f"price date {quote(self.date)} is after today "
-                                  f"({today.isoformat()}); check it")
-        if as_of < _months_before(today, STALE_AFTER_MONTHS):
-            return PriceFreshness("stale", as_of, age, today,
-                                  f"price dated {self.date} is {age} months old (older than "
-                                  f"{STALE_AFTER_MONTHS}); prices move fast, check a current "
-                                  "quote")
-        return PriceFreshness("fresh", as_of, age, today,
-                              f"price dated {self.date} ({age} months old)")
+        return _freshness(self.date, today or current_date())
 
     def is_stale(self, today: datetime.date | None = None) -> bool | None:
         """True if older than :data:`STALE_AFTER_MONTHS` months, False if not, None if the
@@ -307,6 +291,28 @@ class Price:
     def to_dict(self) -> dict[str, Any]:
         return {"usd_per_hour": self.usd_per_hour, "date": self.date,
                 "provider": self.provider, "source": self.source}
+
+
+@lru_cache(maxsize=1024)
+def _freshness(date: str, today: datetime.date) -> PriceFreshness:
+    """:meth:`Price.freshness` of a quote dated ``date`` (its text), kept: it is pure."""
+    as_of = parse_price_date(date)
+    if as_of is None:
+        return PriceFreshness("unknown", None, None, today,
+                              f"price date {quote(date)} cannot be read; its age is "
+                              "unknown (use e.g. 2026-04, 2026-04-18 or 'early 2026')")
+    age = _months_between(as_of, today)
+    if as_of > today:
+        return PriceFreshness("unknown", as_of, age, today,
+                              f"price date {quote(date)} is after today "
+                              f"({today.isoformat()}); check it")
+    if as_of < _months_before(today, STALE_AFTER_MONTHS):
+        return PriceFreshness("stale", as_of, age, today,
+                              f"price dated {date} is {age} months old (older than "
+                              f"{STALE_AFTER_MONTHS}); prices move fast, check a current "
+                              "quote")
+    return PriceFreshness("fresh", as_of, age, today,
+                          f"price dated {date} ({age} months old)")
 
 
 @dataclass(frozen=True)
