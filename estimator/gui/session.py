@@ -117,6 +117,7 @@ class Session(QtCore.QObject):
         self.last_compute_ms = 0.0
         self.compute_count = 0
         self._changed_fields: list[str] = []
+        self._catalogue_in_use: Catalogue | None = None
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
@@ -125,8 +126,9 @@ class Session(QtCore.QObject):
     @property
     def catalogue(self) -> Catalogue:
         """The laws and profiles (built-in and user), loaded once and reloaded only when a
-        user folder changes."""
-        return default_catalogue()
+        user folder changes. While a recompute runs and its views redraw, the one catalogue
+        the estimate used (the folders are looked at once per edit, not once per view)."""
+        return self._catalogue_in_use or default_catalogue()
 
     # -- editing ---------------------------------------------------------------------------
     def set_text(self, name: str, text: str) -> bool:
@@ -245,22 +247,26 @@ class Session(QtCore.QObject):
         changed = self._changed_fields
         self._changed_fields = []
         t0 = time.perf_counter()
+        cat = default_catalogue()
+        self._catalogue_in_use = cat
         try:
-            cat = self.catalogue
-            est = estimate(s, catalogue=cat)
-            curves = (compute_curves(s, est, catalogue=cat) if compute_curves is not None
-                      else None)
-        except EstimatorError as exc:
-            self._reject(s, exc, changed)
-            return False
-        self.last_compute_ms = (time.perf_counter() - t0) * 1000.0
-        self.compute_count += 1
-        self.scenario, self.estimate, self.curves = s, est, curves
-        for name in changed:
-            self._clear_error(name)
-        self.scenario_changed.emit(s)
-        self.estimate_changed.emit(est, curves)
-        return True
+            try:
+                est = estimate(s, catalogue=cat)
+                curves = (compute_curves(s, est, catalogue=cat) if compute_curves is not None
+                          else None)
+            except EstimatorError as exc:
+                self._reject(s, exc, changed)
+                return False
+            self.last_compute_ms = (time.perf_counter() - t0) * 1000.0
+            self.compute_count += 1
+            self.scenario, self.estimate, self.curves = s, est, curves
+            for name in changed:
+                self._clear_error(name)
+            self.scenario_changed.emit(s)
+            self.estimate_changed.emit(est, curves)
+            return True
+        finally:
+            self._catalogue_in_use = None
 
     @property
     def comparison(self) -> list[Estimate]:
