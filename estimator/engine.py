@@ -49,7 +49,9 @@ from estimator.serving.stage import (
 )
 from estimator.training.stage import (
     TrainingResult,
+    plan_ahead,
     price_of,
+    rate_anchors,
     train_rate_curve,
     training_stage,
 )
@@ -271,9 +273,14 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     # Stage 2 first at the target's allocation: the lifetime trade-off of stage 1 needs the
     # cluster's dollars per FLOP for this model; rerun when the plan moves.
     sanity.check_allocation(s, alloc0)
-    train = training_stage(s, alloc0, shape0, profile)
     trades_off = s.optimize == "lifetime" or (alternatives and s.lifetime_output_tokens > 0)
-    rate_fn = train_rate_curve(s, profile, train, alloc0, law) if trades_off else None
+    anchors = None
+    if trades_off:  # the plan and the rate curve's sizes: one batched layout search
+        anchors = rate_anchors(s, alloc0, law)
+        plan_ahead(s, [(alloc0, shape0), *anchors], profile)
+    train = training_stage(s, alloc0, shape0, profile)
+    rate_fn = (train_rate_curve(s, profile, train, alloc0, law, anchors) if trades_off
+               else None)
     if trades_off:  # the plan depends on this chip's rates
         plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
                           allocation=alloc0, alternatives=alternatives)

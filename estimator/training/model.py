@@ -346,7 +346,7 @@ _LOW_GEMM = np.array([1.0] * 8 + [0.0, 0.0])[:, None]
 #: rows (_SR_TPC, _SR_CPC, _SR_A2C, _S_PPC, _S_C3-5) end as count x latency (s).
 _SR_MEM, _SR_IMB, _SR_TPB, _SR_CPB, _SR_A2L, _SR_A2R, _SR_TPC, _SR_CPC, _SR_A2C = range(9)
 _S_PPB, _S_PPC, _S_B3, _S_B4, _S_B5, _S_C3, _S_C4, _S_C5, _S_OPT, _S_P, _S_V, _S_DUAL, \
-    _S_SF = range(13)
+    _S_SF, _S_L, _S_LM = range(15)
 
 
 def _rows(*vals) -> np.ndarray:
@@ -395,12 +395,18 @@ class Geometry:
     core_flops: np.ndarray  # (K,)
     core_inv: np.ndarray  # (K,)
     n_loc: np.ndarray  # (K,): routed experts per GPU
+    #: per key: the shape's dense and MoE layers, whether it has shared experts, routed
+    #: experts and is a mixture (arrays when one grid holds several shapes, else scalars)
+    key_shape: tuple = ()
+    #: per candidate: the shape's layers and MoE layers
+    layers: np.ndarray | float = 0.0
+    moe_layers: np.ndarray | float = 0.0
     #: (10, 1): 1 for the blocks' linear layers (fp8-capable)
     low_gemm: np.ndarray = field(default_factory=lambda: _LOW_GEMM)
 
     _PER_CANDIDATE = ("s_idx", "key", "full", "p", "v", "dual", "stage_frac", "mem_fixed",
                       "mem_imb", "comm_bytes", "comm_lat", "a2a_local", "a2a_remote",
-                      "a2a_lat", "opt_params", "flops_mb")
+                      "a2a_lat", "opt_params", "flops_mb", "layers", "moe_layers")
 
     def __len__(self) -> int:
         return len(self.full)
@@ -410,8 +416,9 @@ class Geometry:
         out = {}
         for f in self.__dataclass_fields__:
             a = getattr(self, f)
-            out[f] = (a[..., idx] if a.ndim == 2 else a[idx]) if f in self._PER_CANDIDATE \
-                else a
+            if f in self._PER_CANDIDATE and isinstance(a, np.ndarray):
+                a = a[..., idx] if a.ndim == 2 else a[idx]
+            out[f] = a
         return Geometry(**out)
 
 
@@ -457,7 +464,8 @@ class LayoutGeometry:
             stage_frac=sf, mem_fixed=sr[_SR_MEM] * mb, mem_imb=sr[_SR_IMB] * mb,
             comm_bytes=comm_bytes, comm_lat=comm_lat, a2a_local=sr[_SR_A2L] * mb,
             a2a_remote=sr[_SR_A2R] * mb, a2a_lat=a2a_lat, opt_params=st[_S_OPT],
-            flops_mb=flops_mb, **{k: v for k, v in tb.items() if not k.startswith("flops_")})
+            flops_mb=flops_mb, layers=st[_S_L], moe_layers=st[_S_LM],
+            **{k: v for k, v in tb.items() if not k.startswith("flops_")})
 
 
 def _col(x):
@@ -587,15 +595,22 @@ def _per_token_bytes(w: Work):
         2.0 * np.maximum(dense_none, moe_none * w.is_moe)
 
 
+def _work_at(w: Work, idx) -> Work:
+    """``w`` with each array quantity taken at ``idx`` (scalars stay scalars)."""
+    return Work(**{f: (v[idx] if _arr(v) else v) for f, v in w.__dict__.items()})
+
+
 def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
-                    mb_s=None, shared_keys: bool = True) -> LayoutGeometry:
+                    mb_s=None, shared_keys: bool = True, group=None) -> LayoutGeometry:
     """The :class:`LayoutGeometry` of the structures of table ``tab``
     (:func:`struct_table`) with micro-batches ``mbs`` and recompute options ``recs``
     (module docstring for every term). ``mb_s`` scales the micro-batch per structure (the
     calibration, where each candidate is its own structure with ``mbs = [1]``);
-    ``shared_keys`` groups the structures by matrix shapes (only when the shape quantities
-    are scalars). Shape numbers (Python floats when planning) are combined before they meet
-    an array: each array operation is paid once per structure set."""
+    ``shared_keys`` groups the structures by matrix shapes; with several model shapes in one
+    grid (the shape quantities are arrays over the structures) ``group`` says which shape
+    each structure is of, and only structures of one shape share keys. Shape numbers
+    (Python floats when planning one shape) are combined before they meet an array: each
+    array operation is paid once per structure set."""
     g = GLOBAL
     S = tab.shape[1]
     t, c, p, e = tab[_F_T], tab[_F_C], tab[_F_P], tab[_F_E]
@@ -611,7 +626,7 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
     sfe = w.S * w.fe
     routed = (w.E > 1) * 1.0  # one expert needs no router and no permutation
     has_shared = (w.S > 0) * 1.0
-    moe = _arr(w.is_moe) or w.is_moe > 0
+    moe = bool(np.any(w.is_moe > 0))  # any shape of the grid a mixture
     # -- memory-bound bytes per sequence on the busiest stage, all linear in Tl1 ----------
     # norms, residuals, rotary (20 d + 4 rope), activation function, MoE permutation; fp8
     # casts (3 B per element of each multiply input, forward and backward); the head
@@ -655,7 +670,7 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
         sr[_SR_A2L] = vals * local[:, None]
         sr[_SR_A2R] = vals * remote[:, None]
         sr[_SR_A2C] = ep_on[:, None] * (4.0 + 2.0 * fullr)
-    ss = np.empty((13, S))
+    ss = np.empty((15, S))
     ss[_S_PPB] = tab[_F_PPM] * (4.0 * d) * Tl1
     ss[_S_PPC] = tab[_F_PPM] * 2.0
     Pd, Pe = w.params_dense, w.params_expert
@@ -676,6 +691,8 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
     ss[_S_V] = tab[_F_VV]
     ss[_S_DUAL] = tab[_F_DUAL]
     ss[_S_SF] = sf
+    ss[_S_L] = w.L  # the shape's layers (several shapes in one grid: per structure)
+    ss[_S_LM] = w.L_moe
     # collective counts -> their latency (s): 10 us inside a domain, 30 us across
     lat_up, lat_out = g.collective_latency_up_s, g.collective_latency_out_s
     lat = np.where(tab[_F_IN:_F_IN + 6] > 0, lat_up, lat_out)
@@ -688,8 +705,16 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
     # -- matrix-multiply keys: structures with the same (c, t, e) share their multiplies ------
     if shared_keys:
         code = (c * 64.0 + t) * 65536.0 + e
+        if group is not None:
+            code = code + group * (64.0 * 64.0 * 65536.0)
         uniq, first, kidx = np.unique(code, return_index=True, return_inverse=True)
         kc, kt, ke = (np.repeat(x[first], B) for x in (c, t, e))
+        # several shapes: their numbers per key (one shape: the scalars themselves)
+        w = _work_at(w, np.repeat(first, B)) if group is not None else w
+        d = w.d
+        sfe = w.S * w.fe
+        routed = (w.E > 1) * 1.0
+        has_shared = (w.S > 0) * 1.0
         Tk = np.tile(mbs, len(uniq)) * w.s / kc
     else:
         kidx = np.arange(S)
@@ -723,7 +748,8 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
         gemm_flops=fl, gemm_inv=1.0 / M + 1.0 / N + 1.0 / K,
         gemm_bytes_in=K * (M + N), gemm_bytes_out=2.0 * MN,
         core_flops=core_flops, core_inv=1.0 / Tk + (1.0 / w.s + 1.0 / w.head_dim),
-        n_loc=n_loc, flops_fwd=fwd_fl, flops_core=w.L * core_flops, flops_head=fl[9])
+        n_loc=n_loc, flops_fwd=fwd_fl, flops_core=w.L * core_flops, flops_head=fl[9],
+        key_shape=(w.L_dense, w.L_moe, has_shared, routed, w.is_moe))
     return LayoutGeometry(mbs=mbs, fullr=fullr, sr=sr, s=ss, kidx=kidx, tables=tables)
 
 
@@ -745,7 +771,10 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     if geo is None:
         geo = geometry(cd, w, fab.low_precision, fab.domain)
     mem_rate = fab.hbm_bytes_per_s * c.mem_eff
-    moe = _arr(w.is_moe) or w.is_moe > 0
+    # the shape's numbers per matrix-multiply key and per candidate (a grid may hold several
+    # shapes: layout_geometry)
+    L_dense, L_moe, has_shared, routed, is_moe = geo.key_shape
+    moe = bool(np.any(is_moe > 0))
     # -- per matrix-multiply key: max(FLOPs / (R eta), bytes / (B_hbm eta_m)) ------------------
     in_b = 2.0 - fab.low_precision * geo.low_gemm
     rate = fab.peak_bf16 * (1.0 + (fab.gemm_gain - 1.0) * geo.low_gemm)
@@ -755,20 +784,18 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     attn = g_t[0] + g_t[1]
     key = geo.key
     if moe:
-        has_shared = (w.S > 0) * 1.0
-        routed = (w.E > 1) * 1.0
         shared_k = (g_t[6] + g_t[7]) * has_shared
-        moe_mlp = (geo.n_loc * (g_t[4] + g_t[5]) * imb + shared_k + routed * g_t[8]) * w.is_moe
-        gemm_fwd = (w.L_dense * (attn + g_t[2] + g_t[3]) + w.L_moe * (attn + moe_mlp))[key]
+        moe_mlp = (geo.n_loc * (g_t[4] + g_t[5]) * imb + shared_k + routed * g_t[8]) * is_moe
+        gemm_fwd = (L_dense * (attn + g_t[2] + g_t[3]) + L_moe * (attn + moe_mlp))[key]
     else:
-        gemm_fwd = (w.L_dense * (attn + g_t[2] + g_t[3]))[key]
+        gemm_fwd = (L_dense * (attn + g_t[2] + g_t[3]))[key]
     head = g_t[9][key]
     core = (geo.core_flops * ((1.0 + c.w0 * geo.core_inv) / (fab.peak_bf16 * c.gemm_eff)))[key]
     # -- per candidate ----------------------------------------------------------------------
     full = geo.full
     sf = geo.stage_frac
     p = geo.p
-    core_win = (sf * w.L) * core * (3.5 + full)
+    core_win = (sf * geo.layers) * core * (3.5 + full)
     gemm_window = sf * 3.0 * gemm_fwd
     comp_mb = gemm_window + sf * full * gemm_fwd + core_win + 3.0 * head / p
     mem_mb = (geo.mem_fixed + imb * geo.mem_imb) / mem_rate if moe else geo.mem_fixed / mem_rate
@@ -793,7 +820,7 @@ def evaluate(cd: Candidates, m, w: Work, fab: Fabric, c: Coefs, mem=None,
     if moe:
         ep_raw = (np.maximum(geo.a2a_local / (up * c.comm_eff),
                              geo.a2a_remote / (out * c.comm_eff)) + geo.a2a_lat)
-        ep_exp = ep_raw - np.minimum(ov * ep_raw, (sf * w.L_moe * 3.0) * shared_k[key])
+        ep_exp = ep_raw - np.minimum(ov * ep_raw, (sf * geo.moe_layers * 3.0) * shared_k[key])
         if any_dual:
             # DualPipe overlaps a micro-batch's all-to-all (and its pipeline sends) with
             # another's compute, by design fully ("both all-to-all and PP communication can

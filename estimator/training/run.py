@@ -124,33 +124,53 @@ def pins_of(job: TrainingJob, acc: Accelerator | None = None,
 
 @dataclass(frozen=True)
 class _Grid:
-    """Every candidate of several GPU counts for one shape, domain and precision class, as a
-    grid structure x micro-batch x recompute: the structures concatenated count after count,
-    their memory (``state + b x per_seq``) and factored geometry. Shared by every chip with
-    this domain and precision class (cached); a chip's memory only picks its subset."""
+    """Every candidate of several GPU counts of one or more model shapes, for one domain and
+    precision class, as a grid structure x micro-batch x recompute: the structures
+    concatenated shape after shape and count after count, their memory
+    (``state + b x per_seq``) and factored geometry. Shared by every chip with this domain
+    and precision class (cached); a chip's memory only picks its subset."""
 
     st: np.ndarray  # (S, 7): t, c, p, v, zero, dp, e
-    sbounds: tuple[tuple[int, int], ...]  # per count: its structures [start, end)
+    sbounds: tuple[tuple[int, int], ...]  # per (shape, count): its structures [start, end)
+    group: np.ndarray | None  # (S,): the shape of each structure (None: one shape)
     mbs: np.ndarray  # (B,)
     recs: np.ndarray  # (R,)
     mem: np.ndarray  # (S, B, R): bytes per GPU, state + b x per sequence
     lg: LayoutGeometry
 
 
+#: One search item: the GPU counts of one model shape.
+Item = tuple[tuple[int, ...], ModelShape]
+
+
+def _works(shapes: tuple[ModelShape, ...], seq_len: int, group: np.ndarray | None) -> Work:
+    """The :class:`Work` of one shape (scalars) or of several, per structure (arrays)."""
+    if group is None:
+        return work_for(shapes[0], seq_len)
+    ws = [work_for(sh, seq_len) for sh in shapes]
+    return Work(**{f: np.array([getattr(w, f) for w in ws])[group]
+                   for f in Work.__dataclass_fields__})
+
+
 #: Cache sizes: the per-shape grids and fitting sets hold arrays (a sweep's up to a few MB),
 #: so only the recent shapes are kept; the window redraws with the latest one.
 @lru_cache(maxsize=32)
-def _grid(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int, pins: Pins,
+def _grid(items: tuple[Item, ...], seq_len: int, domain: int, pins: Pins,
           low: float) -> _Grid | None:
-    parts, sbounds, at = [], [], 0
-    for n in counts:
-        got = structures_for(n, shape.n_layers, shape.n_heads, shape.n_experts, seq_len,
-                             domain, pins)
-        k = 0 if got is None else len(got[0])
-        if k:
-            parts.append(got)
-        sbounds.append((at, at + k))
-        at += k
+    """The grid of ``items`` (None when no count of any shape has a structure): one array
+    pass over every shape's structures, which is what batching the shapes buys (numpy's
+    cost here is per operation, not per element)."""
+    parts, sbounds, gids, at = [], [], [], 0
+    for gi, (counts, shape) in enumerate(items):
+        for n in counts:
+            got = structures_for(n, shape.n_layers, shape.n_heads, shape.n_experts, seq_len,
+                                 domain, pins)
+            k = 0 if got is None else len(got[0])
+            if k:
+                parts.append(got)
+                gids.append(np.full(k, gi))
+            sbounds.append((at, at + k))
+            at += k
     if not parts:
         return None
     if len(parts) == 1:
@@ -158,37 +178,40 @@ def _grid(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int,
     else:
         st = np.concatenate([x[0] for x in parts])
         tab = np.concatenate([x[1] for x in parts], axis=1)
-    w = work_for(shape, seq_len)
+    group = np.concatenate(gids) if len(items) > 1 else None
+    w = _works(tuple(sh for _c, sh in items), seq_len, group)
     recs = np.array([pins.recompute] if pins.recompute is not None else [0, 1, 2], dtype=float)
     mbs = np.array([pins.micro_batch] if pins.micro_batch is not None else MICRO_BATCHES,
                    dtype=float)
     state, per_seq = table_memory(tab, w, low)
-    lg = layout_geometry(tab, w, low, float(domain), mbs, recs)
+    lg = layout_geometry(tab, w, low, float(domain), mbs, recs, group=group)
     # (structure, micro-batch, recompute) in the candidates' order: activations are linear in
     # the micro-batch (table_memory)
     mem = state[:, None, None] + mbs[None, :, None] * per_seq[recs.astype(int)].T[:, None, :]
-    return _Grid(st=st, sbounds=tuple(sbounds), mbs=mbs, recs=recs, mem=mem, lg=lg)
+    return _Grid(st=st, sbounds=tuple(sbounds), group=group, mbs=mbs, recs=recs, mem=mem,
+                 lg=lg)
 
 
 @dataclass(frozen=True)
 class _Fitting:
-    """The candidates of several GPU counts that fit (the least recompute of each layout and
-    micro-batch), count after count, with their memory and :class:`Geometry`."""
+    """The candidates of a grid that fit (the least recompute of each layout and
+    micro-batch), shape after shape and count after count, with their memory and
+    :class:`Geometry`."""
 
     cand: Candidates
     mem: np.ndarray
     geo: Geometry
-    bounds: tuple[tuple[int, int], ...]  # per count: [start, end) in the arrays (empty: none)
+    bounds: tuple[tuple[int, int], ...]  # per (shape, count): [start, end) (empty: none)
+    group: np.ndarray | None  # the shape of each candidate (None: one shape)
 
 
 @lru_cache(maxsize=64)
-def _fitting(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: int,
-             pins: Pins, low: float, capacity: float) -> _Fitting | None:
-    """The fitting candidates of every count in ``counts`` (None when none fits anywhere;
-    cached: none of it depends on the batch, rates or fitted constants). The memory is
-    upper-bounded with a full pipeline in flight (``min(p, m) = p``), so a plan never
-    overfills memory."""
-    gr = _grid(counts, shape, seq_len, domain, pins, low)
+def _fitting(items: tuple[Item, ...], seq_len: int, domain: int, pins: Pins, low: float,
+             capacity: float) -> _Fitting | None:
+    """The fitting candidates of every item (None when none fits anywhere; cached: none of
+    it depends on the batch, rates or fitted constants). The memory is upper-bounded with a
+    full pipeline in flight (``min(p, m) = p``), so a plan never overfills memory."""
+    gr = _grid(items, seq_len, domain, pins, low)
     if gr is None:
         return None
     mem_all = gr.mem
@@ -201,9 +224,10 @@ def _fitting(counts: tuple[int, ...], shape: ModelShape, seq_len: int, domain: i
     cand = Candidates(tp=st[0], pp=st[2], cp=st[1], ep=st[6], dp=st[5], mb=gr.mbs[b_idx],
                       rec=gr.recs[r_idx], zero=st[4], v=st[3])
     edges = np.searchsorted(s_idx, [a for a, _b in gr.sbounds] + [gr.sbounds[-1][1]])
-    bounds = tuple((int(edges[i]), int(edges[i + 1])) for i in range(len(counts)))
+    bounds = tuple((int(edges[i]), int(edges[i + 1])) for i in range(len(gr.sbounds)))
     return _Fitting(cand=cand, mem=mem_all[s_idx, b_idx, r_idx],
-                    geo=gr.lg.take(s_idx, b_idx, r_idx), bounds=bounds)
+                    geo=gr.lg.take(s_idx, b_idx, r_idx), bounds=bounds,
+                    group=None if gr.group is None else gr.group[s_idx])
 
 
 @dataclass(frozen=True)
@@ -259,7 +283,7 @@ def _batch(cd: Candidates, job: TrainingJob, b_opt: float, batch_fraction: float
         bseq = np.where(m > 0, m * unit, bseq_pin)
         valid = m >= 1.0
     else:
-        target = max(1.0, math.floor(batch_fraction * b_opt / s))
+        target = np.maximum(1.0, np.floor(batch_fraction * b_opt / s))  # b_opt: per candidate
         m = np.maximum(1.0, np.floor(target / unit))
         bseq = m * unit
         valid = np.ones(len(cd), dtype=bool)
@@ -267,19 +291,32 @@ def _batch(cd: Candidates, job: TrainingJob, b_opt: float, batch_fraction: float
     return m, bseq, valid
 
 
+def prepare_many(entries: list[tuple[TrainingJob, tuple[int, ...], float]], fab: Fabric,
+                 pins: Pins, batch_fraction: float = 1.0) -> Prepared | None:
+    """Fitting candidates of several jobs ``(job, counts, B_opt)`` with their batch,
+    concatenated job after job and count after count (``Prepared.bounds`` per (job, count);
+    None when nothing fits at any count). The jobs share the sequence length, pins, batch
+    pin and chip (their shapes and tokens differ)."""
+    job0 = entries[0][0]
+    items = tuple((tuple(counts), job.shape) for job, counts, _b in entries)
+    got = _fitting(items, job0.seq_len, int(fab.domain), pins, fab.low_precision,
+                   fab.capacity_bytes)
+    if got is None:
+        return None
+    cd = got.cand
+    b_opt = (entries[0][2] if got.group is None
+             else np.array([b for _j, _c, b in entries])[got.group])
+    m, bseq, valid = _batch(cd, job0, b_opt, batch_fraction, got.bounds)
+    return Prepared(cand=cd, m=m, bseq=bseq,
+                    mult=batch_tokens_multiplier(bseq * float(job0.seq_len), b_opt),
+                    mem=got.mem, geo=got.geo, valid=valid, bounds=got.bounds)
+
+
 def prepare_counts(job: TrainingJob, counts: tuple[int, ...], fab: Fabric, b_opt: float,
                    pins: Pins, batch_fraction: float = 1.0) -> Prepared | None:
     """Fitting candidates of every count in ``counts`` with their batch, concatenated
     (``Prepared.bounds`` per count; None when nothing fits at any count)."""
-    got = _fitting(tuple(counts), job.shape, job.seq_len, int(fab.domain), pins,
-                   fab.low_precision, fab.capacity_bytes)
-    if got is None:
-        return None
-    cd = got.cand
-    m, bseq, valid = _batch(cd, job, b_opt, batch_fraction, got.bounds)
-    return Prepared(cand=cd, m=m, bseq=bseq,
-                    mult=batch_tokens_multiplier(bseq * float(job.seq_len), b_opt),
-                    mem=got.mem, geo=got.geo, valid=valid, bounds=got.bounds)
+    return prepare_many([(job, tuple(counts), b_opt)], fab, pins, batch_fraction)
 
 
 def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: Pins,
@@ -291,27 +328,42 @@ def prepare(job: TrainingJob, n: int, w: Work, fab: Fabric, b_opt: float, pins: 
     return pr
 
 
+def _best_many(entries: list[tuple[TrainingJob, tuple[int, ...], float]], w: Work,
+               fab: Fabric, coefs: Coefs, pins: Pins,
+               batch_fraction: float) -> list[list[_Choice | None]]:
+    """The fastest fitting layout for each count of each job (None where nothing fits): one
+    evaluation of every candidate of every job (``w``: the first job's, for the signature
+    of :func:`evaluate`; the shapes' own numbers travel in the geometry)."""
+    pr = prepare_many(entries, fab, pins, batch_fraction)
+    if pr is None:
+        return [[None] * len(counts) for _j, counts, _b in entries]
+    st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
+    seq = float(entries[0][0].seq_len)
+    cost = np.where(pr.valid, st.step_s / (pr.bseq * seq) * pr.mult, np.inf)
+    out: list[list[_Choice | None]] = []
+    bounds = iter(pr.bounds)
+    for _job, counts, _b in entries:
+        row: list[_Choice | None] = []
+        for _n in counts:
+            a, b = next(bounds)
+            if b <= a or not np.isfinite(cost[a:b]).any():
+                row.append(None)
+                continue
+            i = a + int(np.argmin(cost[a:b]))
+            one = np.array([i])
+            row.append(_Choice(cand=pr.cand.take(one), steps=_take_steps(st, one),
+                               m=float(pr.m[i]), bseq=float(pr.bseq[i]),
+                               mult=float(pr.mult[i]), mem=float(pr.mem[i])))
+        out.append(row)
+    return out
+
+
 def _best_counts(job: TrainingJob, counts: tuple[int, ...], w: Work, fab: Fabric,
                  coefs: Coefs, b_opt: float, pins: Pins,
                  batch_fraction: float) -> list[_Choice | None]:
     """The fastest fitting layout for each of ``counts`` (None where nothing fits): one
     evaluation of every count's candidates."""
-    pr = prepare_counts(job, counts, fab, b_opt, pins, batch_fraction)
-    if pr is None:
-        return [None] * len(counts)
-    st = evaluate(pr.cand, pr.m, w, fab, coefs, mem=pr.mem, geo=pr.geo)
-    cost = np.where(pr.valid, st.step_s / (pr.bseq * job.seq_len) * pr.mult, np.inf)
-    out: list[_Choice | None] = []
-    for a, b in pr.bounds:
-        if b <= a or not np.isfinite(cost[a:b]).any():
-            out.append(None)
-            continue
-        i = a + int(np.argmin(cost[a:b]))
-        one = np.array([i])
-        out.append(_Choice(cand=pr.cand.take(one), steps=_take_steps(st, one),
-                           m=float(pr.m[i]), bseq=float(pr.bseq[i]), mult=float(pr.mult[i]),
-                           mem=float(pr.mem[i])))
-    return out
+    return _best_many([(job, tuple(counts), b_opt)], w, fab, coefs, pins, batch_fraction)[0]
 
 
 def _take_steps(st, idx):
@@ -424,24 +476,87 @@ def plan_training_run(job: TrainingJob, accelerator: Accelerator,
     Raises :class:`InputError` (field ``gpus``) naming the least GPU count that would fit when
     no layout fits, and (field ``precision``) when the chip lacks the precision.
     """
+    got = plan_training_runs([job], accelerator, constants)[0]
+    if isinstance(got, InputError):
+        raise got
+    return got
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What :func:`plan_training_runs` knows of one job before its layout search."""
+
+    w: Work
+    fab: Fabric
+    pins: Pins
+    b_opt: float
+    min_gpus: int
+    n_ref: int
+    counts: tuple[int, ...]
+
+    def batch_key(self, job: TrainingJob) -> tuple:
+        """Jobs with equal keys search together (one grid, one evaluation)."""
+        return (job.seq_len, self.pins, self.fab, job.global_batch_tokens, job.shape.is_moe)
+
+
+def plan_training_runs(jobs, accelerator: Accelerator,
+                       constants: ModelConstants | None = None
+                       ) -> list[TrainingRun | InputError]:
+    """:func:`plan_training_run` of several jobs on one chip (the error where a job has no
+    run), each exactly as planned alone. Jobs of one sequence length, precision and pins
+    (e.g. the same plan at several model sizes) are searched together: their layout grids
+    in one array pass and one evaluation, several times cheaper than one search each."""
     consts = constants or default_constants()
     acc = accelerator
-    fam = consts.family(acc.family)
-    g = consts.globals
+    setups: list[_Setup | InputError] = []
+    for job in jobs:
+        try:
+            setups.append(_setup(job, acc, consts))
+        except InputError as exc:
+            setups.append(exc)
+    batches: dict[tuple, list[int]] = {}
+    for i, (job, su) in enumerate(zip(jobs, setups, strict=True)):
+        if isinstance(su, _Setup):
+            batches.setdefault(su.batch_key(job), []).append(i)
+    best: dict[int, list[_Choice | None]] = {}
+    coefs = coefs_for(acc, consts)
+    for idx in batches.values():
+        su0 = setups[idx[0]]
+        rows = _best_many([(jobs[i], setups[i].counts, setups[i].b_opt) for i in idx], su0.w,
+                          su0.fab, coefs, su0.pins, consts.globals.batch_practice_fraction)
+        best.update(zip(idx, rows, strict=True))
+    out: list[TrainingRun | InputError] = []
+    for i, (job, su) in enumerate(zip(jobs, setups, strict=True)):
+        if isinstance(su, InputError):
+            out.append(su)
+            continue
+        try:
+            out.append(_finish(job, acc, consts, su, coefs, best[i]))
+        except InputError as exc:
+            out.append(exc)
+    return out
+
+
+def _setup(job: TrainingJob, acc: Accelerator, consts: ModelConstants) -> _Setup:
     w = work_for(job.shape, job.seq_len)
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
-    coefs = coefs_for(acc, consts)
     pins = pins_of(job, acc, consts)
-    b_opt = optimal_batch_tokens(w, job.shape, job.tokens)
     n = job.gpus
-    dom = acc.scale_up_domain_chips
     need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
                      fab.capacity_bytes, MIN_GPUS_LIMIT)
     min_gpus = min(need or n, n)
-    n_ref = _reference_count(min_gpus, dom, n)
-    counts = (n,) if n_ref == n else (n, n_ref)
-    best = _best_counts(job, counts, w, fab, coefs, b_opt, pins,
-                        g.batch_practice_fraction)
+    n_ref = _reference_count(min_gpus, acc.scale_up_domain_chips, n)
+    return _Setup(w=w, fab=fab, pins=pins, b_opt=optimal_batch_tokens(w, job.shape, job.tokens),
+                  min_gpus=min_gpus, n_ref=n_ref, counts=(n,) if n_ref == n else (n, n_ref))
+
+
+def _finish(job: TrainingJob, acc: Accelerator, consts: ModelConstants, su: _Setup,
+            coefs: Coefs, best: list[_Choice | None]) -> TrainingRun:
+    """The run of ``job`` from its fastest layouts (the job's count, then the reference's)."""
+    fam = consts.family(acc.family)
+    g = consts.globals
+    w, fab, pins, b_opt = su.w, su.fab, su.pins, su.b_opt
+    n, n_ref, min_gpus = job.gpus, su.n_ref, su.min_gpus
     ch = best[0]
     if ch is None:
         raise _no_fit_error(job, acc, fab, pins)

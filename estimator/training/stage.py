@@ -28,6 +28,7 @@ from estimator.scenario import Scenario
 from estimator.shape import ModelShape
 from estimator.training import Accelerator, TrainingJob, TrainingRun, plan_training_run
 from estimator.training.constants import family_for
+from estimator.training.run import plan_training_runs
 from estimator.training.types import FAMILIES
 from estimator.training.types import PRECISIONS as TRAINING_PRECISIONS
 
@@ -127,25 +128,56 @@ _RUNS: dict[tuple, TrainingRun | InputError] = {}
 _RUNS_MAX = 2048
 
 
+def _run_key(job: TrainingJob, acc: Accelerator) -> tuple:
+    return (job, acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())),
+            acc.memory_bytes, acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips,
+            acc.scale_up_bytes_per_s, acc.scale_out_bytes_per_s, acc.power_w)
+
+
+def _keep(key: tuple, run: TrainingRun | InputError) -> None:
+    if len(_RUNS) >= _RUNS_MAX:
+        _RUNS.clear()
+    _RUNS[key] = run
+
+
 def _planned_run(job: TrainingJob, acc: Accelerator) -> TrainingRun:
     """:func:`plan_training_run` with the shipped constants, kept per (job, chip): the plan's
     chip is planned again by the comparison, the cost curve's anchors and the rate curve meet
     the same jobs again as the window redraws. The run (or the error) is the function's own."""
-    key = (job, acc.id, acc.family, tuple(sorted(acc.peak_flops_per_s.items())),
-           acc.memory_bytes, acc.memory_bandwidth_bytes_per_s, acc.scale_up_domain_chips,
-           acc.scale_up_bytes_per_s, acc.scale_out_bytes_per_s, acc.power_w)
+    key = _run_key(job, acc)
     hit = _RUNS.get(key)
     if hit is None:
         try:
             hit = plan_training_run(job, acc)
         except InputError as exc:
             hit = exc
-        if len(_RUNS) >= _RUNS_MAX:
-            _RUNS.clear()
-        _RUNS[key] = hit
+        _keep(key, hit)
     if isinstance(hit, InputError):
         raise hit.with_traceback(None)
     return hit
+
+
+def plan_ahead(s: Scenario, plans: list[tuple[Allocation, ModelShape]],
+               profile: HardwareProfile) -> None:
+    """Plan the training runs of several model sizes of one scenario on one profile in one
+    batched layout search (:func:`estimator.training.run.plan_training_runs`) and keep them,
+    so the :func:`training_stage` calls that follow find them: the same runs, several times
+    cheaper than one search each. Nothing is returned or raised here: each stage call
+    reports its own run or error."""
+    acc = training_accelerator(profile)
+    todo: dict[tuple, TrainingJob] = {}
+    for alloc, shape in plans:
+        try:
+            job = job_of(s, alloc, shape, profile)
+        except InputError:
+            continue  # a pin this shape cannot take: its stage call reports it
+        key = _run_key(job, acc)
+        if key not in _RUNS:
+            todo.setdefault(key, job)
+    if len(todo) < 2:
+        return  # one search is what training_stage does anyway
+    for key, run in zip(todo, plan_training_runs(list(todo.values()), acc), strict=True):
+        _keep(key, run)
 
 
 def clear_caches() -> None:
@@ -221,17 +253,12 @@ def training_stage(s: Scenario, allocation: Allocation, shape: ModelShape,
 RATE_ANCHORS = (0.1, 0.3, 3.0, 10.0)
 
 
-def train_rate_curve(s: Scenario, profile: HardwareProfile, center: TrainingResult,
-                     allocation: Allocation, law) -> Callable[[np.ndarray], np.ndarray]:
-    """Training dollars per 6ND FLOP as a function of model size N on this cluster: the run
-    model measured at the plan's size and at :data:`RATE_ANCHORS` times it (each at the plan's
-    loss, on the scenario's GPUs; sizes no layout holds are skipped), interpolated in log-log
-    and held flat beyond. The run model's utilisation moves with the model's width and the
-    batch it can use, so a constant rate would misprice plans far from the plan."""
+def rate_anchors(s: Scenario, allocation: Allocation, law) -> list[tuple[Allocation, ModelShape]]:
+    """The plans at :data:`RATE_ANCHORS` times the plan's size, at the plan's loss (sizes the
+    law cannot bring to that loss are left out), with their shapes."""
     from estimator.plan import model_shape_of
 
-    xs = [math.log(allocation.params)]
-    ys = [math.log(center.rates.usd_per_flop)]
+    out = []
     for f in RATE_ANCHORS:
         n = allocation.params * f
         with np.errstate(all="ignore"):
@@ -239,12 +266,32 @@ def train_rate_curve(s: Scenario, profile: HardwareProfile, center: TrainingResu
                       if hasattr(law, "tokens_for_loss") else np.nan)
         if not (math.isfinite(d) and d > 0):
             continue
-        a = Allocation(params=n, tokens=d, train_flops=6.0 * n * d, loss=allocation.loss)
+        out.append((Allocation(params=n, tokens=d, train_flops=6.0 * n * d,
+                               loss=allocation.loss), model_shape_of(s, n)))
+    return out
+
+
+def train_rate_curve(s: Scenario, profile: HardwareProfile, center: TrainingResult,
+                     allocation: Allocation, law,
+                     anchors: list[tuple[Allocation, ModelShape]] | None = None
+                     ) -> Callable[[np.ndarray], np.ndarray]:
+    """Training dollars per 6ND FLOP as a function of model size N on this cluster: the run
+    model measured at the plan's size and at :data:`RATE_ANCHORS` times it (each at the plan's
+    loss, on the scenario's GPUs; sizes no layout holds are skipped), interpolated in log-log
+    and held flat beyond. The run model's utilisation moves with the model's width and the
+    batch it can use, so a constant rate would misprice plans far from the plan.
+    ``anchors``: :func:`rate_anchors` when the caller already has them."""
+    if anchors is None:
+        anchors = rate_anchors(s, allocation, law)
+        plan_ahead(s, anchors, profile)
+    xs = [math.log(allocation.params)]
+    ys = [math.log(center.rates.usd_per_flop)]
+    for a, shape in anchors:
         try:
-            r = training_stage(s, a, model_shape_of(s, n), profile)
+            r = training_stage(s, a, shape, profile)
         except EstimatorError:
             continue
-        xs.append(math.log(n))
+        xs.append(math.log(a.params))
         ys.append(math.log(r.rates.usd_per_flop))
     order = np.argsort(xs)
     xs_a, ys_a = np.asarray(xs)[order], np.asarray(ys)[order]
