@@ -341,7 +341,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_label.setText(
             f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
             f"view {self.last_redraw_ms:.0f} ms")
-        self._layout_timer.start()
+        # Lay out what the new texts resized now, then fit the summary and the charts to it,
+        # so the window paints once per edit: left to the event loop, the layouts settle
+        # after the first paint and the window is painted again, the chart with it
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
+        self.fit_layout()
+        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
 
     def _show_warnings(self) -> None:
         """Bring the warnings strip into view (the warnings badge was clicked)."""
