@@ -299,6 +299,37 @@ def test_update_follows_new_data(qtbot, data, other_data):
     assert "hw:a100-80gb" not in cost.curve_items
 
 
+def test_an_update_with_the_same_data_leaves_the_curves_alone(qtbot, data, other_data):
+    """Dragging the GPU slider leaves the frontier as it was: its curves are not rebuilt (nor
+    repainted); new data, and the old data again, are shown with the legend to match."""
+    _, e, c = data
+    _, e2, c2 = other_data
+    w = _widget(qtbot, "frontier")
+    w.update_chart(c, e)
+    rebuilt = []
+    for item in w.curve_items.values():
+        item.sigPlotChanged.connect(lambda *_a: rebuilt.append(1))
+    same = replace(c, frontier_compute_flops=c.frontier_compute_flops.copy(),
+                   frontier_loss=c.frontier_loss.copy())  # equal values, other arrays
+    w.update_chart(same, e)
+    assert rebuilt == []
+
+    def band_in_legend():
+        return next(lab for _s, lab in w.legend.items if lab.text.startswith("P10")).isVisible()
+
+    assert band_in_legend() == (c.frontier_loss_p10 is not None)
+    w.update_chart(c2, e2)
+    assert rebuilt
+    np.testing.assert_array_equal(w.series("frontier")[1], c2.frontier_loss)
+    assert not band_in_legend()
+    w.update_chart(c, e)
+    np.testing.assert_array_equal(w.series("frontier")[1], c.frontier_loss)
+    np.testing.assert_array_equal(w.curve_items["frontier"].getData()[1], c.frontier_loss)
+    assert band_in_legend() == (c.frontier_loss_p10 is not None)
+    label = w.text_items["target"].toPlainText().strip()
+    assert label.startswith(f"plan: loss {c.target_loss:.3f}")
+
+
 def test_set_theme_keeps_data(qtbot, data):
     s, e, c = data
     w = _widget(qtbot, "lifetime")

@@ -162,6 +162,46 @@ def finite_xy(x, y, positive_y: bool = False, positive_x: bool = False):
 # --------------------------------------------------------------------------------------
 
 
+def _same_array(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
+        return False
+    return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+class SteadyCurve(pg.PlotDataItem):
+    """A curve that ignores being given again the data it shows: an edit that leaves a
+    chart's data as it was (dragging the GPU slider on the frontier) would otherwise rebuild
+    every path and repaint the plot. Only ``setData(x, y)`` is compared; any other call is
+    applied as given."""
+
+    def setData(self, *args, **kwargs):  # noqa: N802 (pyqtgraph API)
+        given = getattr(self, "_given", None)
+        if len(args) == 2 and not kwargs:
+            if given is not None and _same_array(given[0], args[0]) \
+                    and _same_array(given[1], args[1]):
+                return
+            super().setData(*args)
+            self._given = (np.array(args[0], copy=True), np.array(args[1], copy=True))
+            return
+        super().setData(*args, **kwargs)
+        self._given = None
+
+
+class SteadyText(pg.TextItem):
+    """A text item that ignores being given the text it shows (pyqtgraph re-lays it out and
+    repaints it otherwise)."""
+
+    def setText(self, text, color=None):  # noqa: N802 (pyqtgraph API)
+        if color is None and text == getattr(self, "_shown", None):
+            return
+        if color is None:
+            super().setText(text)
+        else:
+            super().setText(text, color)
+        self._shown = text if color is None else None
+
+
 class LegendSwatch(pg.GraphicsWidget):
     """A legend swatch that scales with the chart: a line with the item's pen and symbol, a
     filled box for bars and bands, a whisker for error bars."""
@@ -532,13 +572,13 @@ class ChartWidget(QtWidgets.QWidget):
             # restart on every segment)
             kw.setdefault("useCache", False)
             kw.setdefault("antialias", True)
-        item = pg.PlotDataItem(**kw)
+        item = SteadyCurve(**kw)
         plot.addItem(item)
         self.curve_items[name] = item
         return item
 
     def add_text(self, plot: pg.PlotItem, name: str, anchor=(0, 1)) -> pg.TextItem:
-        item = pg.TextItem(anchor=anchor)
+        item = SteadyText(anchor=anchor)
         item.setZValue(100)  # above every line
         plot.addItem(item, ignoreBounds=True)
         self.text_items[name] = item
@@ -630,13 +670,17 @@ class ChartWidget(QtWidgets.QWidget):
     # -- legend helpers -------------------------------------------------------------------
     def legend_visible(self, visible: dict[str, bool]) -> None:
         """Show or hide legend entries by label (a " (plan)" suffix is ignored)."""
+        changed = False
         for sample, label in self.legend.items:
             key = label.text.split(" (plan)")[0]
-            if key in visible:
-                on = visible[key]
-                sample.setVisible(on)
-                label.setVisible(on)
-        self.legend.updateSize()
+            # the state asked for last (isVisible also reads the legend's own visibility)
+            if key in visible and getattr(label, "_asked_visible", None) != visible[key]:
+                sample.setVisible(visible[key])
+                label.setVisible(visible[key])
+                label._asked_visible = visible[key]
+                changed = True
+        if changed:
+            self.legend.updateSize()
 
     def restyle_legend(self) -> None:
         t = self.theme
