@@ -90,6 +90,7 @@ class ResultCard(QtWidgets.QFrame):
             w.setTextFormat(QtCore.Qt.TextFormat.PlainText)
             lay.addWidget(w)
         self._band = ""
+        self._width_for: tuple[tuple[str, str, str], int] | None = None
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                            QtWidgets.QSizePolicy.Policy.Fixed)
 
@@ -98,6 +99,22 @@ class ResultCard(QtWidgets.QFrame):
         self._band = band
         self.band.setText(band or note or " ")
         self.band.setToolTip("P10–P90 band" if band else "")
+
+    def min_width(self) -> int:
+        """``minimumSizeHint().width()``, measured again only when a text or the style
+        changed (every edit asks each card twice; Qt lays the card out each time)."""
+        key = (self.title.text(), self.value.text(), self.band.text())
+        if self._width_for is None or self._width_for[0] != key:
+            self._width_for = (key, self.minimumSizeHint().width())
+        return self._width_for[1]
+
+    def forget_width(self) -> None:
+        self._width_for = None
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
+            self._width_for = None
+        super().changeEvent(event)
 
     def value_text(self) -> str:
         return self.value.text()
@@ -175,8 +192,15 @@ class ResultCards(QtWidgets.QWidget):
     def card_min_width(self, keys=None) -> int:
         """The widest card's minimum width (every label's whole text) among ``keys``."""
         keys = self.cards if keys is None else keys
-        widths = [self.cards[k].minimumSizeHint().width() for k in keys if k in self.shown]
+        widths = [self.cards[k].min_width() for k in keys if k in self.shown]
         return max(widths or [120])
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        # a theme (style sheet) or font change resizes every text: measure the cards again
+        if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
+            for card in self.cards.values():
+                card.forget_width()
+        super().changeEvent(event)
 
     def _fit(self, width: int, keys) -> int:
         sp = self.key_grid.horizontalSpacing()

@@ -570,6 +570,7 @@ class InputsPanel(QtWidgets.QWidget):
         law = self.sections["law"]
         self.law_files: list[str] = []  # law files opened or saved in this session
         self._law_items: list[tuple[str, str]] = []
+        self._law_shown: tuple[str, object] | None = None  # the law whose texts are shown
         self.law = self._choice("law", [])
         self.refresh_laws()
         self.law.picked.connect(lambda lid: session.update(law=lid))
@@ -772,8 +773,14 @@ class InputsPanel(QtWidgets.QWidget):
         try:
             law = self.session.catalogue.law(s.law)
         except EstimatorError as exc:
+            self._law_shown = None
             self.law_info.setText(rich_plain(friendly_message(exc)))
             return
+        shown = self._law_shown
+        if shown is not None and shown[0] == s.law and shown[1] is law \
+                and self.law.combo.findData(s.law) >= 0:
+            return  # the same law object (a changed file is a new one): its texts stand
+        self._law_shown = (s.law, law)
         if self.law.combo.findData(s.law) < 0:
             self.add_law(s.law)
             self.law.set_current(s.law)
