@@ -42,6 +42,7 @@ from training_hardware import ALL, H100  # noqa: E402
 from estimator.errors import InputError  # noqa: E402
 from estimator.shape import derive_shape  # noqa: E402
 from estimator.training import TrainingJob, plan_training_run, sweep_gpus  # noqa: E402
+from estimator.training.run import plan_training_runs  # noqa: E402
 
 
 def _jobs(n: int, seed: int) -> list[TrainingJob]:
@@ -51,8 +52,11 @@ def _jobs(n: int, seed: int) -> list[TrainingJob]:
         params = float(10 ** rng.uniform(7.85, 12))
         if rng.random() < 0.25:
             e = int(rng.choice([8, 16, 64, 128]))
-            shape = derive_shape(params, n_experts=e, experts_per_token=2 if e < 64 else 8,
-                                 active_params=params / (e / 4))
+            try:
+                shape = derive_shape(params, n_experts=e, experts_per_token=2 if e < 64 else 8,
+                                     active_params=params / (e / 4))
+            except InputError:  # too few active parameters for its experts: draw again
+                continue
         else:
             shape = derive_shape(params)
         out.append(TrainingJob(shape=shape, tokens=20 * shape.total_params,
@@ -123,6 +127,18 @@ def main(argv=None) -> int:
      res["plan, tokens changed"]) = _sequence(
         jobs, [lambda j: plan_training_run(j, H100), lambda j: plan_training_run(j, H100),
                lambda j: plan_training_run(moved(j), H100)], r)
+    def sizes(j):  # a plan and its training-rate curve's sizes (what an estimate plans)
+        return [j] + [TrainingJob(shape=derive_shape(f * j.shape.total_params),
+                                  tokens=j.tokens, gpus=j.gpus, seq_len=j.seq_len)
+                      for f in (0.3, 3.0, 10.0)]
+
+    dense = [j for j in _jobs(60, 2) if not j.shape.is_moe][:40]
+    size_sets = {id(j): sizes(j) for j in dense}
+    # separate passes: neither finds the other's per-shape caches
+    (res["a plan and its 3 rate-curve sizes, one by one"],) = _sequence(
+        dense, [lambda j: [_plan_or_none(x, H100) for x in size_sets[id(j)]]], r)
+    (res["a plan and its 3 rate-curve sizes, together"],) = _sequence(
+        dense, [lambda j: plan_training_runs(size_sets[id(j)], H100)], r)
     for a in ALL:  # the process has seen every chip's domain once
         plan_training_run(TrainingJob(shape=derive_shape(2e9), tokens=4e10, gpus=64), a)
     (res["hardware comparison (19 chips), new shape"],
