@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from training_hardware import A100_40, H100, TPU_V5P
 
@@ -83,3 +84,31 @@ def test_jobs_that_cannot_share_a_search_are_planned_apart():
     _clear()
     for a, b in zip(alone, R.plan_training_runs(mixed, H100), strict=True):
         _same(a, b)
+
+
+def test_a_rate_curve_size_without_a_shape_is_left_out(monkeypatch):
+    """An estimate whose training-rate curve meets a model size no shape can take (e.g. too few
+    active parameters for its experts) still plans: that size is left out of the curve."""
+    import estimator.plan as plan_module
+    from estimator.engine import clear_caches, estimate
+    from estimator.errors import InputError as Refused
+    from estimator.scenario import Scenario
+
+    s = Scenario()
+    want = estimate(s)
+    real = plan_module.model_shape_of
+    small = want.params * 0.5
+
+    def refuse_small(sc, n):
+        if n < small:
+            raise Refused("no shape of this size", field="params")
+        return real(sc, n)
+
+    monkeypatch.setattr(plan_module, "model_shape_of", refuse_small)
+    clear_caches()
+    got = estimate(s)
+    assert got.params == want.params and got.cost_usd == want.cost_usd  # the plan itself
+    n = np.array([want.params * 0.3, want.params * 3.0])
+    # below the plan the curve is now held flat at the plan's rate; above it is unchanged
+    assert got.train_rate_fn(n)[0] == pytest.approx(got.train_rate_fn(np.array([want.params]))[0])
+    assert got.train_rate_fn(n)[1] == pytest.approx(want.train_rate_fn(n)[1])

@@ -158,8 +158,8 @@ def _works(shapes: tuple[ModelShape, ...], seq_len: int, group: np.ndarray | Non
 def _grid(items: tuple[Item, ...], seq_len: int, domain: int, pins: Pins,
           low: float) -> _Grid | None:
     """The grid of ``items`` (None when no count of any shape has a structure): one array
-    pass over every shape's structures, which is what batching the shapes buys (numpy's
-    cost here is per operation, not per element)."""
+    pass over every shape's structures (numpy's cost on one shape's arrays is mostly per
+    operation; batching the shapes pays it once)."""
     parts, sbounds, gids, at = [], [], [], 0
     for gi, (counts, shape) in enumerate(items):
         for n in counts:
@@ -505,7 +505,9 @@ def plan_training_runs(jobs, accelerator: Accelerator,
     """:func:`plan_training_run` of several jobs on one chip (the error where a job has no
     run), each exactly as planned alone. Jobs of one sequence length, precision and pins
     (e.g. the same plan at several model sizes) are searched together: their layout grids
-    in one array pass and one evaluation, several times cheaper than one search each."""
+    in one array pass and one evaluation (a sixth cheaper than one search each on
+    ``benchmarks/bench_training.py``'s jobs: once batched, numpy's cost follows the elements,
+    and each shape's structures, memory floor and run stay its own)."""
     consts = constants or default_constants()
     acc = accelerator
     setups: list[_Setup | InputError] = []

@@ -161,9 +161,9 @@ def plan_ahead(s: Scenario, plans: list[tuple[Allocation, ModelShape]],
                profile: HardwareProfile) -> None:
     """Plan the training runs of several model sizes of one scenario on one profile in one
     batched layout search (:func:`estimator.training.run.plan_training_runs`) and keep them,
-    so the :func:`training_stage` calls that follow find them: the same runs, several times
-    cheaper than one search each. Nothing is returned or raised here: each stage call
-    reports its own run or error."""
+    so the :func:`training_stage` calls that follow find them: the same runs, for about a
+    sixth less than one search each (``benchmarks/bench_training.py``). Nothing is returned
+    or raised here: each stage call reports its own run or error."""
     acc = training_accelerator(profile)
     todo: dict[tuple, TrainingJob] = {}
     for alloc, shape in plans:
@@ -255,7 +255,7 @@ RATE_ANCHORS = (0.1, 0.3, 3.0, 10.0)
 
 def rate_anchors(s: Scenario, allocation: Allocation, law) -> list[tuple[Allocation, ModelShape]]:
     """The plans at :data:`RATE_ANCHORS` times the plan's size, at the plan's loss (sizes the
-    law cannot bring to that loss are left out), with their shapes."""
+    law cannot bring to that loss, or no shape has, are left out), with their shapes."""
     from estimator.plan import model_shape_of
 
     out = []
@@ -266,8 +266,12 @@ def rate_anchors(s: Scenario, allocation: Allocation, law) -> list[tuple[Allocat
                       if hasattr(law, "tokens_for_loss") else np.nan)
         if not (math.isfinite(d) and d > 0):
             continue
+        try:
+            shape = model_shape_of(s, n)
+        except EstimatorError:
+            continue  # no shape of this size (e.g. too few active parameters for the experts)
         out.append((Allocation(params=n, tokens=d, train_flops=6.0 * n * d,
-                               loss=allocation.loss), model_shape_of(s, n)))
+                               loss=allocation.loss), shape))
     return out
 
 
