@@ -25,7 +25,7 @@ from estimator.gui.cards import AlternativeStrip, ResultCards
 from estimator.gui.chart_kinds import CHART_KINDS, CHART_SHORT_TITLES, CHART_TITLES
 from estimator.gui.inputs import InputsPanel
 from estimator.gui.session import Session, friendly_message
-from estimator.gui.theme import THEME_NAMES, apply_theme
+from estimator.gui.theme import THEME_NAMES, apply_theme, chart_theme
 from estimator.gui.widgets import (
     ComparisonTable,
     MessageStrip,
@@ -229,6 +229,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._chart_overhead: dict[str, int] = {}
         self._measured_width = -1
         self._user_summary_px: int | None = None
+        self._to_measure: list[str] = []  # charts still to get data after the first paint
+        self._measure_after_paint = False
+        # a timer of the window's own: it dies with the window (a closed window's pending
+        # measurement never runs on a deleted one)
+        self._measure_timer = QtCore.QTimer(self)
+        self._measure_timer.setSingleShot(True)
+        self._measure_timer.setInterval(0)
+        self._measure_timer.timeout.connect(self._measure_next)
         self._layout_timer = QtCore.QTimer(self)
         self._layout_timer.setSingleShot(True)
         self._layout_timer.setInterval(0)
@@ -451,7 +459,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.theme = name
         apply_theme(self, name)
         for chart in self.charts.values():
-            chart.set_theme(name)
+            if chart.theme is not chart_theme(name):  # built in it: nothing to restyle
+                chart.set_theme(name)
         self.theme_actions[name].setChecked(True)
         settings.set_value("theme", name)
         self._chart_overhead.clear()  # type sizes changed: measure the charts again
@@ -563,10 +572,30 @@ class MainWindow(QtWidgets.QMainWindow):
         QtCore.QTimer.singleShot(0, self._first_layout)
 
     def _first_layout(self) -> None:
-        """On first show: every chart gets its data once (so each can be measured), then the
-        inputs column and the results are fitted to the window."""
-        self.refresh_all()
+        """On first show: the inputs column and the results are fitted to the window (the chart
+        on screen has its data). The other charts get theirs after the first paint, one per
+        turn of the event loop, each measured as it comes (:meth:`_measure_next`): the window
+        appears without waiting for twelve charts and answers input while they are drawn."""
         self._fit_inputs(reset=True)
+        self.fit_layout()
+        self._to_measure = [k for k, c in self.charts.items() if c.estimate is None]
+        self._measure_after_paint = True
+
+    def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 (Qt API)
+        super().paintEvent(event)
+        if self._measure_after_paint:
+            self._measure_after_paint = False
+            self._measure_timer.start()
+
+    def _measure_next(self) -> None:
+        """Give the next chart that has never had data its data (it is then measured by
+        :meth:`fit_layout`), and schedule the one after; the layout is fitted once all are."""
+        while self._to_measure:
+            kind = self._to_measure.pop(0)
+            if self.charts[kind].estimate is None:
+                self.refresh_chart(kind)
+                self._measure_timer.start()
+                return
         self.fit_layout()
 
     # -- dialogs (tests replace these) -----------------------------------------------------
