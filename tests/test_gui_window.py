@@ -144,6 +144,29 @@ def test_first_screen_shows_the_default_estimate(window):
     assert "57.3 M" in window.inputs.law_info.text()
 
 
+def test_the_window_appears_before_the_charts_off_screen_are_built(qtbot, isolated, answers):
+    """Only the chart on screen is built before the first paint; the others are built, given
+    the estimate and measured one per turn of the event loop after it, and a tab shown before
+    its turn is built on the spot."""
+    w = MainWindow(theme="normal")
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    assert list(w.charts.built()) == ["frontier"]  # the first tab, with its data
+    assert w.charts.built()["frontier"].estimate is w.session.estimate
+    w.show()
+    qtbot.waitExposed(w)
+    w.tabs.setCurrentIndex(list(w.charts).index("breakeven"))  # before its turn
+    assert "breakeven" in w.charts.built()
+    assert w.charts["breakeven"].estimate is w.session.estimate
+    # measured, each for the layout, once the last is built
+    qtbot.waitUntil(lambda: set(w._chart_overhead) == set(w.charts))
+    assert tuple(w.charts) == tuple(w.charts.built())  # every kind, in the tabs' order
+    for kind, chart in w.charts.items():
+        assert chart.estimate is w.session.estimate, kind
+        assert w.tabs.indexOf(chart) == list(w.charts).index(kind)  # each in its own tab
+    w.session.dirty = False
+
+
 def test_editing_target_loss_compute_and_gpus_updates_cards_and_charts(window):
     w = window
     w.inputs.mode.pick("loss")

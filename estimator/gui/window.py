@@ -61,6 +61,70 @@ SCENARIO_FILTER = "Scenarios (*.yaml *.yml);;All files (*)"
 _OTHER_WINDOWS: list = []
 
 
+class _ChartSlot(QtWidgets.QWidget):
+    """A chart tab's page: its chart is built into it the first time it is needed."""
+
+    def __init__(self, kind: str, parent=None):
+        super().__init__(parent)
+        self.kind = kind
+        self.setObjectName(f"chartSlot_{kind}")
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+
+
+class _ChartTabs(QtWidgets.QTabWidget):
+    """The chart tabs. Their pages are slots, so ``setCurrentWidget`` and ``indexOf`` also
+    take the chart a slot holds."""
+
+    def setCurrentWidget(self, widget) -> None:  # noqa: N802 (Qt API)
+        super().setCurrentWidget(getattr(widget, "_slot", widget))
+
+    def indexOf(self, widget) -> int:  # noqa: N802 (Qt API)
+        return super().indexOf(getattr(widget, "_slot", widget))
+
+
+class _Charts(dict):
+    """The window's charts by kind, each built the first time it is asked for: one is on
+    screen at a time, and building all twelve before the first paint took half a second.
+    As a mapping it holds every kind, in :data:`CHART_KINDS` order (iterating builds the
+    missing ones); :meth:`built` gives those that exist, for work that should not build."""
+
+    def __init__(self, make):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, kind: str):
+        if kind not in CHART_KINDS:
+            raise KeyError(kind)
+        chart = self._make(kind)
+        dict.__setitem__(self, kind, chart)
+        return chart
+
+    def built(self) -> dict:
+        return {k: dict.__getitem__(self, k) for k in CHART_KINDS if dict.__contains__(self, k)}
+
+    def get(self, kind, default=None):
+        return self[kind] if kind in CHART_KINDS else default
+
+    def __contains__(self, kind) -> bool:
+        return kind in CHART_KINDS
+
+    def __len__(self) -> int:
+        return len(CHART_KINDS)
+
+    def __iter__(self):
+        return iter(CHART_KINDS)
+
+    def keys(self):
+        return list(CHART_KINDS)
+
+    def values(self):
+        return [self[k] for k in CHART_KINDS]
+
+    def items(self):
+        return [(k, self[k]) for k in CHART_KINDS]
+
+
 class MainWindow(QtWidgets.QMainWindow):
     def __init__(self, session: Session | None = None, theme: str | None = None, parent=None):
         super().__init__(parent)
@@ -179,25 +243,18 @@ class MainWindow(QtWidgets.QMainWindow):
         charts_box.setObjectName("chartsBox")
         cl = QtWidgets.QVBoxLayout(charts_box)
         cl.setContentsMargins(12, 0, 12, 6)
-        self.tabs = QtWidgets.QTabWidget()
+        self.tabs = _ChartTabs()
         self.tabs.setObjectName("chartTabs")
         self.tabs.setDocumentMode(False)
         self.tabs.setUsesScrollButtons(True)  # tabs that do not fit scroll; none is cut
         self.tabs.setElideMode(QtCore.Qt.TextElideMode.ElideNone)
+        if ChartWidget is not None:
+            self.charts = _Charts(self._make_chart)
+        self._slots: dict[str, _ChartSlot] = {}
         for kind in CHART_KINDS:
             if ChartWidget is not None:
-                chart = create_chart(kind, theme=self.theme)
-                _screen_chart(chart)
-                chart.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
-                chart.customContextMenuRequested.connect(
-                    lambda pos, k=kind: self._chart_menu(k).exec(
-                        self.charts[k].mapToGlobal(pos)))
-                chart.view.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
-                chart.view.customContextMenuRequested.connect(
-                    lambda pos, k=kind: self._chart_menu(k).exec(
-                        self.charts[k].view.mapToGlobal(pos)))
-                self.charts[kind] = chart
-                widget: QtWidgets.QWidget = chart
+                widget: QtWidgets.QWidget = _ChartSlot(kind)
+                self._slots[kind] = widget
             else:
                 widget = QtWidgets.QLabel("Charts are not available in this installation.")
                 widget.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
@@ -342,7 +399,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_file_problems()
         # only the tab on screen redraws now; the others when they are shown (dragging a
         # slider stays fluid), and every one before an export
-        self._stale = set(self.charts) | {"table"}
+        self._stale = set(self.charts) | {"table"}  # the kinds (nothing is built here)
         t0 = time.perf_counter()
         self._refresh_visible()
         self.last_redraw_ms = (time.perf_counter() - t0) * 1000
@@ -418,17 +475,40 @@ class MainWindow(QtWidgets.QMainWindow):
         name = self.session.path.name if self.session.path else "Untitled"
         self.setWindowTitle(f"{name}{'*' if self.session.dirty else ''} — {APP_TITLE}")
 
+    def _make_chart(self, kind: str) -> ChartWidget:
+        """Build the chart of ``kind`` into its tab (:class:`_Charts` calls this)."""
+        chart = create_chart(kind, theme=self.theme)
+        _screen_chart(chart)
+        chart.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        chart.customContextMenuRequested.connect(
+            lambda pos, k=kind: self._chart_menu(k).exec(self.charts[k].mapToGlobal(pos)))
+        chart.view.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.CustomContextMenu)
+        chart.view.customContextMenuRequested.connect(
+            lambda pos, k=kind: self._chart_menu(k).exec(self.charts[k].view.mapToGlobal(pos)))
+        slot = self._slots[kind]
+        slot.layout().addWidget(chart)
+        chart._slot = slot
+        return chart
+
     def _on_tab(self, index: int) -> None:
+        if self.current_chart_kind() is not None:
+            self.current_chart()  # built when first shown
         self.export_button.setEnabled(self.current_chart_kind() is not None)
         self._refresh_visible()
         self._layout_timer.start()
 
     def current_chart_kind(self) -> str | None:
-        w = self.tabs.currentWidget()
-        for kind, chart in self.charts.items():
-            if chart is w:
-                return kind
-        return None
+        return getattr(self.tabs.currentWidget(), "kind", None)
+
+    def _built_charts(self) -> dict:
+        """The charts built so far (all of them, when the charts are a plain dict)."""
+        built = getattr(self.charts, "built", None)
+        return built() if built is not None else dict(self.charts)
+
+    def current_chart(self):
+        """The chart on screen (built now if it was not), or None (the table)."""
+        kind = self.current_chart_kind()
+        return None if kind is None else self.charts[kind]
 
     def _add_chart_actions(self, menu: QtWidgets.QMenu, kind: str) -> None:
         """Copy image, Export… (style and size), then quick exports with the last options."""
@@ -458,7 +538,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.theme = name
         apply_theme(self, name)
-        for chart in self.charts.values():
+        for chart in self._built_charts().values():  # charts built later take self.theme
             if chart.theme is not chart_theme(name):  # built in it: nothing to restyle
                 chart.set_theme(name)
         self.theme_actions[name].setChecked(True)
@@ -534,13 +614,14 @@ class MainWindow(QtWidgets.QMainWindow):
         resized = page.width() != self._measured_width
         self._measured_width = page.width()
         grew = False
-        for kind, chart in self.charts.items():
+        shown = self._built_charts().get(getattr(page, "kind", None))  # the chart on screen
+        for kind, chart in self._built_charts().items():
             if chart.estimate is None:
                 continue
-            if chart is not page and kind in self._chart_overhead and not resized:
+            if chart is not shown and kind in self._chart_overhead and not resized:
                 continue  # a hidden chart is measured again only at a new width
             ci = chart.view.ci
-            if chart is not page:
+            if chart is not shown:
                 ci.setGeometry(QtCore.QRectF(QtCore.QPointF(0, 0), size))
             ci.layout.activate()
             heights = [p.getViewBox().height() for p in chart.plot_items if p.isVisible()]
@@ -573,12 +654,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _first_layout(self) -> None:
         """On first show: the inputs column and the results are fitted to the window (the chart
-        on screen has its data). The other charts get theirs after the first paint, one per
-        turn of the event loop, each measured as it comes (:meth:`_measure_next`): the window
-        appears without waiting for twelve charts and answers input while they are drawn."""
+        on screen is built and has its data). The other charts are built and get theirs after
+        the first paint, one per turn of the event loop, each measured as it comes
+        (:meth:`_measure_next`): the window appears without waiting for twelve charts and
+        answers input while they are drawn."""
         self._fit_inputs(reset=True)
         self.fit_layout()
-        self._to_measure = [k for k, c in self.charts.items() if c.estimate is None]
+        built = self._built_charts()
+        self._to_measure = [k for k in self.charts if k not in built or built[k].estimate is None]
         self._measure_after_paint = True
 
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:  # noqa: N802 (Qt API)
@@ -588,8 +671,9 @@ class MainWindow(QtWidgets.QMainWindow):
             self._measure_timer.start()
 
     def _measure_next(self) -> None:
-        """Give the next chart that has never had data its data (it is then measured by
-        :meth:`fit_layout`), and schedule the one after; the layout is fitted once all are."""
+        """Build the next chart that has never had data and give it its data (it is then
+        measured by :meth:`fit_layout`), and schedule the one after; the layout is fitted once
+        all are."""
         while self._to_measure:
             kind = self._to_measure.pop(0)
             if self.charts[kind].estimate is None:
