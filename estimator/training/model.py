@@ -397,10 +397,10 @@ class Geometry:
     n_loc: np.ndarray  # (K,): routed experts per GPU
     #: per key: the shape's dense and MoE layers, whether it has shared experts, routed
     #: experts and is a mixture (arrays when one grid holds several shapes, else scalars)
-    key_shape: tuple = ()
+    key_shape: tuple
     #: per candidate: the shape's layers and MoE layers
-    layers: np.ndarray | float = 0.0
-    moe_layers: np.ndarray | float = 0.0
+    layers: np.ndarray
+    moe_layers: np.ndarray
     #: (10, 1): 1 for the blocks' linear layers (fp8-capable)
     low_gemm: np.ndarray = field(default_factory=lambda: _LOW_GEMM)
 
@@ -416,9 +416,8 @@ class Geometry:
         out = {}
         for f in self.__dataclass_fields__:
             a = getattr(self, f)
-            if f in self._PER_CANDIDATE and isinstance(a, np.ndarray):
-                a = a[..., idx] if a.ndim == 2 else a[idx]
-            out[f] = a
+            out[f] = (a[..., idx] if a.ndim == 2 else a[idx]) if f in self._PER_CANDIDATE \
+                else a
         return Geometry(**out)
 
 
@@ -595,6 +594,13 @@ def _per_token_bytes(w: Work):
         2.0 * np.maximum(dense_none, moe_none * w.is_moe)
 
 
+def _expert_terms(w: Work):
+    """The shape's expert widths and switches: shared-expert width ``S fe``, 1 where tokens
+    are routed (more than one expert: a router and a permutation), 1 where there are shared
+    experts."""
+    return w.S * w.fe, (w.E > 1) * 1.0, (w.S > 0) * 1.0
+
+
 def _work_at(w: Work, idx) -> Work:
     """``w`` with each array quantity taken at ``idx`` (scalars stay scalars)."""
     return Work(**{f: (v[idx] if _arr(v) else v) for f, v in w.__dict__.items()})
@@ -623,9 +629,7 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
     s_unit = w.s if mb_s is None else w.s * mb_s
     Tl1 = s_unit * tab[_F_ICT]  # tokens of one micro-batch sequence on one rank, over t
     sf = np.ceil(w.L / p) * (1.0 / w.L)  # layers on the busiest stage over all layers
-    sfe = w.S * w.fe
-    routed = (w.E > 1) * 1.0  # one expert needs no router and no permutation
-    has_shared = (w.S > 0) * 1.0
+    sfe, routed, has_shared = _expert_terms(w)
     moe = bool(np.any(w.is_moe > 0))  # any shape of the grid a mixture
     # -- memory-bound bytes per sequence on the busiest stage, all linear in Tl1 ----------
     # norms, residuals, rotary (20 d + 4 rope), activation function, MoE permutation; fp8
@@ -709,12 +713,10 @@ def layout_geometry(tab: np.ndarray, w: Work, low_precision, domain, mbs, recs,
             code = code + group * (64.0 * 64.0 * 65536.0)
         uniq, first, kidx = np.unique(code, return_index=True, return_inverse=True)
         kc, kt, ke = (np.repeat(x[first], B) for x in (c, t, e))
-        # several shapes: their numbers per key (one shape: the scalars themselves)
-        w = _work_at(w, np.repeat(first, B)) if group is not None else w
-        d = w.d
-        sfe = w.S * w.fe
-        routed = (w.E > 1) * 1.0
-        has_shared = (w.S > 0) * 1.0
+        if group is not None:  # several shapes: their numbers per key from here on
+            w = _work_at(w, np.repeat(first, B))
+            d = w.d
+            sfe, routed, has_shared = _expert_terms(w)
         Tk = np.tile(mbs, len(uniq)) * w.s / kc
     else:
         kidx = np.arange(S)
