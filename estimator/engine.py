@@ -279,8 +279,7 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
         anchors = rate_anchors(s, alloc0, law)
         plan_ahead(s, [(alloc0, shape0), *anchors], profile)
     train = training_stage(s, alloc0, shape0, profile)
-    rate_fn = (train_rate_curve(s, profile, train, alloc0, law, anchors) if trades_off
-               else None)
+    rate_fn = train_rate_curve(s, profile, train, alloc0, anchors) if trades_off else None
     if trades_off:  # the plan depends on this chip's rates
         plan = plan_stage(s, law, CostRates(train.rates.usd_per_flop, inf_usd, rate_fn),
                           allocation=alloc0, alternatives=alternatives)

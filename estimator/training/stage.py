@@ -276,18 +276,15 @@ def rate_anchors(s: Scenario, allocation: Allocation, law) -> list[tuple[Allocat
 
 
 def train_rate_curve(s: Scenario, profile: HardwareProfile, center: TrainingResult,
-                     allocation: Allocation, law,
-                     anchors: list[tuple[Allocation, ModelShape]] | None = None
+                     allocation: Allocation, anchors: list[tuple[Allocation, ModelShape]]
                      ) -> Callable[[np.ndarray], np.ndarray]:
     """Training dollars per 6ND FLOP as a function of model size N on this cluster: the run
-    model measured at the plan's size and at :data:`RATE_ANCHORS` times it (each at the plan's
-    loss, on the scenario's GPUs; sizes no layout holds are skipped), interpolated in log-log
-    and held flat beyond. The run model's utilisation moves with the model's width and the
-    batch it can use, so a constant rate would misprice plans far from the plan.
-    ``anchors``: :func:`rate_anchors` when the caller already has them."""
-    if anchors is None:
-        anchors = rate_anchors(s, allocation, law)
-        plan_ahead(s, anchors, profile)
+    model measured at the plan's size and at the sizes of ``anchors`` (:func:`rate_anchors`:
+    :data:`RATE_ANCHORS` times it, each at the plan's loss, on the scenario's GPUs; sizes no
+    layout holds are skipped), interpolated in log-log and held flat beyond. The run model's
+    utilisation moves with the model's width and the batch it can use, so a constant rate
+    would misprice plans far from the plan. The caller plans the anchors' runs ahead
+    (:func:`plan_ahead`), in one search with the plan's."""
     xs = [math.log(allocation.params)]
     ys = [math.log(center.rates.usd_per_flop)]
     for a, shape in anchors:
