@@ -108,10 +108,9 @@ class ResultCard(QtWidgets.QFrame):
             self._width_for = (key, self.minimumSizeHint().width())
         return self._width_for[1]
 
-    def forget_width(self) -> None:
-        self._width_for = None
-
     def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        # a theme (the window's style sheet reaches every card) or a font change resizes
+        # every text: measure again
         if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
             self._width_for = None
         super().changeEvent(event)
@@ -194,13 +193,6 @@ class ResultCards(QtWidgets.QWidget):
         keys = self.cards if keys is None else keys
         widths = [self.cards[k].min_width() for k in keys if k in self.shown]
         return max(widths or [120])
-
-    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
-        # a theme (style sheet) or font change resizes every text: measure the cards again
-        if event.type() in (QtCore.QEvent.Type.StyleChange, QtCore.QEvent.Type.FontChange):
-            for card in self.cards.values():
-                card.forget_width()
-        super().changeEvent(event)
 
     def _fit(self, width: int, keys) -> int:
         sp = self.key_grid.horizontalSpacing()
