@@ -776,12 +776,12 @@ class InputsPanel(QtWidgets.QWidget):
             self._law_shown = None
             self.law_info.setText(rich_plain(friendly_message(exc)))
             return
+        listed = self.law.combo.findData(s.law) >= 0
         shown = self._law_shown
-        if shown is not None and shown[0] == s.law and shown[1] is law \
-                and self.law.combo.findData(s.law) >= 0:
+        if listed and shown is not None and shown[0] == s.law and shown[1] is law:
             return  # the same law object (a changed file is a new one): its texts stand
         self._law_shown = (s.law, law)
-        if self.law.combo.findData(s.law) < 0:
+        if not listed:
             self.add_law(s.law)
             self.law.set_current(s.law)
         fr = law.fitted_range
