@@ -491,8 +491,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return chart
 
     def _on_tab(self, index: int) -> None:
-        if self.current_chart_kind() is not None:
-            self.current_chart()  # built when first shown
+        self.current_chart()  # built when first shown
         self.export_button.setEnabled(self.current_chart_kind() is not None)
         self._refresh_visible()
         self._layout_timer.start()
@@ -614,8 +613,9 @@ class MainWindow(QtWidgets.QMainWindow):
         resized = page.width() != self._measured_width
         self._measured_width = page.width()
         grew = False
-        shown = self._built_charts().get(getattr(page, "kind", None))  # the chart on screen
-        for kind, chart in self._built_charts().items():
+        built = self._built_charts()
+        shown = built.get(getattr(page, "kind", None))  # the chart on screen
+        for kind, chart in built.items():
             if chart.estimate is None:
                 continue
             if chart is not shown and kind in self._chart_overhead and not resized:
