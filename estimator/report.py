@@ -24,7 +24,7 @@ from estimator.engine import comparison_rows as _engine_rows
 from estimator.errors import InputError
 from estimator.quantities import QUANTITIES, columns, unit_of
 from estimator.scenario import FIELDS, Scenario
-from estimator.textsafe import csv_cell, markdown_code, markdown_inline
+from estimator.textsafe import csv_cell, csv_value, markdown_code, markdown_inline
 
 REPORT_SUFFIXES = (".md", ".csv", ".json", ".xlsx")
 #: Report formats that need Qt for their chart pictures (estimator.gui.report_pdf and
@@ -413,20 +413,6 @@ def input_rows(s: Scenario) -> list[list[str]]:
 # CSV
 # --------------------------------------------------------------------------------------
 
-def _csv_value(v: Any) -> str:
-    """A CSV cell: numbers in full precision; text (which may come from a file) guarded against
-    spreadsheet formulas (:func:`~estimator.textsafe.csv_cell`)."""
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ""
-    if isinstance(v, int):
-        return str(v)
-    return csv_cell(v)
-
-
 def report_csv(scenario: Scenario, estimate: Estimate,
                comparison: list[Estimate] | None = None, *, date: str | None = None) -> str:
     """Rows of ``section, field, value, unit``: the scenario inputs, every result (full
@@ -439,29 +425,29 @@ def report_csv(scenario: Scenario, estimate: Estimate,
     w.writerow(["report", "assumptions", csv_cell(assumptions_line(estimate, date)), ""])
     for k, v in scenario.relevant().items():
         spec = FIELDS.get(k)
-        w.writerow(["scenario", k, _csv_value(v), spec.unit if spec else ""])
+        w.writerow(["scenario", k, csv_value(v), spec.unit if spec else ""])
     d = estimate.to_dict()
     for k, v in d.items():
         if k in ("warnings", "compute_optimal", "lifetime_optimal", "inputs", "provenance",
                  "target"):
             continue
-        w.writerow(["estimate", k, _csv_value(v), unit_of(k)])
+        w.writerow(["estimate", k, csv_value(v), unit_of(k)])
     for k, v in (d.get("target") or {}).items():  # a budget or deadline and what it used
         unit = "USD" if k.endswith("_usd") else "days" if k.endswith("_days") else unit_of(k)
-        w.writerow(["target", k, _csv_value(v), unit])
+        w.writerow(["target", k, csv_value(v), unit])
     for name in ("compute_optimal", "lifetime_optimal"):
         for k, v in (d.get(name) or {}).items():
-            w.writerow([name, k, _csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])
+            w.writerow([name, k, csv_value(v), "USD" if k.endswith("_usd") else unit_of(k)])
     for k, v in (d.get("provenance") or {}).items():
-        w.writerow(["provenance", k, _csv_value(v), ""])
+        w.writerow(["provenance", k, csv_value(v), ""])
     for i, msg in enumerate(estimate.warnings, 1):
-        w.writerow(["warning", f"warning_{i}", _csv_value(msg), ""])
+        w.writerow(["warning", f"warning_{i}", csv_value(msg), ""])
     units_of = dict(COMPARISON_FIELDS)
     for r in comparison_rows(scenario, estimate, comparison):
         for k, v in r.items():
             if k == "id":
                 continue
-            w.writerow([csv_cell(f"hardware:{r['id']}"), k, _csv_value(v), units_of.get(k, "")])
+            w.writerow([csv_cell(f"hardware:{r['id']}"), k, csv_value(v), units_of.get(k, "")])
     return buf.getvalue()
 
 

@@ -247,6 +247,21 @@ def csv_cell(text: object) -> str:
     return s
 
 
+def csv_value(v: object) -> str:
+    """A CSV cell for a value: numbers in full precision (``repr``; not finite: empty),
+    booleans as ``true``/``false``, None empty, anything else as text guarded by
+    :func:`csv_cell` (it may come from a file)."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else ""
+    if isinstance(v, int):
+        return str(v)
+    return csv_cell(v)
+
+
 def xml_text(text: object) -> str:
     """``text`` without the characters XML 1.0 cannot hold (C0 controls other than tab and
     new line, lone surrogates, U+FFFE/U+FFFF), which xlsx, pptx, docx and SVG writers reject."""

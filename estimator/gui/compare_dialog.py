@@ -38,7 +38,7 @@ from estimator.fields import format_value  # noqa: E402
 from estimator.gui.charts.base import ChartWidget, finite_xy  # noqa: E402
 from estimator.quantities import QUANTITIES, Quantity  # noqa: E402
 from estimator.scenario import FIELDS, Scenario, load_scenario  # noqa: E402
-from estimator.textsafe import csv_cell, rich_plain  # noqa: E402
+from estimator.textsafe import csv_cell, csv_value, rich_plain  # noqa: E402
 
 MAX_OTHERS = 4
 """Scenarios compared with the current one (five plans stay readable side by side)."""
@@ -170,18 +170,6 @@ def result_rows(plans: Sequence[Plan]) -> list[tuple[str, str, list[str], list[A
     return out
 
 
-def _csv_number(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else ""
-    if isinstance(v, int):
-        return str(v)
-    return csv_cell(str(v))
-
-
 def table_csv(plans: Sequence[Plan], every_input: bool = False) -> str:
     """The comparison as CSV: ``section, key, label, unit`` and one column per plan (numbers
     in full precision, text guarded against spreadsheet formulas)."""
@@ -191,11 +179,11 @@ def table_csv(plans: Sequence[Plan], every_input: bool = False) -> str:
     w.writerow(["plan", "file", "File", "", *(csv_cell(str(p.path) if p.path else "(unsaved)")
                                             for p in plans)])
     for name, label, _texts, values in input_differences(plans, every_input):
-        w.writerow(["input", name, label, FIELDS[name].unit, *(_csv_number(v) for v in values)])
+        w.writerow(["input", name, label, FIELDS[name].unit, *(csv_value(v) for v in values)])
     by_key = {q.key: q for q in QUANTITIES}
     for key, _label, _texts, values in result_rows(plans):
         q = by_key[key]
-        w.writerow(["result", key, q.label, q.unit, *(_csv_number(v) for v in values)])
+        w.writerow(["result", key, q.label, q.unit, *(csv_value(v) for v in values)])
     return buf.getvalue()
 
 
