@@ -17,45 +17,18 @@ import pytest
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
+from PySide6 import QtCore, QtGui  # noqa: E402
 
 from estimator import units  # noqa: E402
 from estimator.engine import estimate  # noqa: E402
-from estimator.gui import settings  # noqa: E402
 from estimator.gui.compare_dialog import (  # noqa: E402
     MAX_OTHERS,
     CompareDialog,
     input_differences,
 )
-from estimator.gui.window import MainWindow  # noqa: E402
 from estimator.scenario import Scenario, save_scenario  # noqa: E402
 
 pytestmark = pytest.mark.gui
-MB = QtWidgets.QMessageBox
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.setenv(settings.ENV_SETTINGS_DIR, str(tmp_path / "settings"))
-    monkeypatch.setenv(settings.ENV_AUTOSAVE_DIR, str(tmp_path / "autosave"))
-    warnings: list[tuple[str, str]] = []
-
-    def warning(parent, title, text, *a, **k):
-        warnings.append((title, text))
-        return MB.StandardButton.Ok
-
-    monkeypatch.setattr(MB, "warning", staticmethod(warning))
-    monkeypatch.setattr(MB, "question", staticmethod(lambda *a, **k: MB.StandardButton.Discard))
-    return tmp_path, warnings
-
-
-@pytest.fixture
-def window(qtbot, env):
-    w = MainWindow(theme="normal")
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.session.dirty = False
 
 
 OTHERS = {
@@ -81,9 +54,9 @@ def _gray(img: QtGui.QImage) -> np.ndarray:
     return a.reshape(g.height(), g.bytesPerLine())[:, : g.width()].astype(float)
 
 
-def test_five_scenarios_compared_listed_charted_and_exported(window, env, qtbot):
-    tmp, warnings = env
-    w = window
+def test_five_scenarios_compared_listed_charted_and_exported(gui_window, gui_env, qtbot):
+    tmp, warnings = gui_env
+    w = gui_window
     w.inputs.field("gpus").set_text_and_commit("512")  # the current scenario, unsaved
     w.session.flush()
     assert w.session.dirty and w.session.path is None
@@ -167,9 +140,9 @@ def test_five_scenarios_compared_listed_charted_and_exported(window, env, qtbot)
     d.close()
 
 
-def test_bad_files_get_a_clear_message_never_a_traceback(window, env):
-    tmp, _warnings = env
-    w = window
+def test_bad_files_get_a_clear_message_never_a_traceback(gui_window, gui_env):
+    tmp, _warnings = gui_env
+    w = gui_window
     bad = tmp / "bad.yaml"
     bad.write_text("gpus: lots\n", encoding="utf-8")
     binary = tmp / "blob.yaml"
@@ -191,13 +164,13 @@ def test_bad_files_get_a_clear_message_never_a_traceback(window, env):
     d.close()
 
 
-def test_every_input_shows_what_each_plan_uses(window, env):
-    tmp, _warnings = env
-    d = window.compare_scenarios(*_files(tmp)[:1])
+def test_every_input_shows_what_each_plan_uses(gui_window, gui_env):
+    tmp, _warnings = gui_env
+    d = gui_window.compare_scenarios(*_files(tmp)[:1])
     d.every_input.setChecked(True)
     from estimator.scenario import FIELDS
 
-    cat = window.session.catalogue
+    cat = gui_window.session.catalogue
     assert d.rows[FIELDS["hardware"].label] == [cat.profile("h100-sxm").display_name,
                                                cat.profile("b200").display_name]
     assert FIELDS["seq_len"].label in d.rows  # same in both, shown on request

@@ -73,43 +73,8 @@ from dataclasses import replace  # noqa: E402
 from importlib import resources  # noqa: E402
 
 import yaml  # noqa: E402
-from PySide6 import QtWidgets  # noqa: E402
 
-from estimator.catalogue import ENV_LAW_DIR  # noqa: E402
 from estimator.engine import estimate  # noqa: E402
-from estimator.gui import settings  # noqa: E402
-from estimator.gui.window import MainWindow  # noqa: E402
-
-MB = QtWidgets.QMessageBox
-
-
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    """Settings, autosave, user laws and profiles in tmp_path; message boxes recorded."""
-    monkeypatch.setenv(settings.ENV_SETTINGS_DIR, str(tmp_path / "settings"))
-    monkeypatch.setenv(settings.ENV_AUTOSAVE_DIR, str(tmp_path / "autosave"))
-    monkeypatch.setenv(ENV_LAW_DIR, str(tmp_path / "laws"))
-    monkeypatch.setenv("ESTIMATOR_PROFILE_DIR", str(tmp_path / "profiles"))
-    (tmp_path / "laws").mkdir()
-    warnings: list[tuple[str, str]] = []
-
-    def warning(parent, title, text, *a, **k):
-        warnings.append((title, text))
-        return MB.StandardButton.Ok
-
-    monkeypatch.setattr(MB, "warning", staticmethod(warning))
-    monkeypatch.setattr(MB, "question", staticmethod(  # "save changes?" when closing: no
-        lambda *a, **k: MB.StandardButton.Discard))
-    return tmp_path, warnings
-
-
-@pytest.fixture
-def window(qtbot, env):
-    w = MainWindow(theme="normal")
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.session.dirty = False
 
 
 def _plain_csv(path) -> int:
@@ -135,9 +100,9 @@ def _law_file(path, law_id: str, **constants) -> str:
     return str(path)
 
 
-def test_plain_csv_fits_and_the_saved_law_drives_the_window(window, env, qtbot):
-    tmp, warnings = env
-    w = window
+def test_plain_csv_fits_and_the_saved_law_drives_the_window(gui_window, gui_env, qtbot):
+    tmp, warnings = gui_env
+    w = gui_window
     before = w.session.estimate
     assert before.law_name.startswith("Epoch")
     d = w.open_fit_dialog()
@@ -190,9 +155,9 @@ def test_flag_column_is_offered_only_when_the_csv_has_one(qtbot, tmp_path):
     assert not d.exclude.isEnabled()
 
 
-def test_a_law_saved_into_the_user_folder_is_listed_by_id(window, env):
-    tmp, _warnings = env
-    w = window
+def test_a_law_saved_into_the_user_folder_is_listed_by_id(gui_window, gui_env):
+    tmp, _warnings = gui_env
+    w = gui_window
     path = _law_file(tmp / "laws" / "ours.yaml", "our-law", E=1.75)
     ok, message = w._use_law(path)
     assert ok, message
@@ -202,9 +167,9 @@ def test_a_law_saved_into_the_user_folder_is_listed_by_id(window, env):
     assert w.session.estimate.law_name == "Law our-law"
 
 
-def test_open_law_menu_adds_and_selects_the_law(window, env, monkeypatch):
-    tmp, warnings = env
-    w = window
+def test_open_law_menu_adds_and_selects_the_law(gui_window, gui_env, monkeypatch):
+    tmp, warnings = gui_env
+    w = gui_window
     before = w.session.estimate
     path = _law_file(tmp / "chin.yaml", "chin-copy", E=1.80)
     monkeypatch.setattr(w, "_ask_open_path", lambda *a, **k: path)
@@ -225,9 +190,9 @@ def test_open_law_menu_adds_and_selects_the_law(window, env, monkeypatch):
     assert "bad.yaml" in warnings[-1][1] and "Traceback" not in warnings[-1][1]
 
 
-def test_laws_added_to_the_user_folder_appear_in_the_picker(window, env):
-    tmp, _warnings = env
-    w = window
+def test_laws_added_to_the_user_folder_appear_in_the_picker(gui_window, gui_env):
+    tmp, _warnings = gui_env
+    w = gui_window
     combo = w.inputs.law.combo
     assert combo.findData("late-law") < 0
     _law_file(tmp / "laws" / "late.yaml", "late-law", E=1.72)
@@ -247,12 +212,12 @@ def test_laws_added_to_the_user_folder_appear_in_the_picker(window, env):
     assert combo.findData("late-law") < 0
 
 
-def test_a_law_the_cluster_cannot_train_is_listed_and_explained(window, env):
+def test_a_law_the_cluster_cannot_train_is_listed_and_explained(gui_window, gui_env):
     """The law's plan needs more GPUs than the scenario has: the law is still listed, the
     window keeps the last estimate and says why in the window's words (the field's label,
     never a CLI flag); with enough GPUs the listed law is one pick away."""
-    tmp, warnings = env
-    w = window
+    tmp, warnings = gui_env
+    w = gui_window
     w.inputs.field("gpus").set_text_and_commit("64")
     w.session.flush()
     before = w.session.estimate
