@@ -552,6 +552,19 @@ class ChartWidget(QtWidgets.QWidget):
         return [c for c in t.palette[:7] if c.lower() not in drop]
 
     # -- building helpers -----------------------------------------------------------------
+    def new_cost_days_plots(self, cost_label: str) -> tuple[pg.PlotItem, pg.PlotItem]:
+        """A cost plot (USD, labelled ``cost_label``) and a wall-clock plot beside it, for
+        horizontal bars: the two share their rows (the days plot shows no row labels of its
+        own), and the cost axis's last label may not run into the days plot."""
+        pc = self.new_plot("usd", "plain", False, False)
+        pd = self.new_plot("plain", "plain", False, False)
+        pc.setLabel("bottom", cost_label)
+        pd.setLabel("bottom", "Wall-clock (days)")
+        pd.setYLink(pc)
+        pd.getAxis("left").setStyle(showValues=False)
+        pc.getAxis("bottom").overhang = (3.2, 0.4)
+        return pc, pd
+
     def new_plot(self, bottom: str, left: str, log_x: bool, log_y: bool) -> pg.PlotItem:
         """A plot with :class:`SmartAxis` axes formatting ``bottom``/``left`` values
         ('flops', 'count', 'usd', 'plain', 'days'), fixed (not mouse-driven) ranges."""

@@ -19,14 +19,7 @@ class HardwareChart(ChartWidget):
     kind = "hardware"
 
     def build(self) -> None:
-        pc = self.new_plot("usd", "plain", False, False)
-        pd = self.new_plot("plain", "plain", False, False)
-        pc.setLabel("bottom", "Training cost (USD)")
-        pd.setLabel("bottom", "Wall-clock (days)")
-        pd.setYLink(pc)
-        pd.getAxis("left").setStyle(showValues=False)
-        # the cost axis's last label may not run into the days plot beside it
-        pc.getAxis("bottom").overhang = (3.2, 0.4)
+        pc, pd = self.new_cost_days_plots("Training cost (USD)")
         self.bar_items: dict[str, pg.BarGraphItem] = {}
         self.error_items: dict[str, pg.ErrorBarItem] = {}
         for name, p in (("cost", pc), ("days", pd)):

@@ -35,13 +35,7 @@ class TornadoChart(ChartWidget):
     column_stretch = (3, 2)
 
     def build(self) -> None:
-        pc = self.new_plot("usd", "plain", False, False)
-        pd = self.new_plot("plain", "plain", False, False)
-        pc.setLabel("bottom", "Cost (USD)")
-        pd.setLabel("bottom", "Wall-clock (days)")
-        pd.setYLink(pc)
-        pd.getAxis("left").setStyle(showValues=False)
-        pc.getAxis("bottom").overhang = (3.2, 0.4)
+        pc, pd = self.new_cost_days_plots("Cost (USD)")
         self.sens = None
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.base_lines: dict[str, pg.InfiniteLine] = {}
