@@ -237,6 +237,12 @@ def relative_ref(ref: str, base_dir: str | Path) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def with_suffix(path: str, ext: str) -> str:
+    """``path`` ending in ``.ext`` (added when a save dialog's answer lacks it; any case of
+    it counts as present)."""
+    return path if path.lower().endswith("." + ext.lower()) else f"{path}.{ext}"
+
+
 def write_target(path: str | Path) -> Path:
     """The file a save to ``path`` really writes: a symlink's (final) target, else ``path``."""
     p = Path(path)

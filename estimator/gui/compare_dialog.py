@@ -35,6 +35,7 @@ from estimator import units  # noqa: E402
 from estimator.engine import Estimate, estimate  # noqa: E402
 from estimator.errors import EstimatorError, InputError  # noqa: E402
 from estimator.fields import format_value  # noqa: E402
+from estimator.fileio import with_suffix  # noqa: E402
 from estimator.gui.charts.base import ChartWidget, finite_xy  # noqa: E402
 from estimator.quantities import QUANTITIES, Quantity  # noqa: E402
 from estimator.scenario import FIELDS, Scenario, load_scenario  # noqa: E402
@@ -704,8 +705,7 @@ class CompareDialog(QtWidgets.QDialog):
                                    f"compare.{ext}", f"{ext.upper()} (*.{ext})")
         if not path:
             return False
-        if not path.lower().endswith("." + ext):
-            path += "." + ext
+        path = with_suffix(path, ext)
         return self.export_chart(path)
 
     def export_table_dialog(self) -> bool:

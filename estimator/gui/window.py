@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from estimator import units
 from estimator.errors import EstimatorError, ReadOnlyFileError
+from estimator.fileio import with_suffix
 from estimator.gui import ladder_dialog, settings
 from estimator.gui.cards import AlternativeStrip, ResultCards
 from estimator.gui.chart_kinds import CHART_KINDS, CHART_SHORT_TITLES, CHART_TITLES
@@ -988,8 +989,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                    f"{ext.upper()} (*.{ext})")
         if not path:
             return False
-        if not path.lower().endswith("." + ext):
-            path += "." + ext
+        path = with_suffix(path, ext)
         return self.export_chart(kind, path, width_px, height_px, theme)
 
     def export_chart_with_options(self, kind: str) -> bool:
@@ -1064,8 +1064,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                    f"{ext.upper()} (*.{ext})")
         if not path:
             return False
-        if not path.lower().endswith("." + ext):
-            path += "." + ext
+        path = with_suffix(path, ext)
         return self.export_report(path)
 
     def _stem(self) -> str:
