@@ -220,6 +220,50 @@ def test_slider_drag_is_coalesced_and_fast(window):
     assert w.session.last_compute_ms < 500
 
 
+class _PaintCounter(QtCore.QObject):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, obj, event):  # noqa: N802 (Qt API)
+        if event.type() == QtCore.QEvent.Type.Paint:
+            self.count += 1
+        return False
+
+
+def test_charts_keep_their_size_while_edits_come_in(window, qtbot):
+    """Dragging the compute slider: a warning or a wrapped line grows the summary and the
+    chart gives it room in one paint; when the summary's content shrinks again the chart keeps
+    its height until the edits pause, then fits again."""
+    from estimator.gui.window import SUMMARY_SETTLE_MS
+
+    w = window
+    qtbot.waitUntil(lambda: not w._to_measure, timeout=20_000)  # the charts built at start
+    s = w.session
+    chart = w.current_chart()
+
+    def edit(flops: float) -> None:
+        s.update(mode="compute", compute_flops=flops)
+        s.flush()
+        QtWidgets.QApplication.processEvents()
+
+    edit(1.16e22)
+    w._settle_timer.timeout.emit()  # as if the edits had paused: the summary fits its content
+    QtWidgets.QApplication.processEvents()
+    small = chart.view.height()
+    counter = _PaintCounter()
+    chart.view.viewport().installEventFilter(counter)
+    edit(3.2e24)  # two warnings and a longer details text: the summary grows
+    chart.view.viewport().removeEventFilter(counter)
+    grown = chart.view.height()
+    assert grown < small, "the scenario should need a taller summary"
+    assert counter.count == 1  # resized and redrawn in one paint
+    edit(1.2e22)  # the content is short again, but edits are still coming in
+    assert chart.view.height() == grown
+    assert w._settle_timer.isActive() and w._settle_timer.interval() == SUMMARY_SETTLE_MS
+    qtbot.waitUntil(lambda: chart.view.height() == small, timeout=20_000)  # once they pause
+
+
 def test_gpus_slider_sets_whole_gpus(window):
     w = window
     f = w.inputs.field("gpus")

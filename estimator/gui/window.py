@@ -48,6 +48,9 @@ AUTOSAVE_INTERVAL_MS = 5000
 CHART_TAB_TITLES = CHART_SHORT_TITLES
 #: The least height of every chart's plot area (its ViewBox) the window keeps, in pixels.
 MIN_PLOT_PX = 300
+#: How long after the last edit the summary above the charts fits its content again (it only
+#: grows while edits come in). A judgement: longer than the gaps of a slider drag or of typing.
+SUMMARY_SETTLE_MS = 600
 #: Plot-area overhead (axes, subtitle, legend, tab bar) assumed before a chart is measured.
 CHART_OVERHEAD_GUESS_PX = {"normal": 230, "presentation": 290}
 #: The inputs column's width by theme (wider when its minimum needs more).
@@ -299,6 +302,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self._layout_timer.setSingleShot(True)
         self._layout_timer.setInterval(0)
         self._layout_timer.timeout.connect(self.fit_layout)
+        # While edits come in (a slider dragged), the summary above the charts may grow but
+        # does not shrink: the charts keep their size instead of jumping by a line each time a
+        # text wraps or a warning comes and goes. It fits its content again once edits pause.
+        self._settle_timer = QtCore.QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(SUMMARY_SETTLE_MS)
+        self._settle_timer.timeout.connect(self.fit_layout)
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         from estimator.gui.resources import icon_path
@@ -411,8 +421,8 @@ class MainWindow(QtWidgets.QMainWindow):
         # so the window paints once per edit: left to the event loop, the layouts settle
         # after the first paint and the window is painted again, the chart with it
         QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
-        self.fit_layout()
-        QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
+        self.fit_layout(editing=True)
+        self._settle_timer.start()
 
     def _show_warnings(self) -> None:
         """Bring the warnings strip into view (the warnings badge was clicked)."""
@@ -568,10 +578,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if want != sizes[0]:
             self.splitter.setSizes([want, max(1, total - want)])
 
-    def fit_layout(self) -> None:
+    def fit_layout(self, editing: bool = False) -> None:
         """Lay the results out for the window's size: cards in as many columns as fit, and
         the charts given at least :data:`MIN_PLOT_PX` of plot height before the summary
-        above them gets the rest (it scrolls when that is not enough)."""
+        above them gets the rest (it scrolls when that is not enough). ``editing`` (an edit
+        just shown): the summary may grow but keeps its height rather than shrink, so the
+        charts do not change size while a slider is dragged; the settle timer fits it again
+        :data:`SUMMARY_SETTLE_MS` after the last edit."""
         viewport = self.summary_scroll.viewport().width()
         margins = self.summary.layout().contentsMargins()
         self.cards.reflow(max(100, viewport - margins.left() - margins.right()))
@@ -592,8 +605,16 @@ class MainWindow(QtWidgets.QMainWindow):
         low = max(self.summary_scroll.minimumHeight(), min(key_block, avail // 2))
         top = max(low, min(want, avail - need))
         sizes = right.sizes()
+        if editing and sizes and self._user_summary_px is None:
+            top = max(top, min(sizes[0], max(low, avail - need)))
         if sizes and abs(sizes[0] - top) > 1:
             right.setSizes([top, avail - top])
+            # lay the resized chart out and apply its view's new size now: left to its paint,
+            # the plot moves during the paint and Qt paints the chart a second time
+            QtWidgets.QApplication.sendPostedEvents(None, QtCore.QEvent.Type.LayoutRequest)
+            shown = self._built_charts().get(self.current_chart_kind())
+            if shown is not None:
+                shown.view.scene().prepareForPaint()
 
     def chart_need(self) -> int:
         """Height the chart area needs for a :data:`MIN_PLOT_PX` plot: the largest overhead
