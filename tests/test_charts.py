@@ -330,6 +330,87 @@ def test_an_update_with_the_same_data_leaves_the_curves_alone(qtbot, data, other
     assert label.startswith(f"plan: loss {c.target_loss:.3f}")
 
 
+def _pixels(img: QtGui.QImage) -> np.ndarray:
+    img = img.convertToFormat(QtGui.QImage.Format.Format_ARGB32)
+    rows = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+    return rows[:, : 4 * img.width()].copy()
+
+
+def test_grid_line_rectangles_cover_the_pixels_of_qts_aliased_lines(qtbot):
+    """The fast grid path fills, for a horizontal or vertical aliased line, exactly the pixels
+    (and colours) Qt's own drawLine paints: random positions, translations and widths."""
+    import pyqtgraph as pg
+    from PySide6 import QtCore
+
+    from estimator.gui.charts.axes import _aliased_line_rect
+
+    rng = np.random.default_rng(7)
+    colour = QtGui.QColor(232, 232, 232, 45)
+
+    def render(paint, shift):
+        img = QtGui.QImage(300, 120, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(0)
+        qp = QtGui.QPainter(img)
+        qp.translate(*shift)
+        paint(qp)
+        qp.end()
+        return _pixels(img)
+
+    for k in range(120):
+        pen = pg.mkPen(colour, width=(1.0, 1.5, 2.0)[k % 3])
+        if k % 2:
+            y = rng.uniform(10, 100)
+            a, b = QtCore.QPointF(rng.uniform(200, 280), y), QtCore.QPointF(rng.uniform(5, 20), y)
+        else:
+            x = rng.uniform(10, 280)
+            a, b = QtCore.QPointF(x, rng.uniform(5, 20)), QtCore.QPointF(x, rng.uniform(80, 110))
+        shift = (rng.uniform(0, 5), rng.uniform(0, 5))
+
+        def line(qp, pen=pen, a=a, b=b):
+            qp.setPen(pen)
+            qp.drawLine(a, b)
+
+        def fill(qp, pen=pen, a=a, b=b):
+            t = qp.transform()
+            qp.resetTransform()
+            qp.fillRect(_aliased_line_rect(pen, t.map(a), t.map(b)), pen.color())
+
+        want = render(line, shift)
+        assert want.any()
+        np.testing.assert_array_equal(render(fill, shift), want, err_msg=f"line {k}")
+    assert _aliased_line_rect(pg.mkPen(colour), QtCore.QPointF(0, 0), QtCore.QPointF(5, 5)) \
+        is None  # a slanted line is drawn as a line
+    dashed = pg.mkPen(colour, style=QtCore.Qt.PenStyle.DashLine)
+    assert _aliased_line_rect(dashed, QtCore.QPointF(0, 0), QtCore.QPointF(5, 0)) is None
+
+
+@pytest.mark.parametrize("kind", ["frontier", "gpus"])
+def test_the_fast_grid_draws_the_chart_pyqtgraph_draws(qtbot, data, kind):
+    """A chart on screen looks the same, pixel for pixel, with its grid drawn as pyqtgraph
+    draws it (lines)."""
+    from estimator.gui.charts.axes import SmartAxis
+
+    _, e, c = data
+    w = _widget(qtbot, kind)
+    w.resize(900, 600)
+    w.show()
+    w.update_chart(c, e)
+    axes = [it for it in w.view.scene().items() if isinstance(it, SmartAxis)]
+    assert axes and all(a.grid for a in axes)
+
+    def grab(fast: bool):
+        for a in axes:
+            a.fast_grid = fast
+            a.picture = None  # draw again
+        return _pixels(w.view.grab().toImage())
+
+    grab(True)  # the first paint applies the new ranges
+    ours = grab(True)
+    theirs = grab(False)
+    assert theirs.shape == ours.shape
+    np.testing.assert_array_equal(ours, theirs)
+
+
 def test_set_theme_keeps_data(qtbot, data):
     s, e, c = data
     w = _widget(qtbot, "lifetime")

@@ -11,6 +11,7 @@ os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")  # before pyqtgraph picks a
 
 import numpy as np  # noqa: E402
 import pyqtgraph as pg  # noqa: E402
+from PySide6 import QtCore, QtGui  # noqa: E402
 
 
 def _mantissa(m: float, digits: int) -> str:
@@ -157,6 +158,8 @@ class SmartAxis(pg.AxisItem):
         # about half of the widest label ("$2.5 M", "1.5e23") by default
         self.overhang = (3.2, 3.2)
         self.enableAutoSIPrefix(False)
+        #: grid lines filled as rectangles on raster devices (:meth:`drawPicture`)
+        self.fast_grid = True
 
     def boundingRect(self):  # noqa: N802 (Qt API)
         r = super().boundingRect()
@@ -195,6 +198,51 @@ class SmartAxis(pg.AxisItem):
         # slider moves (each is a separate alpha-blended line) and add little to reading.
         return [(step, majors)]
 
+    def paint(self, p, opt, widget):
+        # pyqtgraph records the axis in a QPicture and replays it; we keep its draw specs
+        # instead and draw them, so grid lines can take the fast path below on screen.
+        if self.picture is None:  # pyqtgraph's mark that the axis changed
+            picture = QtGui.QPicture()
+            painter = QtGui.QPainter(picture)  # the specs measure text with its font
+            try:
+                if self.style["tickFont"]:
+                    painter.setFont(self.style["tickFont"])
+                self._specs = self.generateDrawSpecs(painter)
+            finally:
+                painter.end()
+            self.picture = picture
+        if getattr(self, "_specs", None) is None:
+            return
+        p.save()
+        try:
+            self.drawPicture(p, *self._specs)
+        finally:
+            p.restore()
+
+    def drawPicture(self, p, axisSpec, tickSpecs, textSpecs):  # noqa: N802 (pyqtgraph API)
+        """pyqtgraph's drawing, except that on a raster device (the screen, PNG) the
+        semi-transparent grid lines are filled as the rectangles an aliased square-capped
+        line covers: Qt draws an aliased line with alpha about 25x slower than the fill,
+        which cost 1-2 ms per chart paint. The pixels are the same (tests/test_charts.py);
+        vector devices (SVG, PDF) get lines."""
+        fast = self.fast_grid and p.paintEngine() is not None and \
+            p.paintEngine().type() == QtGui.QPaintEngine.Type.Raster
+        tr = p.transform()
+        if fast and tr.m12() == 0 and tr.m21() == 0:
+            rest = []
+            p.save()
+            p.resetTransform()
+            for pen, p1, p2 in tickSpecs:
+                rect = _aliased_line_rect(pen, tr.map(QtCore.QPointF(p1[0], p1[1])),
+                                          tr.map(QtCore.QPointF(p2[0], p2[1])))
+                if rect is None:
+                    rest.append((pen, p1, p2))
+                else:
+                    p.fillRect(rect, pen.color())
+            p.restore()
+            tickSpecs = rest
+        super().drawPicture(p, axisSpec, tickSpecs, textSpecs)
+
     def _tick_strings(self, values, spacing):
         if spacing is None:
             return [""] * len(values)
@@ -205,3 +253,20 @@ class SmartAxis(pg.AxisItem):
             places = max(0, -math.floor(math.log10(spacing) + 1e-9)) if spacing > 0 else 0
             return [f"{v:,.{places}f}" for v in vals]
         return _unique_labels(vals, self.fmt)
+
+
+def _aliased_line_rect(pen: QtGui.QPen, a: QtCore.QPointF, b: QtCore.QPointF):
+    """The rectangle (device pixels) an aliased, square-capped, cosmetic solid line from
+    ``a`` to ``b`` covers when it is horizontal or vertical, or None for any other line."""
+    if not pen.isCosmetic() or pen.style() != QtCore.Qt.PenStyle.SolidLine \
+            or pen.capStyle() != QtCore.Qt.PenCapStyle.SquareCap \
+            or pen.brush().style() != QtCore.Qt.BrushStyle.SolidPattern:
+        return None
+    w = pen.widthF() or 1.0  # width 0: one device pixel
+    if a.y() == b.y():
+        lo, hi = sorted((a.x(), b.x()))
+        return QtCore.QRectF(lo - w / 2, a.y() - w / 2, hi - lo + w, w)
+    if a.x() == b.x():
+        lo, hi = sorted((a.y(), b.y()))
+        return QtCore.QRectF(a.x() - w / 2, lo - w / 2, w, hi - lo + w)
+    return None
