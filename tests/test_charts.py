@@ -330,6 +330,51 @@ def test_an_update_with_the_same_data_leaves_the_curves_alone(qtbot, data, other
     assert label.startswith(f"plan: loss {c.target_loss:.3f}")
 
 
+def test_the_frontier_band_is_rebuilt_once_per_update_and_matches_pyqtgraphs(qtbot, data,
+                                                                           other_data):
+    """Both band edges change on an edit: the band's path is built once (pyqtgraph's own
+    FillBetweenItem builds it on each edge's change), and it is the path pyqtgraph's item
+    builds from the same two curves."""
+    import pyqtgraph as pg
+
+    _, e, c = data
+    _, e2, c2 = other_data
+    if c2.frontier_loss_p10 is None:
+        c2 = replace(c2, frontier_loss_p10=c2.frontier_loss - 0.01,
+                     frontier_loss_p90=c2.frontier_loss + 0.01)
+    w = _widget(qtbot, "frontier")
+    w.update_chart(c, e)
+    builds = []
+    w.curve_items["band_p10"].sigPlotChanged.connect(lambda *_a: builds.append("p10"))
+    w.curve_items["band_p90"].sigPlotChanged.connect(lambda *_a: builds.append("p90"))
+    paths = []
+    orig = w.band.setPath
+    w.band.setPath = lambda path: (paths.append(path), orig(path))[1]
+    w.update_chart(c2, e2)
+    assert builds == ["p10", "p90"]  # both edges changed ...
+    assert len(paths) == 1  # ... and the band was built once
+    ref = pg.FillBetweenItem(w.curve_items["band_p10"], w.curve_items["band_p90"])
+    assert w.band.path() == ref.path()
+    assert w.band.path().elementCount() > 2 * len(c2.frontier_compute_flops) - 2
+
+
+def test_set_view_shows_the_ranges_two_range_calls_show(qtbot, data):
+    """One ``set_view`` gives the view ``setXRange`` then ``setYRange`` give, paddings
+    included."""
+    w = _widget(qtbot, "frontier")
+    p = w.plot_item
+    vb = p.getViewBox()
+    for x, y, px, py in (((20.0, 26.0), (1.9, 3.4), 0.02, 0.05), ((0.0, 1.0), (-3.0, 7.0), 0, 0),
+                         ((5.0, 2.0), (10.0, 11.0), 0.1, 0.2)):
+        p.setXRange(*x, padding=px)
+        p.setYRange(*y, padding=py)
+        want = vb.viewRange()
+        p.setXRange(-100, 100, padding=0)
+        p.setYRange(-100, 100, padding=0)
+        w.set_view(p, x, y, px, py)
+        np.testing.assert_allclose(vb.viewRange(), want, rtol=1e-12, atol=1e-12)
+
+
 def _pixels(img: QtGui.QImage) -> np.ndarray:
     img = img.convertToFormat(QtGui.QImage.Format.Format_ARGB32)
     rows = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())

@@ -238,7 +238,7 @@ def test_charts_keep_their_size_while_edits_come_in(window, qtbot):
     from estimator.gui.window import SUMMARY_SETTLE_MS
 
     w = window
-    qtbot.waitUntil(lambda: not w._to_measure, timeout=20_000)  # the charts built at start
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)  # the charts built at start
     s = w.session
     chart = w.current_chart()
 

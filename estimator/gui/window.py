@@ -292,6 +292,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._user_summary_px: int | None = None
         self._to_measure: list[str] = []  # charts still to get data after the first paint
         self._measure_after_paint = False
+        self._charts_ready = False  # every chart built and given data after the first paint
         # a timer of the window's own: it dies with the window (a closed window's pending
         # measurement never runs on a deleted one)
         self._measure_timer = QtCore.QTimer(self)
@@ -702,7 +703,13 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.refresh_chart(kind)
                 self._measure_timer.start()
                 return
+        self._charts_ready = True
         self.fit_layout()
+
+    def charts_ready(self) -> bool:
+        """True once the start-up work is done: the first layout, the first paint and every
+        chart off screen built and given its data (:meth:`_measure_next`)."""
+        return self._charts_ready
 
     # -- dialogs (tests replace these) -----------------------------------------------------
     def _ask_save_path(self, title: str, suggested: str, file_filter: str) -> str | None:

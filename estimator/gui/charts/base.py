@@ -18,6 +18,7 @@ import os
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -200,6 +201,32 @@ class SteadyText(pg.TextItem):
         else:
             super().setText(text, color)
         self._shown = text if color is None else None
+
+
+class SteadyBand(pg.FillBetweenItem):
+    """A band between two curves whose path is rebuilt once when both edges are given new
+    data inside :meth:`edges` (pyqtgraph rebuilds it on each curve's change: twice per
+    edit, each time building both edges' paths)."""
+
+    _held = False
+    _stale = False
+
+    def curveChanged(self):  # noqa: N802 (pyqtgraph API)
+        if self._held:
+            self._stale = True
+            return
+        super().curveChanged()
+
+    @contextmanager
+    def edges(self):
+        """Set both edges' data inside this block; the path follows once, at its end."""
+        self._held, self._stale = True, False
+        try:
+            yield
+        finally:
+            self._held = False
+            if self._stale:
+                self.updatePath()
 
 
 class LegendSwatch(pg.GraphicsWidget):
@@ -681,6 +708,20 @@ class ChartWidget(QtWidgets.QWidget):
         self.fit_texts()
 
     # -- legend helpers -------------------------------------------------------------------
+    @staticmethod
+    def set_view(plot: pg.PlotItem, x: tuple[float, float], y: tuple[float, float],
+                 x_padding: float = 0.0, y_padding: float = 0.0) -> None:
+        """Show ``x`` and ``y`` (view coordinates), each widened by its padding (a fraction of
+        its span, on both sides, as ``setXRange(..., padding=)``), in one view update:
+        ``setXRange`` then ``setYRange`` update the view, its axes and grid twice."""
+        def pad(r, f):
+            lo, hi = float(min(r)), float(max(r))
+            d = (hi - lo) * f
+            return (lo - d, hi + d)
+
+        plot.getViewBox().setRange(xRange=pad(x, x_padding), yRange=pad(y, y_padding),
+                                   padding=0)
+
     def legend_visible(self, visible: dict[str, bool]) -> None:
         """Show or hide legend entries by label (a " (plan)" suffix is ignored)."""
         changed = False

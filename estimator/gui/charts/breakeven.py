@@ -176,8 +176,7 @@ class BreakevenChart(ChartWidget):
             self._cross_labels.append(lab)
             self.apply_style()
         yv = np.concatenate(ys) if ys else np.array([0.0, 1.0])
-        p.setXRange(0, float(x[-1]), padding=0.02)
-        p.setYRange(0, float(yv.max()), padding=0.04)
+        self.set_view(p, (0, float(x[-1])), (0, float(yv.max())), 0.02, 0.04)
         for i, lab in enumerate(self._cross_labels):
             if i >= len(cross):
                 lab.setVisible(False)

@@ -12,7 +12,7 @@ from PySide6 import QtCore
 from estimator import units
 from estimator.curves import Curves
 from estimator.engine import Estimate
-from estimator.gui.charts.base import ChartWidget, finite_xy
+from estimator.gui.charts.base import ChartWidget, SteadyBand, finite_xy
 
 
 class FrontierChart(ChartWidget):
@@ -24,7 +24,7 @@ class FrontierChart(ChartWidget):
         p.setLabel("left", "Final loss (nats/token)")
         lo = self.add_curve(p, "band_p10")
         hi = self.add_curve(p, "band_p90")
-        self.band = pg.FillBetweenItem(lo, hi)
+        self.band = SteadyBand(lo, hi)
         p.addItem(self.band)
         self.add_curve(p, "frontier")
         self.target_vline = pg.InfiniteLine(angle=90)
@@ -65,12 +65,15 @@ class FrontierChart(ChartWidget):
         items = self.curve_items
         items["frontier"].setData(*finite_xy(c.frontier_compute_flops, c.frontier_loss))
         has_band = c.frontier_loss_p10 is not None and c.frontier_loss_p90 is not None
-        if has_band:
-            items["band_p10"].setData(*finite_xy(c.frontier_compute_flops, c.frontier_loss_p10))
-            items["band_p90"].setData(*finite_xy(c.frontier_compute_flops, c.frontier_loss_p90))
-        else:
-            items["band_p10"].setData([], [])
-            items["band_p90"].setData([], [])
+        with self.band.edges():
+            if has_band:
+                items["band_p10"].setData(*finite_xy(c.frontier_compute_flops,
+                                                     c.frontier_loss_p10))
+                items["band_p90"].setData(*finite_xy(c.frontier_compute_flops,
+                                                     c.frontier_loss_p90))
+            else:
+                items["band_p10"].setData([], [])
+                items["band_p90"].setData([], [])
         self.band.setVisible(has_band)
         items["target"].setData([c.target_compute_flops], [c.target_loss])
         self.target_vline.setPos(math.log10(c.target_compute_flops))
@@ -83,9 +86,6 @@ class FrontierChart(ChartWidget):
         hi = np.concatenate([c.frontier_loss] + ([c.frontier_loss_p90] if has_band else []))
         lo, hi = lo[np.isfinite(lo)], hi[np.isfinite(hi)]
         p = self.plot_item
-        p.setXRange(
-            math.log10(c.frontier_compute_flops[0]),
-            math.log10(c.frontier_compute_flops[-1]),
-            padding=0.02,
-        )
-        p.setYRange(float(np.min(lo)), float(np.max(hi)), padding=0.05)
+        self.set_view(p, (math.log10(c.frontier_compute_flops[0]),
+                          math.log10(c.frontier_compute_flops[-1])),
+                      (float(np.min(lo)), float(np.max(hi))), 0.02, 0.05)

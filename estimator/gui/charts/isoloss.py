@@ -128,5 +128,4 @@ class IsoLossChart(ChartWidget):
             {"Inference-aware optimum": show_opt, "Law's fitted range": box_visible}
         )
         p = self.plot_item
-        p.setXRange(x0, x1, padding=0)
-        p.setYRange(y0, y1, padding=0)
+        self.set_view(p, (x0, x1), (y0, y1))

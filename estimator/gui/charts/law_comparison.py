@@ -184,5 +184,5 @@ class LawsChart(ChartWidget):
         yv = np.asarray(ys, dtype=float)
         yv = yv[np.isfinite(yv) & (yv > 0)]
         p = self._plot
-        p.setXRange(math.log10(c0), math.log10(c1), padding=0.02)
-        p.setYRange(math.log10(yv.min()), math.log10(yv.max()), padding=0.08)
+        self.set_view(p, (math.log10(c0), math.log10(c1)),
+                      (math.log10(yv.min()), math.log10(yv.max())), 0.02, 0.08)

@@ -143,9 +143,9 @@ class MoeChart(ChartWidget):
         xlo, xhi = log_range(xs)
         ylo, yhi = log_range(ys)
         # room on the right for the last label
-        p.setXRange(xlo - 0.06 * (xhi - xlo), xhi + 0.22 * (xhi - xlo), padding=0)
-        # room above the top point for the plan's label
-        p.setYRange(ylo - 0.06 * (yhi - ylo), yhi + 0.2 * (yhi - ylo), padding=0)
+        # and above the top point for the plan's label
+        self.set_view(p, (xlo - 0.06 * (xhi - xlo), xhi + 0.22 * (xhi - xlo)),
+                      (ylo - 0.06 * (yhi - ylo), yhi + 0.2 * (yhi - ylo)))
         ptxt = self.text_items["plan"]
         tag = (f"{units.si(d.plan_total_params)} total / {units.si(d.plan_active_params)} active"
                if has_active else f"{units.si(d.plan_total_params)} params")
