@@ -297,6 +297,22 @@ def test_serving_chart_marks_target_and_chosen_point(qtbot, targets):
 
 
 @pytest.mark.gui
+def test_serving_chart_of_a_model_that_fits_only_two_batches(qtbot):
+    """A 1e25-FLOP plan on the default serving chip fits batches 1 and 2 only: the chart
+    shows the two points (it failed to update, np.convolve's "same" giving three)."""
+    from estimator.curves import compute_curves
+
+    s = Scenario(mode="compute", compute_flops=1e25, gpus=1184).validated()
+    e = estimate(s)
+    w = _chart(qtbot, "serving", compute_curves(s, e), e)
+    d = w.data
+    assert len(d.batch) == 2
+    u, thr = w.series("meets")
+    np.testing.assert_allclose(u, d.tokens_per_s_per_user)
+    np.testing.assert_array_equal(np.isfinite(thr), d.meets_targets)
+
+
+@pytest.mark.gui
 def test_moe_chart_labels_each_expert_count(qtbot, qt_charts, base):
     _s, e = base
     w = _chart(qtbot, "moe", qt_charts, e)
