@@ -35,10 +35,7 @@ def quit_after_first_paint(app, window) -> None:
     QtCore.QTimer.singleShot(30_000, app.quit)  # never hang a benchmark
 
 
-def edit_to_redraw_ms(edits: int, size=(1600, 1000)) -> list[float]:
-    """Milliseconds from an input edit (alternately the compute slider and the GPUs field,
-    through session.update) to the window repainted: recompute, cards, the visible chart, and
-    the paint Qt schedules for the changed widgets."""
+def _idle_window(size, kind: str | None = None):
     from estimator.gui.window import MainWindow
 
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -50,8 +47,19 @@ def edit_to_redraw_ms(edits: int, size=(1600, 1000)) -> list[float]:
     deadline = time.perf_counter() + 30
     while not w.charts_ready() and time.perf_counter() < deadline:
         app.processEvents()
+    if kind is not None:
+        w.tabs.setCurrentIndex(list(w.charts).index(kind))
     for _ in range(5):
         app.processEvents()
+    return app, w
+
+
+def edit_to_redraw_ms(edits: int, size=(1600, 1000), kind: str | None = None) -> list[float]:
+    """Milliseconds from an input edit (alternately the compute slider and the GPUs field,
+    through session.update) to the window repainted: recompute, cards, the visible chart
+    (``kind``, default the first tab's), and the paint Qt schedules for the changed widgets.
+    The edits come back to back, as in a slider drag: a heavy chart is marked and waits."""
+    app, w = _idle_window(size, kind)
     s = w.session
     values = np.logspace(22, 25, edits)
     times = []
@@ -67,6 +75,36 @@ def edit_to_redraw_ms(edits: int, size=(1600, 1000)) -> list[float]:
     s.dirty = False
     w.close()
     return times
+
+
+def burst_end_ms(kinds, bursts: int = 5, size=(1600, 1000)) -> dict[str, list[float]]:
+    """Per heavy chart kind: milliseconds of the update it gets when a burst of edits ends
+    (the deferred comparison, sweep or sensitivity, and the paint), one per burst of three
+    compute edits, each burst a new plan."""
+    app, w = _idle_window(size)
+    s = w.session
+    out: dict[str, list[float]] = {}
+    values = iter(np.logspace(22.2, 24.8, 3 * bursts * len(kinds)))
+    for kind in kinds:
+        w.tabs.setCurrentIndex(list(w.charts).index(kind))
+        app.processEvents()
+        times = []
+        for _ in range(bursts):
+            w.edit_burst_s = 3600.0  # the three edits are one burst
+            for _e in range(3):
+                s.update(mode="compute", compute_flops=float(next(values)))
+                s.flush()
+                app.processEvents()
+            assert w.view_pending(kind), kind
+            w._heavy_timer.stop()
+            t0 = time.perf_counter()
+            w._heavy_timer.timeout.emit()  # the burst has ended
+            app.processEvents()
+            times.append((time.perf_counter() - t0) * 1e3)
+        out[kind] = times
+    s.dirty = False
+    w.close()
+    return out
 
 
 if __name__ == "__main__":  # the start-up benchmark's process

@@ -636,3 +636,26 @@ def test_export_chart_checks_before_working(tmp_path):
         export_chart("cost", Scenario(), tmp_path / "x.png", theme="neon")
     with pytest.raises(InputError, match="width must be"):
         export_chart("cost", Scenario(), tmp_path / "x.png", width_px=20000)
+
+
+@pytest.mark.parametrize("kind", QT_FREE_KINDS)
+def test_a_chart_is_heavy_exactly_when_its_data_runs_the_engine(qtbot, kind, monkeypatch):
+    """``heavy`` (the window defers such a chart while edits come in) is declared true: a
+    heavy chart's update runs estimates or layout searches (a comparison, a GPU sweep, a
+    sensitivity), a light one reads the curves it is given (and serving plans) only."""
+    import estimator.engine as engine
+    import estimator.training.run as run_model
+    from estimator.engine import clear_caches
+
+    s = Scenario()
+    e = estimate(s)
+    c = compute_curves(s, e)
+    clear_caches()  # kept runs would hide the searches
+    runs = []
+    for mod, name in ((engine, "_run"), (run_model, "_best_many")):
+        orig = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _o=orig, _n=name, **k: (runs.append(_n),
+                                                                          _o(*a, **k))[1])
+    w = _widget(qtbot, kind)
+    w.update_chart(c, e)
+    assert bool(runs) == type(w).heavy, (kind, len(runs))

@@ -635,3 +635,89 @@ def test_xcb_library_list_matches_the_installed_plugin():
         needed |= {line.split()[0] for line in out.splitlines() if line.strip()}
     system = {n for n in needed if n.startswith(("libxcb", "libX11", "libxkbcommon"))}
     assert system <= set(XCB_LIBRARIES), sorted(system - set(XCB_LIBRARIES))
+
+
+def _edit_compute(w: MainWindow, flops: float) -> None:
+    w.session.update(mode="compute", compute_flops=flops)
+    w.session.flush()
+    QtWidgets.QApplication.processEvents()
+
+
+@pytest.mark.parametrize("kind", ["hardware", "tornado"])
+def test_a_heavy_chart_follows_a_burst_of_edits_when_it_ends(window, qtbot, kind):
+    """Dragging a slider with the hardware comparison (19 profiles) or the sensitivity (a
+    dozen estimates) on screen: each edit updates the summary at once; the chart keeps the
+    previous plan's data, marked, and shows the current plan's once the edits pause."""
+    from estimator.gui.pending import PENDING_TEXT
+
+    w = window
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)
+    w.tabs.setCurrentIndex(list(w.charts).index(kind))
+    chart = w.current_chart()
+    assert chart.heavy and chart.estimate is w.session.estimate  # shown: up to date
+    w.edit_burst_s = 3600.0  # every edit below is inside one burst, however slow the host
+    _edit_compute(w, 2e23)
+    _edit_compute(w, 3e23)
+    s = w.session
+    assert s.scenario.compute_flops == 3e23
+    assert_cards_match(w, s.scenario)  # the summary follows every edit
+    assert chart.estimate is not s.estimate and chart.estimate.scenario.compute_flops != 3e23
+    assert w.view_pending(kind)
+    badge = w._badges[kind]
+    assert badge.isVisible() and badge.text() == PENDING_TEXT
+    geo = badge.geometry()
+    assert chart.rect().contains(geo) and geo.right() > chart.width() / 2  # top right
+    assert w.status_label.text().endswith("the view follows when the edits pause")
+    if kind == "hardware":
+        assert s.curves.hardware_pending  # the comparison was not run for the drag
+    qtbot.waitUntil(lambda: not w.view_pending(kind), timeout=20_000)
+    assert chart.estimate is s.estimate and chart.curves is s.curves
+    assert not badge.isVisible() and w.status_label.text().endswith(" ms")
+    if kind == "hardware":  # the bars are the current plan's comparison, computed anew
+        from estimator.engine import compare, comparison_rows
+
+        want = comparison_rows(compare(s.scenario), s.estimate.hardware)
+        np.testing.assert_allclose(chart.bar_items["cost"].opts["width"],
+                                   [r["cost_usd"] for r in want], rtol=1e-9)
+
+
+def test_light_charts_and_single_edits_update_at_once(window, qtbot):
+    """Inside a burst a light chart (the frontier reads the curves only) still follows every
+    edit; outside a burst a heavy chart updates with the edit, unmarked."""
+    w = window
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)
+    w.edit_burst_s = 3600.0
+    chart = w.current_chart()
+    assert chart.kind == "frontier" and not chart.heavy
+    _edit_compute(w, 2e23)
+    _edit_compute(w, 3e23)
+    assert chart.estimate is w.session.estimate and not w.view_pending("frontier")
+    w.edit_burst_s = 0.0  # every edit stands alone
+    w.tabs.setCurrentIndex(list(w.charts).index("gpus"))
+    gpus = w.current_chart()
+    _edit_compute(w, 4e23)
+    assert gpus.estimate is w.session.estimate and not w.view_pending("gpus")
+    assert gpus.data.plan_gpus == w.session.scenario.gpus
+
+
+def test_the_hardware_table_follows_a_burst_and_an_export_never_waits(window, qtbot):
+    """The hardware table is deferred like a heavy chart; bringing every view up to date (as
+    exports and reports do) computes what is pending at once and clears the marks."""
+    w = window
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)
+    w.tabs.setCurrentWidget(w.comparison)
+    QtWidgets.QApplication.processEvents()
+    w.edit_burst_s = 3600.0
+    _edit_compute(w, 2e23)
+    _edit_compute(w, 5e23)
+    assert w.view_pending("table")
+    assert all(e.scenario.compute_flops != 5e23 for e in w.comparison.estimates)
+    w.refresh_all()
+    assert not w.view_pending("table")
+    assert {e.scenario.compute_flops for e in w.comparison.estimates} == {5e23}
+    w.tabs.setCurrentIndex(list(w.charts).index("cost"))
+    _edit_compute(w, 6e23)
+    _edit_compute(w, 7e23)
+    assert w.view_pending("cost")
+    w.refresh_all()
+    assert not w.view_pending("cost") and w.charts["cost"].estimate is w.session.estimate

@@ -12,6 +12,7 @@ small ``_ask_*`` methods so tests can answer them.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from estimator.gui import ladder_dialog, settings
 from estimator.gui.cards import AlternativeStrip, ResultCards
 from estimator.gui.chart_kinds import CHART_KINDS, CHART_SHORT_TITLES, CHART_TITLES
 from estimator.gui.inputs import InputsPanel
+from estimator.gui.pending import PendingBadge
 from estimator.gui.session import Session, friendly_message
 from estimator.gui.theme import THEME_NAMES, apply_theme, chart_theme
 from estimator.gui.widgets import (
@@ -51,6 +53,14 @@ MIN_PLOT_PX = 300
 #: How long after the last edit the summary above the charts fits its content again (it only
 #: grows while edits come in). A judgement: longer than the gaps of a slider drag or of typing.
 SUMMARY_SETTLE_MS = 600
+#: Estimates closer together than this (s) are one burst of edits (a slider dragged, typing):
+#: a heavy chart or the hardware table on screen (each runs the engine many times, 30-150 ms)
+#: keeps its data and follows when the burst ends. A judgement: a drag's or typing's gaps are
+#: 10-200 ms, deliberate edits seconds apart.
+EDIT_BURST_S = 0.5
+#: How long after the last edit of a burst a heavy view on screen updates (ms). A judgement:
+#: long enough that a drag's pauses do not stall it, short enough to follow a released slider.
+HEAVY_PAUSE_MS = 300
 #: Plot-area overhead (axes, subtitle, legend, tab bar) assumed before a chart is measured.
 CHART_OVERHEAD_GUESS_PX = {"normal": 230, "presentation": 290}
 #: The inputs column's width by theme (wider when its minimum needs more).
@@ -310,6 +320,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._settle_timer.setSingleShot(True)
         self._settle_timer.setInterval(SUMMARY_SETTLE_MS)
         self._settle_timer.timeout.connect(self.fit_layout)
+        # Heavy views (a chart with ``heavy``, the hardware table) follow a burst of edits
+        # when it ends; each edit still updates the summary and the light charts at once
+        self.edit_burst_s = EDIT_BURST_S
+        self._last_estimate_s = -math.inf
+        self._badges: dict[str, PendingBadge] = {}
+        self._heavy_timer = QtCore.QTimer(self)
+        self._heavy_timer.setSingleShot(True)
+        self._heavy_timer.setInterval(HEAVY_PAUSE_MS)
+        self._heavy_timer.timeout.connect(self._end_burst)
         self.status_label = QtWidgets.QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
         from estimator.gui.resources import icon_path
@@ -383,6 +402,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from estimator.report import describe_target, serving_phrase
 
         s = est.scenario
+        now = time.monotonic()
+        burst = now - self._last_estimate_s < self.edit_burst_s
+        self._last_estimate_s = now
         self.cards.show_estimate(est)
         self.alternative.show_estimate(est)
         target = describe_target(s)
@@ -413,11 +435,12 @@ class MainWindow(QtWidgets.QMainWindow):
         # slider stays fluid), and every one before an export
         self._stale = set(self.charts) | {"table"}  # the kinds (nothing is built here)
         t0 = time.perf_counter()
-        self._refresh_visible()
+        waits = self._refresh_visible(defer_heavy=burst)
         self.last_redraw_ms = (time.perf_counter() - t0) * 1000
         self.status_label.setText(
             f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
-            f"view {self.last_redraw_ms:.0f} ms")
+            + ("the view follows when the edits pause" if waits
+               else f"view {self.last_redraw_ms:.0f} ms"))
         # Lay out what the new texts resized now, then fit the summary and the charts to it,
         # so the window paints once per edit: left to the event loop, the layouts settle
         # after the first paint and the window is painted again, the chart with it
@@ -442,12 +465,49 @@ class MainWindow(QtWidgets.QMainWindow):
             lines.append(f"… and {len(errors) - 5} more user files failed to load")
         self.files_strip.set_messages(lines)
 
-    def _refresh_visible(self) -> None:
+    def _refresh_visible(self, defer_heavy: bool = False) -> bool:
+        """Bring the view on screen up to date; with ``defer_heavy`` (an edit inside a burst)
+        a heavy chart or the hardware table is marked and updated when the burst ends (True
+        then)."""
         kind = self.current_chart_kind()
         if kind is not None:
+            if defer_heavy and kind in self._stale and self.charts[kind].heavy:
+                self._defer(kind, self.charts[kind])
+                return True
             self.refresh_chart(kind)
         elif self.tabs.currentWidget() is self.comparison:
+            if defer_heavy and "table" in self._stale:
+                self._defer("table", self.comparison)
+                return True
             self.refresh_table()
+        return False
+
+    def _end_burst(self) -> None:
+        """The edits paused: the heavy view on screen gets the current plan's data."""
+        t0 = time.perf_counter()
+        self._refresh_visible()
+        self.last_redraw_ms = (time.perf_counter() - t0) * 1000
+        self.status_label.setText(
+            f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
+            f"view {self.last_redraw_ms:.0f} ms")
+
+    def _defer(self, key: str, host: QtWidgets.QWidget) -> None:
+        badge = self._badges.get(key)
+        if badge is None:
+            badge = self._badges[key] = PendingBadge(host)
+        badge.set_pending(True)
+        self._heavy_timer.start()  # restarted by each edit of the burst
+
+    def view_pending(self, key: str) -> bool:
+        """True while chart ``key`` (or ``"table"``) shows an earlier plan's data, marked,
+        waiting for a burst of edits to end."""
+        badge = self._badges.get(key)
+        return badge is not None and not badge.isHidden()
+
+    def _settled(self, key: str) -> None:
+        badge = self._badges.get(key)
+        if badge is not None:
+            badge.set_pending(False)
 
     def refresh_chart(self, kind: str) -> None:
         """Give chart ``kind`` the session's current data if it has not got it yet."""
@@ -459,6 +519,7 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception:  # noqa: BLE001 - a chart bug must not break the estimate
             log.exception("chart %s failed to update", kind)
         self._stale.discard(kind)
+        self._settled(kind)
 
     def refresh_table(self) -> None:
         s = self.session
@@ -466,6 +527,7 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.comparison.show_comparison(s.comparison, s.estimate.hardware)
         self._stale.discard("table")
+        self._settled("table")
 
     def refresh_all(self) -> None:
         """Bring every chart and the table up to date (before exports and reports)."""

@@ -328,6 +328,9 @@ class ChartWidget(QtWidgets.QWidget):
     """
 
     kind: ClassVar[str] = ""
+    #: True when the chart's data runs the engine many times (every hardware profile, a GPU
+    #: sweep, a sensitivity): the window updates it while edits come in only once they pause
+    heavy: ClassVar[bool] = False
     legend_columns: ClassVar[int] = 3
     #: relative widths of the plots side by side (default: the first 3, the others 2)
     column_stretch: ClassVar[tuple[int, ...] | None] = None

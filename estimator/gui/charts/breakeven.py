@@ -26,6 +26,7 @@ MAX_LINES = 6
 
 class BreakevenChart(ChartWidget):
     kind = "breakeven"
+    heavy = True
     legend_columns = 3
 
     @property

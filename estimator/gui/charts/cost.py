@@ -18,6 +18,7 @@ from estimator.report import hardware_short_name
 
 class CostChart(ChartWidget):
     kind = "cost"
+    heavy = True
     legend_columns = 4
 
     def build(self) -> None:

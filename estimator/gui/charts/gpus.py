@@ -46,6 +46,7 @@ def no_faster_beyond(d: GpuSweepData) -> bool:
 
 class GpusChart(ChartWidget):
     kind = "gpus"
+    heavy = True
     legend_columns = 3
     column_stretch = (1, 1)
 

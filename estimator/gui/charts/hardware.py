@@ -17,6 +17,7 @@ BAR_HEIGHT = 0.62
 
 class HardwareChart(ChartWidget):
     kind = "hardware"
+    heavy = True
 
     def build(self) -> None:
         pc, pd = self.new_cost_days_plots("Training cost (USD)")

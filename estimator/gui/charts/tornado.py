@@ -31,6 +31,7 @@ def _days(v: float) -> str:
 
 class TornadoChart(ChartWidget):
     kind = "tornado"
+    heavy = True
     legend_columns = 3
     column_stretch = (3, 2)
 
