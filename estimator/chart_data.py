@@ -107,7 +107,7 @@ class GpuSweepData:
 
 def gpu_counts_for(plan_gpus: int, min_gpus: int, max_useful: int,
                    steps_per_doubling: int = GPU_STEPS_PER_DOUBLING,
-                   domain: int = 8) -> np.ndarray:
+                   domain: int = 8, with_plan: bool = True) -> np.ndarray:
     """The sweep's GPU counts: counts a cluster is built in (whole scale-up domains of
     ``domain`` chips times 1, 1.5 per doubling with two steps, or 1, 1.25, 1.5, 1.75 with four;
     powers of two below one domain), from the memory floor (or 1/64 of the plan) to 4x past the
@@ -132,8 +132,59 @@ def gpu_counts_for(plan_gpus: int, min_gpus: int, max_useful: int,
             if lo <= n <= hi:
                 nice.add(int(n))
         a += 1
-    extra = [int(plan_gpus), int(max_useful)] + ([int(min_gpus)] if min_gpus > 0 else [])
+    extra = ([int(plan_gpus)] if with_plan else []) + [int(max_useful)] + (
+        [int(min_gpus)] if min_gpus > 0 else [])
     return np.unique(np.asarray(sorted(nice | set(extra)), dtype=int))
+
+
+#: Sweeps of the counts other than the plan's, by (job without its GPU count, chip, counts):
+#: dragging the GPU slider moves only the plan's count, so the rest of the curve is kept
+#: and one count is searched per edit. A few recent ones are kept.
+_SWEEPS: dict[tuple, object] = {}
+_SWEEPS_MAX = 8
+
+
+def _sweep_parts(est: Estimate, catalogue: Catalogue | None,
+                 gpu_counts: Sequence[int] | None):
+    from estimator.training.stage import _run_key, job_of, training_accelerator
+
+    if est.plan is None:
+        raise InputError("the estimate carries no plan to sweep")
+    s = est.scenario
+    profile = resolve(catalogue).profile(s.hardware)
+    acc = training_accelerator(profile)
+    job = job_of(s, est.plan.allocation, est.plan.model_shape, profile)
+    if gpu_counts is None:  # the counts around the plan's, which a GPU edit leaves alone
+        # (unless the plan passes the useful ceiling), and the plan's own
+        others = tuple(int(n) for n in gpu_counts_for(
+            s.gpus, est.min_gpus_for_memory, est.max_useful_gpus,
+            domain=int(profile.scale_up_domain_chips), with_plan=False))
+        counts = np.unique(np.append(np.asarray(others, dtype=int), int(s.gpus)))
+    else:
+        counts = np.asarray(gpu_counts, dtype=int).ravel()
+        others = tuple(int(n) for n in counts if n != s.gpus)
+    # the sweep reads the job's shape, tokens and pins, never its own GPU count
+    key = (_run_key(replace(job, gpus=1), acc), others)
+    return profile, acc, job, counts, others, key
+
+
+def gpu_sweep_kept(est: Estimate, *, catalogue: Catalogue | None = None) -> bool:
+    """True when :func:`gpu_sweep` of ``est`` would search only the plan's own count (the
+    other counts' sweep is kept from an estimate that differed in its GPU count only)."""
+    try:
+        return _sweep_parts(est, catalogue, None)[5] in _SWEEPS
+    except InputError:
+        return True  # nothing to sweep: the chart says so at once
+
+
+def _merge_sweeps(a, b):
+    """Two sweeps of one job (disjoint counts) as one, by GPU count."""
+    from estimator.training.types import GpuSweep
+
+    arrays = {f: np.concatenate([getattr(a, f), getattr(b, f)])
+              for f in GpuSweep.__dataclass_fields__ if isinstance(getattr(a, f), np.ndarray)}
+    order = np.argsort(arrays["gpus"], kind="stable")
+    return replace(a, **{f: v[order] for f, v in arrays.items()})
 
 
 def gpu_sweep(est: Estimate, *, catalogue: Catalogue | None = None,
@@ -142,21 +193,22 @@ def gpu_sweep(est: Estimate, *, catalogue: Catalogue | None = None,
     model's best layout at each count (:func:`estimator.training.run.sweep_gpus`, the same
     search as the plan's), priced and scaled exactly as stage 2 prices the plan
     (:func:`estimator.training.stage.training_stage`), so the plan's own count reproduces the
-    estimate's days and cost."""
+    estimate's days and cost. Each count's layout is its own, so the counts other than the
+    plan's are swept once and kept (``_SWEEPS``) while only the GPU count changes."""
     from estimator.training.run import sweep_gpus
-    from estimator.training.stage import job_of, price_of, training_accelerator
+    from estimator.training.stage import price_of
 
-    if est.plan is None:
-        raise InputError("the estimate carries no plan to sweep")
     s = est.scenario
-    cat = resolve(catalogue)
-    profile = cat.profile(s.hardware)
-    acc = training_accelerator(profile)
-    job = job_of(s, est.plan.allocation, est.plan.model_shape, profile)
-    if gpu_counts is None:
-        gpu_counts = gpu_counts_for(s.gpus, est.min_gpus_for_memory, est.max_useful_gpus,
-                                    domain=int(profile.scale_up_domain_chips))
-    sw = sweep_gpus(job, acc, gpu_counts)
+    profile, acc, job, counts, others, key = _sweep_parts(est, catalogue, gpu_counts)
+    sw = _SWEEPS.get(key) if others else None
+    if sw is None and others:
+        sw = sweep_gpus(job, acc, others)
+        if len(_SWEEPS) >= _SWEEPS_MAX:
+            _SWEEPS.pop(next(iter(_SWEEPS)))
+        _SWEEPS[key] = sw
+    if int(s.gpus) in counts and int(s.gpus) not in others:  # the plan's own count
+        own = sweep_gpus(job, acc, [s.gpus])
+        sw = own if sw is None else _merge_sweeps(sw, own)
     # as stage 2: the derived shape's rounded widths hold slightly other than the plan's N
     scale = est.plan.allocation.params / est.plan.model_shape.active_params
     price = price_of(s, profile)

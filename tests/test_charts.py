@@ -640,22 +640,46 @@ def test_export_chart_checks_before_working(tmp_path):
 
 @pytest.mark.parametrize("kind", QT_FREE_KINDS)
 def test_a_chart_is_heavy_exactly_when_its_data_runs_the_engine(qtbot, kind, monkeypatch):
-    """``heavy`` (the window defers such a chart while edits come in) is declared true: a
-    heavy chart's update runs estimates or layout searches (a comparison, a GPU sweep, a
-    sensitivity), a light one reads the curves it is given (and serving plans) only."""
+    """``update_is_heavy`` (the window defers such an update while edits come in) tells the
+    truth: a heavy update runs estimates or layout searches beyond one plan's (a comparison,
+    a GPU sweep, a sensitivity); a light one reads the curves (and serving plans). Once shown,
+    the same data is light; the GPU chart stays light when only the GPU count moves."""
     import estimator.engine as engine
     import estimator.training.run as run_model
     from estimator.engine import clear_caches
 
-    s = Scenario()
+    s = Scenario(gpus=1000)  # not a count of the sweep's own grid
     e = estimate(s)
     c = compute_curves(s, e)
-    clear_caches()  # kept runs would hide the searches
-    runs = []
-    for mod, name in ((engine, "_run"), (run_model, "_best_many")):
-        orig = getattr(mod, name)
-        monkeypatch.setattr(mod, name, lambda *a, _o=orig, _n=name, **k: (runs.append(_n),
-                                                                          _o(*a, **k))[1])
+    e2 = estimate(replace(s, gpus=1200))
+    c2 = compute_curves(replace(s, gpus=1200), e2)
+    clear_caches()  # kept runs and sweeps would hide the searches
+    import estimator.chart_data as chart_data
+
+    monkeypatch.setattr(chart_data, "_SWEEPS", {})
+    work = {"estimates": 0, "counts": 0}
+
+    def counting(orig, what):
+        def f(*a, **k):
+            work[what] += 1 if what == "estimates" else sum(len(cs) for _j, cs, _b in a[0])
+            return orig(*a, **k)
+        return f
+
+    monkeypatch.setattr(engine, "_run", counting(engine._run, "estimates"))
+    monkeypatch.setattr(run_model, "_best_many", counting(run_model._best_many, "counts"))
+
+    def update(curves, est) -> bool:
+        work.update(estimates=0, counts=0)
+        w.update_chart(curves, est)
+        return work["estimates"] > 0 or work["counts"] > 2
+
     w = _widget(qtbot, kind)
-    w.update_chart(c, e)
-    assert bool(runs) == type(w).heavy, (kind, len(runs))
+    said = w.update_is_heavy(c, e)
+    assert said == update(c, e) == type(w).heavy, (kind, work)
+    assert not w.update_is_heavy(c, e) and not update(c, e)  # shown: kept
+    if kind == "gpus":  # a GPU edit: the other counts are kept, the plan's count searched
+        assert not w.update_is_heavy(c2, e2)
+        assert not update(c2, e2) and 0 < work["counts"] <= 2
+        assert w.data.plan_gpus == 1200 and 1200 in w.data.gpus
+
+

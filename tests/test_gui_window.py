@@ -721,3 +721,28 @@ def test_the_hardware_table_follows_a_burst_and_an_export_never_waits(window, qt
     assert w.view_pending("cost")
     w.refresh_all()
     assert not w.view_pending("cost") and w.charts["cost"].estimate is w.session.estimate
+
+
+def test_dragging_the_gpu_slider_moves_the_gpu_chart_live(window, qtbot):
+    """On the GPU-count chart a burst of GPU edits follows live (the other counts' sweep is
+    kept, only the plan's count is searched); a compute edit in the burst moves the whole
+    curve and waits for the pause."""
+    w = window
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)
+    w.tabs.setCurrentIndex(list(w.charts).index("gpus"))
+    chart = w.current_chart()
+    w.edit_burst_s = 3600.0
+    f = w.inputs.field("gpus")
+    for n in (1100, 1300, 1500):
+        f.set_text_and_commit(str(n))
+        settle(w)
+        QtWidgets.QApplication.processEvents()
+        assert not w.view_pending("gpus")
+        assert chart.data.plan_gpus == n and chart.estimate is w.session.estimate
+        i = list(chart.data.gpus).index(n)
+        assert chart.data.wall_clock_days[i] == pytest.approx(w.session.estimate.wall_clock_days,
+                                                              rel=1e-9)
+    _edit_compute(w, 2e23)
+    assert w.view_pending("gpus")
+    qtbot.waitUntil(lambda: not w.view_pending("gpus"), timeout=20_000)
+    assert chart.estimate is w.session.estimate

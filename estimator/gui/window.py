@@ -471,8 +471,11 @@ class MainWindow(QtWidgets.QMainWindow):
         then)."""
         kind = self.current_chart_kind()
         if kind is not None:
-            if defer_heavy and kind in self._stale and self.charts[kind].heavy:
-                self._defer(kind, self.charts[kind])
+            chart = self.charts[kind]
+            s = self.session
+            if defer_heavy and kind in self._stale and s.curves is not None \
+                    and s.estimate is not None and chart.update_is_heavy(s.curves, s.estimate):
+                self._defer(kind, chart)
                 return True
             self.refresh_chart(kind)
         elif self.tabs.currentWidget() is self.comparison:

@@ -492,6 +492,17 @@ class ChartWidget(QtWidgets.QWidget):
             item.setData(10.0**cx if log_x else cx, 10.0**cy if log_y else cy, connect="finite")
 
     # -- data built from the estimate ---------------------------------------------------------
+    def update_is_heavy(self, curves: Curves, est: Estimate) -> bool:
+        """Would showing ``est`` run the engine many times (a comparison, a sweep, a
+        sensitivity)? A :attr:`heavy` chart says no when it keeps what it needs; the window
+        defers a heavy update while edits come in."""
+        return self.heavy and not self.memo_kept(self.estimate_key(est))
+
+    def memo_kept(self, key) -> bool:
+        """True when :meth:`memo` holds the value of ``key``."""
+        memo = self.__dict__.get("_memo", {})
+        return "value" in memo and memo.get("key") == key
+
     def memo(self, key, build):
         """``build()`` once per ``key`` (the last value is kept): charts that run an engine
         over the estimate (a sweep, a sensitivity) redo it only when the estimate changes."""

@@ -61,6 +61,10 @@ class CostChart(ChartWidget):
             f"{est.gpus:,} chips, {est.precision}"
         )
 
+    def update_is_heavy(self, curves: Curves, est: Estimate) -> bool:
+        """Heavy while the curves' comparison over every profile is still to be run."""
+        return curves.hardware_pending
+
     def set_data(self, c: Curves, est: Estimate) -> None:
         p = self._cost_plot
         # one line per profile, plan's first, the rest cheapest first at the plan's loss

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from estimator import units
-from estimator.chart_data import GpuSweepData, gpu_sweep
+from estimator.chart_data import GpuSweepData, gpu_sweep, gpu_sweep_kept
 from estimator.curves import Curves
 from estimator.engine import Estimate
 from estimator.errors import EstimatorError
@@ -119,6 +119,11 @@ class GpusChart(ChartWidget):
                 "past the ceiling the batch outgrows the useful batch and needs extra tokens "
                 "(McCandlish et al. 2018), so GPUs there buy little or no speed\n"
                 + super().footnote(est))
+
+    def update_is_heavy(self, curves: Curves, est: Estimate) -> bool:
+        """Heavy unless only the GPU count moved: the other counts' sweep is then kept and
+        one count is searched (dragging the GPU slider follows live)."""
+        return super().update_is_heavy(curves, est) and not gpu_sweep_kept(est)
 
     def set_data(self, c: Curves, est: Estimate) -> None:
         try:

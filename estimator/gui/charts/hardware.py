@@ -53,6 +53,10 @@ class HardwareChart(ChartWidget):
             "bars: median, whiskers: P10–P90"
         )
 
+    def update_is_heavy(self, curves: Curves, est: Estimate) -> bool:
+        """Heavy while the curves' comparison over every profile is still to be run."""
+        return curves.hardware_pending
+
     def set_data(self, c: Curves, est: Estimate) -> None:
         t = self.theme
         rows = list(c.hardware_rows)
