@@ -77,6 +77,23 @@ def edit_to_redraw_ms(edits: int, size=(1600, 1000), kind: str | None = None) ->
     return times
 
 
+def gpu_drag_ms(edits: int, size=(1600, 1000)) -> list[float]:
+    """Milliseconds per edit of the GPU slider dragged on the GPU-count tab (GPU edits only:
+    the chart follows live, searching the plan's count alone)."""
+    app, w = _idle_window(size, "gpus")
+    s = w.session
+    times = []
+    for i in range(edits):
+        t0 = time.perf_counter()
+        s.update(gpus=int(256 + 24 * i))
+        s.flush()
+        app.processEvents()
+        times.append((time.perf_counter() - t0) * 1e3)
+    s.dirty = False
+    w.close()
+    return times
+
+
 def burst_end_ms(kinds, bursts: int = 5, size=(1600, 1000)) -> dict[str, list[float]]:
     """Per heavy chart kind: milliseconds of the update it gets when a burst of edits ends
     (the deferred comparison, sweep or sensitivity, and the paint), one per burst of three

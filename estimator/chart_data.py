@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from estimator.catalogue import Catalogue, resolve
-from estimator.engine import Estimate
-from estimator.errors import InputError
+from estimator.engine import Estimate, register_cache
+from estimator.errors import EstimatorError, InputError
 
 __all__ = [
     "MOE_EXPERTS",
@@ -142,6 +142,7 @@ def gpu_counts_for(plan_gpus: int, min_gpus: int, max_useful: int,
 #: and one count is searched per edit. A few recent ones are kept.
 _SWEEPS: dict[tuple, object] = {}
 _SWEEPS_MAX = 8
+register_cache(_SWEEPS.clear)
 
 
 def _sweep_parts(est: Estimate, catalogue: Catalogue | None,
@@ -173,7 +174,7 @@ def gpu_sweep_kept(est: Estimate, *, catalogue: Catalogue | None = None) -> bool
     other counts' sweep is kept from an estimate that differed in its GPU count only)."""
     try:
         return _sweep_parts(est, catalogue, None)[5] in _SWEEPS
-    except InputError:
+    except EstimatorError:
         return True  # nothing to sweep: the chart says so at once
 
 

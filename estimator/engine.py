@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -529,15 +530,27 @@ def _compared_key(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> tuple 
     return (id(cat), s, with_uncertainty)
 
 
+#: Clearers of caches kept by the modules above the engine (e.g. chart_data's GPU sweeps),
+#: which register themselves: :func:`clear_caches` reaches them without importing them.
+_CACHE_CLEARERS: list[Callable[[], None]] = []
+
+
+def register_cache(clear: Callable[[], None]) -> None:
+    """Have :func:`clear_caches` call ``clear`` too."""
+    _CACHE_CLEARERS.append(clear)
+
+
 def clear_caches() -> None:
-    """Forget the kept comparisons, training runs and serving plans (benchmarks time a cold
-    start with it; the results never depend on them)."""
+    """Forget the kept comparisons, training runs, serving plans and every registered cache
+    (benchmarks time a cold start with it; the results never depend on them)."""
     from estimator.serving.stage import clear_caches as clear_serving
     from estimator.training.stage import clear_caches as clear_training
 
     _COMPARED.clear()
     clear_training()
     clear_serving()
+    for clear in _CACHE_CLEARERS:
+        clear()
 
 
 def _compare(s: Scenario, cat: Catalogue, with_uncertainty: bool) -> list[Estimate]:

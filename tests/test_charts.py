@@ -654,9 +654,6 @@ def test_a_chart_is_heavy_exactly_when_its_data_runs_the_engine(qtbot, kind, mon
     e2 = estimate(replace(s, gpus=1200))
     c2 = compute_curves(replace(s, gpus=1200), e2)
     clear_caches()  # kept runs and sweeps would hide the searches
-    import estimator.chart_data as chart_data
-
-    monkeypatch.setattr(chart_data, "_SWEEPS", {})
     work = {"estimates": 0, "counts": 0}
 
     def counting(orig, what):

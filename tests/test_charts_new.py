@@ -395,3 +395,14 @@ def test_the_window_shows_every_new_chart_as_a_tab(qtbot, tmp_path, monkeypatch)
     np.testing.assert_allclose(w.charts["gpus"].series("days:plan")[1],
                                [w.session.estimate.wall_clock_days])
     w.session.dirty = False
+
+
+def test_clear_caches_forgets_the_kept_gpu_sweeps(base):
+    """engine.clear_caches reaches the GPU sweeps chart_data keeps (benchmarks rely on it)."""
+    from estimator.engine import clear_caches
+
+    _s, e = base
+    cd.gpu_sweep(e)
+    assert cd.gpu_sweep_kept(e) and cd._SWEEPS  # noqa: SLF001
+    clear_caches()
+    assert not cd.gpu_sweep_kept(e) and not cd._SWEEPS  # noqa: SLF001

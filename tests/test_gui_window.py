@@ -637,6 +637,20 @@ def test_xcb_library_list_matches_the_installed_plugin():
     assert system <= set(XCB_LIBRARIES), sorted(system - set(XCB_LIBRARIES))
 
 
+def _one_long_burst(w: MainWindow) -> None:
+    """Every edit from now on is inside one burst, and the burst ends only when the test says
+    so (``_end_burst``), however slow the host."""
+    w.edit_burst_s = 3600.0
+    w._heavy_timer.setInterval(3_600_000)
+
+
+def _end_burst(w: MainWindow) -> None:
+    assert w._heavy_timer.isActive()  # the window waits for the pause
+    w._heavy_timer.stop()
+    w._heavy_timer.timeout.emit()
+    QtWidgets.QApplication.processEvents()
+
+
 def _edit_compute(w: MainWindow, flops: float) -> None:
     w.session.update(mode="compute", compute_flops=flops)
     w.session.flush()
@@ -655,7 +669,7 @@ def test_a_heavy_chart_follows_a_burst_of_edits_when_it_ends(window, qtbot, kind
     w.tabs.setCurrentIndex(list(w.charts).index(kind))
     chart = w.current_chart()
     assert chart.heavy and chart.estimate is w.session.estimate  # shown: up to date
-    w.edit_burst_s = 3600.0  # every edit below is inside one burst, however slow the host
+    _one_long_burst(w)
     _edit_compute(w, 2e23)
     _edit_compute(w, 3e23)
     s = w.session
@@ -670,7 +684,8 @@ def test_a_heavy_chart_follows_a_burst_of_edits_when_it_ends(window, qtbot, kind
     assert w.status_label.text().endswith("the view follows when the edits pause")
     if kind == "hardware":
         assert s.curves.hardware_pending  # the comparison was not run for the drag
-    qtbot.waitUntil(lambda: not w.view_pending(kind), timeout=20_000)
+    _end_burst(w)
+    assert not w.view_pending(kind)
     assert chart.estimate is s.estimate and chart.curves is s.curves
     assert not badge.isVisible() and w.status_label.text().endswith(" ms")
     if kind == "hardware":  # the bars are the current plan's comparison, computed anew
@@ -686,7 +701,7 @@ def test_light_charts_and_single_edits_update_at_once(window, qtbot):
     edit; outside a burst a heavy chart updates with the edit, unmarked."""
     w = window
     qtbot.waitUntil(w.charts_ready, timeout=20_000)
-    w.edit_burst_s = 3600.0
+    _one_long_burst(w)
     chart = w.current_chart()
     assert chart.kind == "frontier" and not chart.heavy
     _edit_compute(w, 2e23)
@@ -707,7 +722,7 @@ def test_the_hardware_table_follows_a_burst_and_an_export_never_waits(window, qt
     qtbot.waitUntil(w.charts_ready, timeout=20_000)
     w.tabs.setCurrentWidget(w.comparison)
     QtWidgets.QApplication.processEvents()
-    w.edit_burst_s = 3600.0
+    _one_long_burst(w)
     _edit_compute(w, 2e23)
     _edit_compute(w, 5e23)
     assert w.view_pending("table")
@@ -731,7 +746,7 @@ def test_dragging_the_gpu_slider_moves_the_gpu_chart_live(window, qtbot):
     qtbot.waitUntil(w.charts_ready, timeout=20_000)
     w.tabs.setCurrentIndex(list(w.charts).index("gpus"))
     chart = w.current_chart()
-    w.edit_burst_s = 3600.0
+    _one_long_burst(w)
     f = w.inputs.field("gpus")
     for n in (1100, 1300, 1500):
         f.set_text_and_commit(str(n))
@@ -744,5 +759,54 @@ def test_dragging_the_gpu_slider_moves_the_gpu_chart_live(window, qtbot):
                                                               rel=1e-9)
     _edit_compute(w, 2e23)
     assert w.view_pending("gpus")
-    qtbot.waitUntil(lambda: not w.view_pending("gpus"), timeout=20_000)
+    _end_burst(w)
+    assert not w.view_pending("gpus")
     assert chart.estimate is w.session.estimate
+
+
+def test_a_mark_never_outlives_its_stale_data(window, qtbot):
+    """A view deferred, then brought up to date while its tab is not shown (an export or a
+    report calls refresh_all): back on its tab it shows the current plan, unmarked. A theme
+    switch while marked sizes the mark to its new text."""
+    from estimator.gui.pending import PENDING_TEXT
+
+    w = window
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)
+    _one_long_burst(w)
+    w.tabs.setCurrentIndex(list(w.charts).index("hardware"))
+    _edit_compute(w, 2e23)
+    _edit_compute(w, 3e23)
+    assert w.view_pending("hardware")
+    badge = w._badges["hardware"]
+    w.set_theme("presentation")
+    QtWidgets.QApplication.processEvents()
+    assert badge.text() == PENDING_TEXT and badge.width() >= badge.sizeHint().width()
+    w.tabs.setCurrentIndex(list(w.charts).index("frontier"))
+    w.refresh_all()
+    w.tabs.setCurrentIndex(list(w.charts).index("hardware"))
+    QtWidgets.QApplication.processEvents()
+    assert w.charts["hardware"].estimate is w.session.estimate
+    assert not w.view_pending("hardware") and not badge.isVisible()
+
+
+def test_copying_the_hardware_table_while_it_waits_copies_the_current_plan(window, qtbot):
+    """The table's mark sits over its rows, clear of the Copy button; a copy while the table
+    waits for a burst to end brings it up to date first."""
+    w = window
+    qtbot.waitUntil(w.charts_ready, timeout=20_000)
+    w.tabs.setCurrentWidget(w.comparison)
+    QtWidgets.QApplication.processEvents()
+    _one_long_burst(w)
+    _edit_compute(w, 2e23)
+    _edit_compute(w, 4e23)
+    assert w.view_pending("table")
+    badge = w._badges["table"]
+    button = w.comparison.copy_button
+    top_left = button.mapTo(w.comparison, QtCore.QPoint(0, 0))
+    on_screen = QtCore.QRect(badge.mapTo(w.comparison, QtCore.QPoint(0, 0)), badge.size())
+    assert not on_screen.intersects(QtCore.QRect(top_left, button.size()))
+    stale = w.comparison.tsv(None)  # the earlier plan's rows, on screen under the mark
+    text = w.comparison.copy(all_rows=True)
+    assert not w.view_pending("table")
+    assert {e.scenario.compute_flops for e in w.comparison.estimates} == {4e23}
+    assert text == w.comparison.tsv(None) != stale

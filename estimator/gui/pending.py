@@ -11,13 +11,14 @@ PENDING_TEXT = "Updating when the edits pause…"
 
 
 class PendingBadge(QtWidgets.QLabel):
-    """A small label over ``host``'s top-right corner, shown while the host's data is behind
-    the inputs. Mouse events pass through it to the view below."""
+    """A small label over ``host``'s top-right (or bottom-right) corner, shown while the
+    host's data is behind the inputs. Mouse events pass through it to the view below."""
 
     MARGIN_PX = 8
 
-    def __init__(self, host: QtWidgets.QWidget):
+    def __init__(self, host: QtWidgets.QWidget, corner: str = "top"):
         super().__init__(PENDING_TEXT, host)
+        self.corner = corner
         self.setObjectName("pendingBadge")
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         # pale amber on either theme: a state, not an error (the error strip is red)
@@ -31,20 +32,30 @@ class PendingBadge(QtWidgets.QLabel):
         host.installEventFilter(self)
 
     def set_pending(self, on: bool) -> None:
-        if on == self.isVisible():
+        # isHidden, not isVisible: a badge on a tab not shown is not visible either, and
+        # must still be hidden when its view is brought up to date
+        if on != self.isHidden():
             return
         if on:
-            self.adjustSize()
-            self._place()
+            self._fit()
             self.raise_()
-        self.setVisible(on)
+        self.setHidden(not on)
 
-    def _place(self) -> None:
+    def _fit(self) -> None:
+        self.adjustSize()
         host = self.parentWidget()
         if host is not None:
-            self.move(max(0, host.width() - self.width() - self.MARGIN_PX), self.MARGIN_PX)
+            y = (self.MARGIN_PX if self.corner == "top"
+                 else max(0, host.height() - self.height() - self.MARGIN_PX))
+            self.move(max(0, host.width() - self.width() - self.MARGIN_PX), y)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:  # noqa: N802 (Qt API)
+        super().changeEvent(event)
+        # a theme switch restyles the window (and its fonts): the text needs another size
+        if event.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.StyleChange):
+            self._fit()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
-        if event.type() == QtCore.QEvent.Type.Resize and self.isVisible():
-            self._place()
+        if event.type() == QtCore.QEvent.Type.Resize:
+            self._fit()
         return False

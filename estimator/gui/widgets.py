@@ -164,6 +164,9 @@ class ComparisonTable(QtWidgets.QWidget):
         lay.addWidget(self.table)
         self.table.copy_requested.connect(self.copy)
         self.estimates: list[Estimate] = []
+        #: called before a copy (the window brings rows that wait for a burst of edits to
+        #: end up to date: a copy never carries an earlier plan's rows)
+        self.before_copy: Callable[[], None] | None = None
 
     def show_comparison(self, comparison: list[Estimate], plan_hardware: str = "") -> None:
         self.estimates = list(comparison)
@@ -217,6 +220,8 @@ class ComparisonTable(QtWidgets.QWidget):
         return "\n".join(lines) + "\n"
 
     def copy(self, all_rows: bool = False) -> str:
+        if self.before_copy is not None:
+            self.before_copy()
         rows = None
         if not all_rows:
             sel = sorted({i.row() for i in self.table.selectedIndexes()})

@@ -275,6 +275,7 @@ class MainWindow(QtWidgets.QMainWindow):
             i = self.tabs.addTab(widget, CHART_TAB_TITLES.get(kind, kind))
             self.tabs.setTabToolTip(i, CHART_TITLES.get(kind, ""))
         self.comparison = ComparisonTable()
+        self.comparison.before_copy = self.refresh_table
         self.tabs.addTab(self.comparison, "Hardware table")
         self.export_button = QtWidgets.QToolButton()
         self.export_button.setText("Export chart…")
@@ -480,24 +481,27 @@ class MainWindow(QtWidgets.QMainWindow):
             self.refresh_chart(kind)
         elif self.tabs.currentWidget() is self.comparison:
             if defer_heavy and "table" in self._stale:
-                self._defer("table", self.comparison)
+                # over the rows' bottom right: the button bar above them stays clear
+                self._defer("table", self.comparison.table.viewport(), corner="bottom")
                 return True
             self.refresh_table()
         return False
 
     def _end_burst(self) -> None:
         """The edits paused: the heavy view on screen gets the current plan's data."""
+        pending = [k for k in self._badges if self.view_pending(k)]
         t0 = time.perf_counter()
         self._refresh_visible()
-        self.last_redraw_ms = (time.perf_counter() - t0) * 1000
-        self.status_label.setText(
-            f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
-            f"view {self.last_redraw_ms:.0f} ms")
+        if any(not self.view_pending(k) for k in pending):  # the view on screen was updated
+            self.last_redraw_ms = (time.perf_counter() - t0) * 1000
+            self.status_label.setText(
+                f"Updated · estimate {self.session.last_compute_ms:.0f} ms, "
+                f"view {self.last_redraw_ms:.0f} ms")
 
-    def _defer(self, key: str, host: QtWidgets.QWidget) -> None:
+    def _defer(self, key: str, host: QtWidgets.QWidget, corner: str = "top") -> None:
         badge = self._badges.get(key)
         if badge is None:
-            badge = self._badges[key] = PendingBadge(host)
+            badge = self._badges[key] = PendingBadge(host, corner)
         badge.set_pending(True)
         self._heavy_timer.start()  # restarted by each edit of the burst
 
