@@ -715,17 +715,23 @@ def test_light_charts_and_single_edits_update_at_once(window, qtbot):
     assert gpus.data.plan_gpus == w.session.scenario.gpus
 
 
-def test_the_hardware_table_follows_a_burst_and_an_export_never_waits(window, qtbot):
-    """The hardware table is deferred like a heavy chart; bringing every view up to date (as
-    exports and reports do) computes what is pending at once and clears the marks."""
-    w = window
+def _table_waiting(w: MainWindow, qtbot, flops: float) -> MainWindow:
+    """The window on its hardware table, which waits (marked) after a burst of two edits
+    ending at ``flops``."""
     qtbot.waitUntil(w.charts_ready, timeout=20_000)
     w.tabs.setCurrentWidget(w.comparison)
     QtWidgets.QApplication.processEvents()
     _one_long_burst(w)
     _edit_compute(w, 2e23)
-    _edit_compute(w, 5e23)
+    _edit_compute(w, flops)
     assert w.view_pending("table")
+    return w
+
+
+def test_the_hardware_table_follows_a_burst_and_an_export_never_waits(window, qtbot):
+    """The hardware table is deferred like a heavy chart; bringing every view up to date (as
+    exports and reports do) computes what is pending at once and clears the marks."""
+    w = _table_waiting(window, qtbot, 5e23)
     assert all(e.scenario.compute_flops != 5e23 for e in w.comparison.estimates)
     w.refresh_all()
     assert not w.view_pending("table")
@@ -792,14 +798,7 @@ def test_a_mark_never_outlives_its_stale_data(window, qtbot):
 def test_copying_the_hardware_table_while_it_waits_copies_the_current_plan(window, qtbot):
     """The table's mark sits over its rows, clear of the Copy button; a copy while the table
     waits for a burst to end brings it up to date first."""
-    w = window
-    qtbot.waitUntil(w.charts_ready, timeout=20_000)
-    w.tabs.setCurrentWidget(w.comparison)
-    QtWidgets.QApplication.processEvents()
-    _one_long_burst(w)
-    _edit_compute(w, 2e23)
-    _edit_compute(w, 4e23)
-    assert w.view_pending("table")
+    w = _table_waiting(window, qtbot, 4e23)
     badge = w._badges["table"]
     button = w.comparison.copy_button
     top_left = button.mapTo(w.comparison, QtCore.QPoint(0, 0))
