@@ -680,3 +680,19 @@ def test_a_chart_is_heavy_exactly_when_its_data_runs_the_engine(qtbot, kind, mon
         assert w.data.plan_gpus == 1200 and 1200 in w.data.gpus
 
 
+
+
+def test_a_change_of_view_range_keeps_the_curves_paths(qtbot, data):
+    """Zooming or a new range (every edit sets one) does not rebuild the curves' paths:
+    pyqtgraph's off-screen clipping re-processes every curve on each range change; the
+    charts turn it off (their data spans a few decades)."""
+    _s, e, c = data
+    w = _widget(qtbot, "isoloss")
+    w.update_chart(c, e)
+    curves = [it for it in w.curve_items.values() if it.xData is not None and len(it.xData) > 1]
+    assert curves
+    paths = [it.curve.getPath() for it in curves]
+    (x0, x1), (y0, y1) = w.plot_item.getViewBox().viewRange()
+    w.plot_item.setYRange(y0 - 0.5, y1 + 0.5, padding=0)
+    w.plot_item.setXRange(x0 - 0.5, x1 + 0.5, padding=0)
+    assert all(it.curve.path is p for it, p in zip(curves, paths, strict=True))

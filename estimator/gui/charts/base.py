@@ -626,6 +626,10 @@ class ChartWidget(QtWidgets.QWidget):
             # restart on every segment)
             kw.setdefault("useCache", False)
             kw.setdefault("antialias", True)
+        # no off-screen clipping of y: it re-processes every curve on each change of the
+        # view's range (each edit, twice); it guards zooms of a million-fold, and the data of
+        # these charts spans a few decades at most
+        kw.setdefault("dynamicRangeLimit", None)
         item = SteadyCurve(**kw)
         plot.addItem(item)
         self.curve_items[name] = item
