@@ -125,6 +125,21 @@ def test_every_chart_gets_a_300px_plot(qtbot, isolated, theme, width, height):
     assert not short, f"with More results open, plot areas under {MIN_PLOT_PX} px: {short}"
 
 
+def test_cards_opened_after_edits_made_while_closed_fit_their_texts(qtbot, isolated):
+    """The cards under *More results* are measured only while shown: edits made with them
+    closed (every text longer) and then opening them shows every text whole."""
+    w = make_window(qtbot, "normal", 1366, 768)
+    assert not w.cards.is_expanded()
+    w.session.update(mode="compute", compute_flops=3e26, grid_kg_co2_per_kwh=0.4,
+                     inference_tokens_per_day=3e12)
+    settle(qtbot, w)
+    w.cards.set_expanded(True)
+    settle(qtbot, w)
+    labels = [lab for c in w.cards.cards.values() if c.isVisible() for lab in c.labels()]
+    assert len(labels) >= 3 * 15
+    assert_labels_fit(labels, "card text")
+
+
 @pytest.mark.parametrize(("theme", "width", "height"), SCREENS)
 def test_nothing_is_cut(qtbot, isolated, theme, width, height):
     s = Scenario(unique_tokens=5e11, grid_kg_co2_per_kwh=0.4, pue=1.6)

@@ -174,6 +174,8 @@ class ResultCards(QtWidgets.QWidget):
         if self.more_button.isChecked() != on:
             self.more_button.setChecked(on)  # re-enters through toggled
             return
+        if on and self._width:  # measured again now that they show (reflow)
+            self.reflow(self._width)
         self.more.setVisible(on)
         self._label_more()
         self.expanded_changed.emit(on)
@@ -206,7 +208,10 @@ class ResultCards(QtWidgets.QWidget):
         n_key = len([k for k in self.key_keys if k in self.shown])
         fit = self._fit(width, self.key_keys)
         key_cols = n_key if fit >= n_key else max(1, min(fit, (n_key + 1) // 2))
-        more_cols = self._fit(width, self.more_keys)
+        # the other cards are measured only while they are shown (each measure lays a card
+        # out; an edit changes every text): collapsed, they keep their columns until expanded
+        more_cols = (self._fit(width, self.more_keys) if self.is_expanded() or not self.columns[1]
+                     else self.columns[1])
         if (key_cols, more_cols) != self.columns or self._dirty:
             self._lay_out(key_cols, more_cols)
 
