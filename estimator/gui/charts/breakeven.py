@@ -214,8 +214,7 @@ class BreakevenChart(ChartWidget):
             if u is not None:
                 rt.setPos(u, r_line.cost_at(u))
             top = max(float(np.max(r_line.cost_at(ox))), float(np.max(o_line.cost_at(ox))))
-            q.setXRange(0, 1, padding=0.02)
-            q.setYRange(0, top, padding=0.04)
+            self.set_view(q, (0, 1), (0, top), 0.02, 0.04)
             if not self._ro_in_legend:
                 self.legend.addItem(items["rent"], r_line.label)
                 self.legend.addItem(items["own"], o_line.label)

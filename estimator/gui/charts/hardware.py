@@ -99,8 +99,7 @@ class HardwareChart(ChartWidget):
                 else:
                     item.setVisible(False)
             top = float(np.max(hi)) if n else 1.0
-            plot.setXRange(0, top * 1.28, padding=0)
-            plot.setYRange(-0.6, n - 0.4, padding=0)
+            self.set_view(plot, (0, top * 1.28), (-0.6, n - 0.4))
         ticks = [
             (float(y[i]), hardware_short_name(r["name"]) + ("  ◆" if r["is_plan"] else ""))
             for i, r in enumerate(rows)

@@ -138,5 +138,4 @@ class IsoFlopChart(ChartWidget):
         texts["fitted_max"].setVisible(show_fit)
         self.legend_visible({"Largest model the law was fitted on": show_fit})
         p = self.plot_item
-        p.setXRange(math.log10(x_lo), math.log10(x_hi), padding=0.01)
-        p.setYRange(y0, y1, padding=0)
+        self.set_view(p, (math.log10(x_lo), math.log10(x_hi)), (y0, y1), 0.01, 0.0)

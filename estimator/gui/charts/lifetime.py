@@ -120,8 +120,8 @@ class LifetimeChart(ChartWidget):
         ys = ys[np.isfinite(ys) & (ys > 0)]
         top = min(float(ys.max()), c.lifetime_optimum_usd * 30)
         bottom = max(float(ys.min()), c.lifetime_optimum_usd / 30)
-        p.setXRange(math.log10(x[0]), math.log10(x[-1]), padding=0.02)
-        p.setYRange(math.log10(bottom), math.log10(top), padding=0.05)
+        self.set_view(p, (math.log10(x[0]), math.log10(x[-1])),
+                      (math.log10(bottom), math.log10(top)), 0.02, 0.05)
         # annotation near the top of the view, above the optimum (the U's empty middle)
         y_lo, y_hi = math.log10(bottom), math.log10(top)
         txt.setAnchor((0.5, 0))

@@ -171,8 +171,7 @@ class ServingChart(ChartWidget):
         self.tpot_line.setVisible(tp is not None)
         if tp is not None:
             xlo, xhi = min(xlo, math.log10(1 / tp)), max(xhi, math.log10(1 / tp))
-        pt.setXRange(xlo, xhi, padding=0.06)
-        pt.setYRange(ylo, yhi, padding=0.08)
+        self.set_view(pt, (xlo, xhi), (ylo, yhi), 0.06, 0.08)
         (vx0, vx1), (vy0, vy1) = pt.vb.viewRange()
         ttxt = self.text_items["tpot"]
         ttxt.setVisible(tp is not None)
@@ -199,9 +198,8 @@ class ServingChart(ChartWidget):
         self.batch_line.setPos(math.log10(max(d.chosen_batch, 1)))
         top = float(max(b.max(), d.kv_capacity_batch if d.kv_capacity_batch <= 4 * b.max()
                         else b.max()))
-        pc.setXRange(0.0, math.log10(max(top, 2.0)), padding=0.04)
         lo, hi = log_range(np.concatenate([co, ci]))
-        pc.setYRange(lo, hi, padding=0.08)
+        self.set_view(pc, (0.0, math.log10(max(top, 2.0))), (lo, hi), 0.04, 0.08)
         (_cx0, _cx1), (cy0, cy1) = pc.vb.viewRange()
         kv = self.text_items["kv"]
         kv_in = d.kv_capacity_batch <= top

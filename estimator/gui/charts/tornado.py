@@ -132,8 +132,7 @@ class TornadoChart(ChartWidget):
             lo, hi = float(vals.min()), float(vals.max())
             span = hi - lo or abs(base) * 0.1 or 1.0
             left, right = lo - 0.12 * span, hi + 0.12 * span
-            plot.setXRange(max(0.0, left) if lo >= 0 else left, right, padding=0)
-            plot.setYRange(-0.6, n - 0.25, padding=0)
+            self.set_view(plot, (max(0.0, left) if lo >= 0 else left, right), (-0.6, n - 0.25))
             if panel == "cost":
                 self._end_labels(plot, rows, y, lows, highs, base, lo_c)
         ticks = [(float(y[i]), _short(w.label)) for i, w in enumerate(rows)]
