@@ -381,6 +381,54 @@ def _pixels(img: QtGui.QImage) -> np.ndarray:
     return rows[:, : 4 * img.width()].copy()
 
 
+def test_tiled_grid_columns_are_the_pixels_of_their_rectangles(qtbot):
+    """Vertical grid lines filled as one tiled row cover the pixels (and colours) of each
+    line's own fillRect, and ``_rows_of`` names the rows Qt fills: random rectangles, with
+    fractional edges and half-pixel tops."""
+    from PySide6 import QtCore
+
+    from estimator.gui.charts.axes import SmartAxis, _rows_of
+
+    rng = np.random.default_rng(11)
+    colour = QtGui.QColor(232, 232, 232, 45)
+    axis = SmartAxis(orientation="bottom")
+
+    def render(paint):
+        img = QtGui.QImage(320, 140, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+        img.fill(QtGui.QColor(20, 30, 40))
+        qp = QtGui.QPainter(img)
+        paint(qp)
+        qp.end()
+        return _pixels(img)
+
+    for k in range(60):
+        top = rng.uniform(2, 30) if k % 3 else round(rng.uniform(2, 30)) + 0.5
+        height = rng.uniform(20, 100)
+        width = (1.0, 1.5, 2.0)[k % 3]
+        if k % 10 == 9:  # lines closer than their width: a pixel filled twice
+            xs = np.sort(rng.uniform(5, 40, size=12))
+        else:
+            xs = 5 + np.cumsum(rng.uniform(4, 30, size=int(rng.integers(3, 25))))
+            xs = xs[xs < 315]
+        rects = [QtCore.QRectF(x - width / 2, top, width, height) for x in xs]
+        lo, hi = _rows_of(rects[0])
+
+        def each(qp, rects=rects):
+            for r in rects:
+                qp.fillRect(r, colour)
+
+        def tiled(qp, rects=rects, lo=lo, hi=hi):
+            axis._fill_columns(qp, rects, lo, hi, colour.rgba())
+
+        want = render(each)
+        rows = np.flatnonzero((want != render(lambda qp: None)).any(axis=1))
+        assert (int(rows[0]), int(rows[-1]) + 1) == (lo, hi)
+        axis.__dict__.pop("_column_rows", None)
+        np.testing.assert_array_equal(render(tiled), want)
+        if k % 10 != 9 and len(rects) >= 3:
+            assert axis._column_rows  # the tiled row was used
+
+
 def test_grid_line_rectangles_cover_the_pixels_of_qts_aliased_lines(qtbot):
     """The fast grid path fills, for a horizontal or vertical aliased line, exactly the pixels
     (and colours) Qt's own drawLine paints: random positions, translations and widths."""
