@@ -197,14 +197,14 @@ def bench_window(edits: int) -> dict:
     from window_hooks import burst_end_ms, edit_to_redraw_ms, gpu_drag_ms
 
     from estimator.gui.chart_kinds import CHART_KINDS
-    from estimator.gui.charts import create_chart
+    from estimator.gui.charts.registry import CHART_CLASSES
 
     times = edit_to_redraw_ms(edits)
     tabs = {}
     for kind in CHART_KINDS:  # every chart on screen in turn, fewer edits each
         t = edit_to_redraw_ms(max(10, edits // 3), kind=kind)
         tabs[kind] = {"n": len(t), "median_ms": statistics.median(t), "p95_ms": _pct(t, 95),
-                      "heavy": bool(type(create_chart(kind)).heavy)}
+                      "heavy": CHART_CLASSES[kind].heavy}
     drag = gpu_drag_ms(max(10, edits // 3))
     heavy = [k for k, v in tabs.items() if v["heavy"]]
     ends = burst_end_ms(heavy, bursts=3 if edits < 100 else 5)

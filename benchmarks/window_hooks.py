@@ -59,35 +59,35 @@ def edit_to_redraw_ms(edits: int, size=(1600, 1000), kind: str | None = None) ->
     through session.update) to the window repainted: recompute, cards, the visible chart
     (``kind``, default the first tab's), and the paint Qt schedules for the changed widgets.
     The edits come back to back, as in a slider drag: a heavy chart is marked and waits."""
-    app, w = _idle_window(size, kind)
-    s = w.session
     values = np.logspace(22, 25, edits)
-    times = []
-    for i, v in enumerate(values):
-        t0 = time.perf_counter()
+
+    def edit(s, i):
         if i % 2:
-            s.update(mode="compute", compute_flops=float(v))
+            s.update(mode="compute", compute_flops=float(values[i]))
         else:
             s.update(gpus=int(256 + 16 * i))
-        s.flush()
-        app.processEvents()  # the posted update requests: one paint, as on screen
-        times.append((time.perf_counter() - t0) * 1e3)
-    s.dirty = False
-    w.close()
-    return times
+
+    return _timed_edits(_idle_window(size, kind), edit, edits)
 
 
 def gpu_drag_ms(edits: int, size=(1600, 1000)) -> list[float]:
     """Milliseconds per edit of the GPU slider dragged on the GPU-count tab (GPU edits only:
     the chart follows live, searching the plan's count alone)."""
-    app, w = _idle_window(size, "gpus")
+    return _timed_edits(_idle_window(size, "gpus"),
+                        lambda s, i: s.update(gpus=int(256 + 24 * i)), edits)
+
+
+def _timed_edits(app_window, edit, edits: int) -> list[float]:
+    """Milliseconds of each of ``edits`` edits (``edit(session, i)``) to the repainted
+    window; the window is closed after."""
+    app, w = app_window
     s = w.session
     times = []
     for i in range(edits):
         t0 = time.perf_counter()
-        s.update(gpus=int(256 + 24 * i))
+        edit(s, i)
         s.flush()
-        app.processEvents()
+        app.processEvents()  # the posted update requests: one paint, as on screen
         times.append((time.perf_counter() - t0) * 1e3)
     s.dirty = False
     w.close()

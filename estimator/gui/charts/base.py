@@ -725,7 +725,6 @@ class ChartWidget(QtWidgets.QWidget):
         super().resizeEvent(event)
         self.fit_texts()
 
-    # -- legend helpers -------------------------------------------------------------------
     @staticmethod
     def set_view(plot: pg.PlotItem, x: tuple[float, float], y: tuple[float, float],
                  x_padding: float = 0.0, y_padding: float = 0.0) -> None:
@@ -740,6 +739,7 @@ class ChartWidget(QtWidgets.QWidget):
         plot.getViewBox().setRange(xRange=pad(x, x_padding), yRange=pad(y, y_padding),
                                    padding=0)
 
+    # -- legend helpers -------------------------------------------------------------------
     def legend_visible(self, visible: dict[str, bool]) -> None:
         """Show or hide legend entries by label (a " (plan)" suffix is ignored)."""
         changed = False
