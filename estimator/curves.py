@@ -309,7 +309,7 @@ def _curve_drift(s: Scenario, est: Estimate, cat: Catalogue, losses, n, d) -> np
     exact at :data:`CURVE_ANCHORS` points (and the plan), interpolated in between."""
     from estimator.allocation import Allocation
     from estimator.plan import model_shape_of
-    from estimator.training.stage import training_stage
+    from estimator.training.stage import training_hours
 
     if len(losses) < 3 or est.training is None:
         return np.ones(len(losses))
@@ -323,11 +323,12 @@ def _curve_drift(s: Scenario, est: Estimate, cat: Catalogue, losses, n, d) -> np
             continue
         a = Allocation(params=ni, tokens=di, train_flops=6.0 * ni * di, loss=float(losses[i]))
         try:
-            r = training_stage(s, a, model_shape_of(s, ni), profile)
+            hours = training_hours(s, a, model_shape_of(s, ni), profile)
         except EstimatorError:
             continue
         xs.append(float(losses[i]))
-        ys.append(math.log(r.rates.usd_per_flop / base))
+        # training_stage's usd_per_flop: price x GPU-hours / FLOPs
+        ys.append(math.log(est.price_usd_per_hour * hours / a.train_flops / base))
     order = np.argsort(xs)
     return np.exp(np.interp(losses, np.asarray(xs)[order], np.asarray(ys)[order]))
 

@@ -54,6 +54,7 @@ from estimator.training.stage import (
     price_of,
     rate_anchors,
     train_rate_curve,
+    training_hours,
     training_stage,
 )
 from estimator.uncertainty import Band, LawSamples, law_samples, uncertainty_stage
@@ -278,7 +279,7 @@ def _run(s: Scenario, cat: Catalogue, with_uncertainty: bool, *, allocation=None
     anchors = None
     if trades_off:  # the plan and the rate curve's sizes: one batched layout search
         anchors = rate_anchors(s, alloc0, law)
-        plan_ahead(s, [(alloc0, shape0), *anchors], profile)
+        plan_ahead(s, [(alloc0, shape0)], profile, hours=anchors)
     train = training_stage(s, alloc0, shape0, profile)
     rate_fn = train_rate_curve(s, profile, train, alloc0, anchors) if trades_off else None
     if trades_off:  # the plan depends on this chip's rates
@@ -382,7 +383,7 @@ def _exact_alternatives(plan: PlanResult, serve: ServingResult, s: Scenario,
                            loss=d["loss"], epochs=d.get("epochs", 1.0))
         shape = model_shape_of(s, d["params"])
         try:
-            d["train_cost_usd"] = (training_stage(s, alloc, shape, profile).gpu_hours
+            d["train_cost_usd"] = (training_hours(s, alloc, shape, profile)
                                    * train.price_usd_per_hour)
         except EstimatorError:
             pass  # keep the plan stage's estimate (the rate of the plan's own run)

@@ -112,3 +112,87 @@ def test_a_rate_curve_size_without_a_shape_is_left_out(monkeypatch):
     # below the plan the curve is now held flat at the plan's rate; above it is unchanged
     assert got.train_rate_fn(n)[0] == pytest.approx(got.train_rate_fn(np.array([want.params]))[0])
     assert got.train_rate_fn(n)[1] == pytest.approx(want.train_rate_fn(n)[1])
+
+
+# -- hours only: a rate curve's anchors and an alternative plan's price ------------------------
+_HOURS_CASES = [
+    (H100, _sizes(1024)),  # every size's reference layout is on fewer GPUs than its own
+    (A100_40, _sizes(16)),  # the largest size fits nowhere: an error
+    (TPU_V5P, _sizes(512)),
+    (H100, [replace(j, precision="fp8") for j in _sizes(256)]),
+    (H100, [replace(j, global_batch_tokens=4 * 2**20) for j in _sizes(512)]),
+    (H100, [replace(j, mfu=0.41, goodput=0.9) for j in _sizes(512)]),  # pinned factors
+    (H100, [TrainingJob(shape=derive_shape(n, n_experts=64, experts_per_token=6,
+                                           active_params=n / 6), tokens=3e11, gpus=512,
+                        seq_len=4096) for n in (5e10, 1.5e11, 4.5e11)]),
+]
+
+
+@pytest.mark.parametrize("acc, jobs", _HOURS_CASES)
+def test_hours_only_jobs_have_their_full_runs_hours(acc, jobs):
+    """Hours-only jobs, mixed with a full one in one search, get bit for bit the GPU-hours and
+    days of their full runs, and the full job is untouched by the company it keeps."""
+    alone = [_alone(j, acc) for j in jobs]
+    _clear()
+    got = R.plan_training_runs(jobs, acc, hours_only=range(1, len(jobs)))
+    _same(alone[0], got[0])
+    for a, b in zip(alone[1:], got[1:], strict=True):
+        if isinstance(a, InputError):
+            assert isinstance(b, InputError) and b.field == "gpus"
+            continue
+        assert isinstance(b, R.RunHours)
+        assert (b.gpu_hours, b.wall_clock_days) == (a.gpu_hours, a.wall_clock_days)
+
+
+def test_hours_only_skip_the_least_count_and_the_reference(monkeypatch):
+    """What only a run's report needs is not searched for an hours-only job: the least GPU
+    count that fits is never asked for, and only the job's own GPU count is laid out."""
+    jobs = _sizes(1024)
+    _clear()
+
+    def no_floor(*a, **k):
+        raise AssertionError("the least GPU count was searched")
+
+    monkeypatch.setattr(R, "_min_gpus", no_floor)
+    seen = []
+    real = R.prepare_many
+
+    def spy(entries, *a, **k):
+        seen.extend(counts for _j, counts, _b in entries)
+        return real(entries, *a, **k)
+
+    monkeypatch.setattr(R, "prepare_many", spy)
+    got = R.plan_training_runs(jobs, H100, hours_only=range(len(jobs)))
+    assert all(isinstance(x, R.RunHours) for x in got)
+    assert seen == [(1024,)] * len(jobs)
+
+
+def test_an_hours_only_job_that_fits_nowhere_says_so():
+    job = replace(_sizes(16)[3], gpus=8)  # 70B on eight 40 GB A100s
+    got = R.plan_training_runs([job], A100_40, hours_only=[0])[0]
+    assert isinstance(got, InputError) and got.field == "gpus"
+    assert "fits on 8 accelerators of 40 GB" in str(got)
+    pinned = R.plan_training_runs([replace(job, tp=16)], A100_40, hours_only=[0])[0]
+    assert isinstance(pinned, InputError) and "pinned tp x pp x cp = 16" in str(pinned)
+
+
+def test_training_hours_is_the_stage_s_gpu_hours():
+    """The engine prices an alternative plan and a rate anchor with training_hours: the
+    training stage's GPU-hours (the plan's N counted), whether the full run is kept or not."""
+    from estimator.allocation import Allocation
+    from estimator.catalogue import default_catalogue
+    from estimator.engine import clear_caches
+    from estimator.plan import model_shape_of
+    from estimator.scenario import Scenario
+    from estimator.training.stage import training_hours, training_stage
+
+    s = Scenario(gpus=512)
+    prof = default_catalogue().profile(s.hardware)
+    for n in (1.3e9, 3.7e10):
+        a = Allocation(params=n, tokens=20 * n, train_flops=120 * n * n, loss=2.2)
+        shape = model_shape_of(s, n)
+        clear_caches()
+        cold = training_hours(s, a, shape, prof)
+        full = training_stage(s, a, shape, prof).gpu_hours
+        assert cold == full
+        assert training_hours(s, a, shape, prof) == full  # from the kept full run

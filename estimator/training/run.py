@@ -499,21 +499,38 @@ class _Setup:
         return (job.seq_len, self.pins, self.fab, job.global_batch_tokens, job.shape.is_moe)
 
 
+@dataclass(frozen=True)
+class RunHours:
+    """What a run's cost and time need, without the rest of its report: the paid GPU-hours and
+    wall-clock days of the job's fastest layout, equal to the :class:`TrainingRun`'s
+    ``gpu_hours`` and ``wall_clock_days`` for the same job."""
+
+    gpu_hours: float
+    wall_clock_days: float
+
+
 def plan_training_runs(jobs, accelerator: Accelerator,
-                       constants: ModelConstants | None = None
-                       ) -> list[TrainingRun | InputError]:
+                       constants: ModelConstants | None = None, *,
+                       hours_only=()) -> list[TrainingRun | RunHours | InputError]:
     """:func:`plan_training_run` of several jobs on one chip (the error where a job has no
     run), each exactly as planned alone. Jobs of one sequence length, precision and pins
     (e.g. the same plan at several model sizes) are searched together: their layout grids
     in one array pass and one evaluation (a sixth cheaper than one search each on
     ``benchmarks/bench_training.py``'s jobs: once batched, numpy's cost follows the elements,
-    and each shape's structures, memory floor and run stay its own)."""
+    and each shape's structures, memory floor and run stay its own).
+
+    ``hours_only``: indices of jobs whose cost and time are all that is wanted (a rate curve's
+    anchors, an alternative plan's price). Each gets a :class:`RunHours`, the same hours as its
+    full run, without the searches only the report needs: the least GPU count that fits and
+    the scaling-efficiency reference layout (about half of a job's search). Its error when
+    nothing fits does not name the least GPU count that would."""
     consts = constants or default_constants()
     acc = accelerator
+    hours_only = frozenset(hours_only)
     setups: list[_Setup | InputError] = []
-    for job in jobs:
+    for i, job in enumerate(jobs):
         try:
-            setups.append(_setup(job, acc, consts))
+            setups.append(_setup(job, acc, consts, hours_only=i in hours_only))
         except InputError as exc:
             setups.append(exc)
     batches: dict[tuple, list[int]] = {}
@@ -527,23 +544,45 @@ def plan_training_runs(jobs, accelerator: Accelerator,
         rows = _best_many([(jobs[i], setups[i].counts, setups[i].b_opt) for i in idx], su0.w,
                           su0.fab, coefs, su0.pins, consts.globals.batch_practice_fraction)
         best.update(zip(idx, rows, strict=True))
-    out: list[TrainingRun | InputError] = []
+    out: list[TrainingRun | RunHours | InputError] = []
     for i, (job, su) in enumerate(zip(jobs, setups, strict=True)):
         if isinstance(su, InputError):
             out.append(su)
             continue
+        if i in hours_only and best[i][0] is None:
+            out.append(_no_fit_here(job, acc, su.pins))
+            continue
         try:
-            out.append(_finish(job, acc, consts, su, coefs, best[i]))
+            run = _finish(job, acc, consts, su, coefs, best[i])
         except InputError as exc:
             out.append(exc)
+            continue
+        out.append(RunHours(run.gpu_hours, run.wall_clock_days) if i in hours_only else run)
     return out
 
 
-def _setup(job: TrainingJob, acc: Accelerator, consts: ModelConstants) -> _Setup:
+def _no_fit_here(job: TrainingJob, acc: Accelerator, pins: Pins) -> InputError:
+    """The no-fit error of an hours-only job: the pin no layout honours, else that nothing
+    fits on its GPUs (without the search for the least count that would)."""
+    bad_pin = _pin_error(job, acc, pins)
+    if bad_pin is not None:
+        return bad_pin
+    return InputError(
+        f"no parallel layout of this {job.shape.total_params / 1e9:.3g}B-parameter model "
+        f"fits on {job.gpus} accelerators of {acc.memory_bytes / 1e9:g} GB", field="gpus",
+        value=job.gpus, expected="a larger cluster", hint="use more GPUs")
+
+
+def _setup(job: TrainingJob, acc: Accelerator, consts: ModelConstants, *,
+           hours_only: bool = False) -> _Setup:
     w = work_for(job.shape, job.seq_len)
     fab = fabric_for(acc, job.precision, consts.globals.fp8_gemm_gain)
     pins = pins_of(job, acc, consts)
     n = job.gpus
+    if hours_only:  # no reference layout, no least count: neither changes the hours
+        return _Setup(w=w, fab=fab, pins=pins,
+                      b_opt=optimal_batch_tokens(w, job.shape, job.tokens), min_gpus=n,
+                      n_ref=n, counts=(n,))
     need = _min_gpus(job.shape, job.seq_len, int(fab.domain), pins, fab.low_precision,
                      fab.capacity_bytes, MIN_GPUS_LIMIT)
     min_gpus = min(need or n, n)

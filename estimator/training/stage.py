@@ -28,7 +28,7 @@ from estimator.scenario import Scenario
 from estimator.shape import ModelShape
 from estimator.training import Accelerator, TrainingJob, TrainingRun, plan_training_run
 from estimator.training.constants import family_for
-from estimator.training.run import plan_training_runs
+from estimator.training.run import RunHours, plan_training_runs
 from estimator.training.types import FAMILIES
 from estimator.training.types import PRECISIONS as TRAINING_PRECISIONS
 
@@ -126,6 +126,8 @@ def job_of(s: Scenario, allocation: Allocation, shape: ModelShape,
 
 _RUNS: dict[tuple, TrainingRun | InputError] = {}
 _RUNS_MAX = 2048
+#: Hours-only runs (training_hours), kept per (job, chip) as the full ones are
+_HOURS: dict[tuple, RunHours | InputError] = {}
 
 
 def _run_key(job: TrainingJob, acc: Accelerator) -> tuple:
@@ -158,26 +160,65 @@ def _planned_run(job: TrainingJob, acc: Accelerator) -> TrainingRun:
 
 
 def plan_ahead(s: Scenario, plans: list[tuple[Allocation, ModelShape]],
-               profile: HardwareProfile) -> None:
+               profile: HardwareProfile, *,
+               hours: list[tuple[Allocation, ModelShape]] = ()) -> None:
     """Plan the training runs of several model sizes of one scenario on one profile in one
     batched layout search (:func:`estimator.training.run.plan_training_runs`) and keep them,
     so the :func:`training_stage` calls that follow find them: the same runs, for about a
-    sixth less than one search each (``benchmarks/bench_training.py``). Nothing is returned
-    or raised here: each stage call reports its own run or error."""
+    sixth less than one search each (``benchmarks/bench_training.py``). ``hours``: sizes whose
+    GPU-hours alone are wanted (:func:`training_hours`: a rate curve's anchors), searched in the
+    same pass. Nothing is returned or raised here: each stage call reports its own run or
+    error."""
     acc = training_accelerator(profile)
     todo: dict[tuple, TrainingJob] = {}
-    for alloc, shape in plans:
-        try:
-            job = job_of(s, alloc, shape, profile)
-        except InputError:
-            continue  # a pin this shape cannot take: its stage call reports it
-        key = _run_key(job, acc)
-        if key not in _RUNS:
-            todo.setdefault(key, job)
+    hours_keys: set[tuple] = set()
+    for kind, group in (("run", plans), ("hours", hours)):
+        for alloc, shape in group:
+            try:
+                job = job_of(s, alloc, shape, profile)
+            except InputError:
+                continue  # a pin this shape cannot take: its stage call reports it
+            key = _run_key(job, acc)
+            if key in _RUNS or key in todo or (kind == "hours" and key in _HOURS):
+                continue
+            todo[key] = job
+            if kind == "hours":
+                hours_keys.add(key)
     if len(todo) < 2:
-        return  # one search is what training_stage does anyway
-    for key, run in zip(todo, plan_training_runs(list(todo.values()), acc), strict=True):
-        _keep(key, run)
+        return  # one search is what the stage call does anyway
+    keys = list(todo)
+    got = plan_training_runs(list(todo.values()), acc,
+                             hours_only=[i for i, k in enumerate(keys) if k in hours_keys])
+    for key, run in zip(keys, got, strict=True):
+        (_keep_hours if key in hours_keys else _keep)(key, run)
+
+
+def _keep_hours(key: tuple, hours: RunHours | InputError) -> None:
+    if len(_HOURS) >= _RUNS_MAX:
+        _HOURS.clear()
+    _HOURS[key] = hours
+
+
+def training_hours(s: Scenario, allocation: Allocation, shape: ModelShape,
+                   profile: HardwareProfile) -> float:
+    """The paid GPU-hours of the plan's run on the scenario's cluster, as
+    :func:`training_stage` counts them (the plan's N), without the run's report: where only a
+    price is wanted (a rate curve's anchors, an alternative plan). The full run when it is
+    kept, else an hours-only search (:class:`~estimator.training.run.RunHours`, about half a
+    search), kept per (job, chip). Raises :class:`~estimator.errors.InputError` when no layout
+    fits (without the least GPU count that would; :func:`training_stage` names it)."""
+    acc = training_accelerator(profile)
+    job = job_of(s, allocation, shape, profile)
+    key = _run_key(job, acc)
+    hit = _RUNS.get(key)
+    if hit is None:
+        hit = _HOURS.get(key)
+    if hit is None:
+        hit = plan_training_runs([job], acc, hours_only=[0])[0]
+        _keep_hours(key, hit)
+    if isinstance(hit, InputError):
+        raise hit.with_traceback(None)
+    return hit.gpu_hours * (allocation.params / shape.active_params)
 
 
 def clear_caches() -> None:
@@ -186,6 +227,7 @@ def clear_caches() -> None:
     from estimator.training import run as run_model
 
     _RUNS.clear()
+    _HOURS.clear()
     for fn in (run_model._grid, run_model._fitting, run_model._min_gpus, run_model._floor):
         fn.cache_clear()
 
@@ -283,17 +325,18 @@ def train_rate_curve(s: Scenario, profile: HardwareProfile, center: TrainingResu
     :data:`RATE_ANCHORS` times it, each at the plan's loss, on the scenario's GPUs; sizes no
     layout holds are skipped), interpolated in log-log and held flat beyond. The run model's
     utilisation moves with the model's width and the batch it can use, so a constant rate
-    would misprice plans far from the plan. The caller plans the anchors' runs ahead
-    (:func:`plan_ahead`), in one search with the plan's."""
+    would misprice plans far from the plan. The caller plans the anchors' hours ahead
+    (:func:`plan_ahead`), in one search with the plan's run."""
     xs = [math.log(allocation.params)]
     ys = [math.log(center.rates.usd_per_flop)]
+    price = center.rates.price_usd_per_hour
     for a, shape in anchors:
         try:
-            r = training_stage(s, a, shape, profile)
+            hours = training_hours(s, a, shape, profile)
         except EstimatorError:
             continue
         xs.append(math.log(a.params))
-        ys.append(math.log(r.rates.usd_per_flop))
+        ys.append(math.log(price * hours / a.train_flops))  # as training_stage's usd_per_flop
     order = np.argsort(xs)
     xs_a, ys_a = np.asarray(xs)[order], np.asarray(ys)[order]
 
