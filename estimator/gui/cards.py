@@ -286,25 +286,33 @@ def alternative_text(est: Estimate) -> str:
     size = (f"{units.si(other['params'])} params on {units.si(other['tokens'])} tokens"
             + (f" ({epochs:.1f} epochs over the unique data)" if epochs > 1.0 else ""))
     head = ("Compute-optimal plan at the same loss" if lifetime else
-            "Lifetime-optimal alternative at the same loss (Sardana et al. 2023 method)")
+            "Lifetime-optimal alternative at the same loss")
     saving = alternative_saving(est)
     total = other.get("lifetime_total_cost_usd")
     if total is None or saving is None or est.lifetime_total_cost_usd is None:
         return (f"{head}: {size}; one of the two models fits on no serving replica of "
                 f"{est.inference_hardware}, so their lifetime costs cannot be compared")
-    parts = (f"training {units.usd(other['train_cost_usd'])} + serving "
-             f"{units.usd(other['lifetime_inference_cost_usd'])} = " if
+    parts = (f" (training {units.usd(other['train_cost_usd'])} + serving "
+             f"{units.usd(other['lifetime_inference_cost_usd'])})" if
              other.get("train_cost_usd") is not None
              and other.get("lifetime_inference_cost_usd") is not None else "")
-    if lifetime:
-        verb = "saves" if saving >= 0 else "costs"
-        return (f"{head}: {size}: {parts}{units.usd(total)} over its life, against "
-                f"{units.usd(est.lifetime_total_cost_usd)} for this plan (this plan {verb} "
-                f"{units.usd(abs(saving))})")
-    verb = "saving" if saving >= 0 else "costing"
-    return (f"{head}: {size}: {parts}{units.usd(total)} over its life, against "
-            f"{units.usd(est.lifetime_total_cost_usd)} for this plan ({verb} "
-            f"{units.usd(abs(saving))})")
+    # the difference first: where the summary has room for one line only, it is the line
+    if lifetime:  # saving: what this (lifetime-optimal) plan saves over the other
+        verdict = (f"costs {units.usd(abs(saving))} more" if saving >= 0
+                   else f"saves {units.usd(abs(saving))}")
+    else:
+        verdict = (f"saves {units.usd(abs(saving))}" if saving >= 0
+                   else f"costs {units.usd(abs(saving))} more")
+    return (f"{head} {verdict} over its life: {size}, {units.usd(total)}{parts}, against "
+            f"{units.usd(est.lifetime_total_cost_usd)} for this plan")
+
+
+#: The method behind the alternative, on the strip's tooltip (the text leads with the figures)
+ALTERNATIVE_TIP = ("The two optima at the plan's loss: the compute-optimal plan (least "
+                   "training compute) and the lifetime-optimal one (least training plus "
+                   "serving cost over the deployment: the inference-aware method of Sardana "
+                   "et al. 2023, arXiv:2401.00448), each priced with its own training run and "
+                   "serving plan")
 
 
 class AlternativeStrip(QtWidgets.QFrame):
@@ -338,6 +346,7 @@ class AlternativeStrip(QtWidgets.QFrame):
         self._target = "compute" if est.scenario.optimize == "lifetime" else "lifetime"
         self.button.setText("Plan for least training compute" if self._target == "compute"
                             else "Plan for least lifetime cost")
+        self.label.setToolTip(ALTERNATIVE_TIP)
         self.setVisible(bool(text))
 
     def text(self) -> str:
